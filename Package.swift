@@ -1,0 +1,106 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),  // `public import` marks real API deps
+]
+
+let package = Package(
+    name: "vireo",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vireod", targets: ["vireod"]),
+        .executable(name: "vireo", targets: ["vireo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+    ],
+    targets: [
+        .target(
+            name: "VireoCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        .target(name: "VireoHost", dependencies: ["VireoCore"], swiftSettings: strict),
+        .target(
+            name: "VireoStore",
+            dependencies: ["VireoCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+        .target(
+            name: "CSystemAuth",
+            linkerSettings: [.linkedLibrary("pam"), .linkedLibrary("crypt")]),
+        .target(
+            name: "VireoAccess",
+            dependencies: [
+                "VireoCore", "VireoStore", "CSystemAuth",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "VireoTasks",
+            dependencies: ["VireoCore", "VireoStore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .target(
+            name: "VireoAPI",
+            dependencies: [
+                "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "VireoClient",
+            dependencies: [
+                "VireoCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "VireoDaemon",
+            dependencies: [
+                "VireoCore", "VireoStore", "VireoAccess", "VireoTasks", "VireoAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "VireoCommands",
+            dependencies: [
+                "VireoCore", "VireoClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(name: "vireod", dependencies: ["VireoDaemon"], swiftSettings: strict),
+        .executableTarget(name: "vireo", dependencies: ["VireoCommands"], swiftSettings: strict),
+        .testTarget(name: "VireoCoreTests", dependencies: ["VireoCore"], swiftSettings: strict),
+        .testTarget(name: "VireoStoreTests", dependencies: ["VireoStore"], swiftSettings: strict),
+        .testTarget(name: "VireoAccessTests", dependencies: ["VireoAccess"], swiftSettings: strict),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["VireoCore", "VireoClient"],
+            swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,142 @@
+public import VireoAccess
+public import VireoCore
+
+/// What a handler returns: the `data` of the envelope, and `total` for paged lists.
+public struct APIResult: Sendable {
+    public var data: JSON
+    public var total: Int?
+    public init(_ data: JSON, total: Int? = nil) {
+        self.data = data
+        self.total = total
+    }
+    public static let null = APIResult(.null)
+}
+
+/// A validated, authenticated, authorised call, as a handler sees it.
+public struct APIRequest: Sendable {
+    public let identity: AuthIdentity
+    public let parameters: Parameters
+    public let access: AccessSnapshot
+    public let services: APIServices
+    /// The route's own node in the registry, for directory indexes.
+    let routeChildren: [String]
+}
+
+public typealias APIHandler = @Sendable (APIRequest) async throws -> APIResult
+
+/// One endpoint: method, path, schema (parameters, permission, flags, return type) and handler.
+public struct Endpoint: Sendable {
+    public let method: APIMethod
+    public let path: String
+    public let schema: EndpointSchema
+    public let handler: APIHandler
+}
+
+/// The single declaration point of the API: routing, validation, permission checks, the CLI's
+/// `pvesh` and the OpenAPI document all come from here.
+public struct APIRegistry: Sendable {
+    final class Node: @unchecked Sendable {
+        // Built once before the server starts and only read afterwards.
+        var literal: [String: Node] = [:]
+        var capture: (name: String, node: Node)?
+        var endpoints: [APIMethod: Endpoint] = [:]
+        var childNames: [String] {
+            literal.keys.sorted() + (capture.map { ["{\($0.name)}"] } ?? [])
+        }
+    }
+
+    private let root = Node()
+    public private(set) var endpoints: [Endpoint] = []
+
+    public init() {}
+
+    /// Declares an endpoint. The schema defaults to Proxmox's for this method and path.
+    public mutating func register(
+        _ method: APIMethod,
+        _ path: String,
+        schema: EndpointSchema? = nil,
+        _ handler: @escaping APIHandler
+    ) {
+        guard let schema = schema ?? APISchema.pveEndpoint(method, path) else {
+            preconditionFailure("no schema for \(method.rawValue) \(path)")
+        }
+        var node = root
+        for segment in path.split(separator: "/") {
+            if segment.hasPrefix("{"), segment.hasSuffix("}") {
+                let name = String(segment.dropFirst().dropLast())
+                if let capture = node.capture {
+                    precondition(capture.name == name, "conflicting captures at \(path)")
+                    node = capture.node
+                } else {
+                    let child = Node()
+                    node.capture = (name, child)
+                    node = child
+                }
+            } else {
+                let key = String(segment)
+                let child = node.literal[key] ?? Node()
+                node.literal[key] = child
+                node = child
+            }
+        }
+        let endpoint = Endpoint(method: method, path: path, schema: schema, handler: handler)
+        precondition(node.endpoints[method] == nil, "duplicate endpoint \(method.rawValue) \(path)")
+        node.endpoints[method] = endpoint
+        endpoints.append(endpoint)
+    }
+
+    /// A GET that lists the subdirectories under `path` (`[{subdir: …}]`), Proxmox's index endpoints.
+    public mutating func registerIndex(_ path: String, key: String = "subdir") {
+        register(.get, path) { request in
+            .init(.array(request.routeChildren.filter { !$0.hasPrefix("{") }.map { .object([key: .string($0)]) }))
+        }
+    }
+
+    public enum Match {
+        case found(Endpoint, captures: [String: String], children: [String])
+        /// The path exists but not with this method.
+        case methodNotAllowed
+        case notFound
+    }
+
+    public func match(_ method: APIMethod, _ path: Substring) -> Match {
+        var node = root
+        var captures: [String: String] = [:]
+        for segment in path.split(separator: "/") {
+            if let child = node.literal[String(segment)] {
+                node = child
+            } else if let capture = node.capture {
+                captures[capture.name] = String(segment).removingPercentEncodingOrSelf
+                node = capture.node
+            } else {
+                return .notFound
+            }
+        }
+        guard let endpoint = node.endpoints[method] else {
+            return node.endpoints.isEmpty ? .notFound : .methodNotAllowed
+        }
+        return .found(endpoint, captures: captures, children: node.childNames)
+    }
+}
+
+extension String {
+    /// `%XX` decoded; malformed escapes are kept as they are.
+    var removingPercentEncodingOrSelf: String {
+        guard contains("%") else { return self }
+        let utf8 = Array(self.utf8)
+        var bytes: [UInt8] = []
+        var i = 0
+        while i < utf8.count {
+            if utf8[i] == UInt8(ascii: "%"), i + 2 < utf8.count,
+                let value = UInt8(String(decoding: utf8[(i + 1)...(i + 2)], as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+                i += 3
+            } else {
+                bytes.append(utf8[i])
+                i += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,241 @@
+public import Hummingbird
+import Foundation
+import HTTPTypes
+import Logging
+import NIOCore
+public import VireoAccess
+import VireoCore
+
+/// Serves `/api2/json/...` from the registry with Proxmox's wire behaviour: authentication, CSRF,
+/// parameter merging and validation, permission check, then the handler; errors as Proxmox sends them.
+public struct APIResponder<Context: RequestContext>: HTTPResponder {
+    let registry: APIRegistry
+    let services: APIServices
+    /// Requests on the root-only local socket act as root@pam (as `pvesh` does on a PVE node).
+    let localRoot: Bool
+    private let validator = ParameterValidator()
+    static var maxBody: Int { 512 * 1024 }
+
+    /// Calls that need no credentials at all.
+    static var unauthenticatedCalls: Set<String> { ["GET /access/domains", "GET /access/ticket", "POST /access/ticket"] }
+
+    public init(registry: APIRegistry, services: APIServices, localRoot: Bool) {
+        self.registry = registry
+        self.services = services
+        self.localRoot = localRoot
+    }
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        do {
+            return try await handle(request)
+        } catch let failure as APIFailure {
+            return failure.response
+        } catch let error as VireoError {
+            if error.code == .unauthenticated { try? await Task.sleep(for: services.authFailureDelay) }
+            return APIFailure(error).response
+        } catch {
+            services.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            return APIFailure(VireoError(.internalError, "internal error")).response
+        }
+    }
+
+    private func handle(_ request: Request) async throws -> Response {
+        let path = request.uri.path
+        guard let method = APIMethod(rawValue: request.method.rawValue) else {
+            throw APIFailure(status: 501, message: "method '\(request.method.rawValue)' not available")
+        }
+        guard path.hasPrefix("/api2/") else {
+            throw APIFailure(status: 501, message: "no such uri")
+        }
+        let afterPrefix = path.dropFirst("/api2/".count)
+        let format = afterPrefix.prefix { $0 != "/" }
+        guard format == "json" else {
+            throw APIFailure(status: 501, message: format.isEmpty ? "no such uri" : "no formatter for uri \(path)")
+        }
+        let apiPath = afterPrefix.dropFirst(format.count)
+        let (endpoint, captures, children): (Endpoint, [String: String], [String])
+        switch registry.match(method, apiPath) {
+        case .found(let e, let c, let ch): (endpoint, captures, children) = (e, c, ch)
+        case .notFound, .methodNotAllowed:
+            throw APIFailure(status: 501, message: "Method '\(method.rawValue) \(apiPath.isEmpty ? "/" : String(apiPath))' not implemented")
+        }
+        let callName = "\(method.rawValue) \(endpoint.path)"
+
+        // Authentication comes before reading parameters: unauthenticated callers learn nothing.
+        var identity: AuthIdentity?
+        if localRoot {
+            identity = .root
+        } else if !Self.unauthenticatedCalls.contains(callName) {
+            identity = try await authenticate(request)
+        }
+        if let identity, identity.viaTicket, method != .get,
+            !csrfValid(request.headers[HTTPField.Name("CSRFPreventionToken")!], identity)
+        {
+            try await Task.sleep(for: services.authFailureDelay)
+            throw APIFailure(status: 401, message: "Permission denied - invalid csrf token", emptyBody: true)
+        }
+        if let identity, identity.isToken, !endpoint.schema.allowToken {
+            throw APIFailure(
+                status: 403,
+                message: "Permission check failed (URI '\(apiPath)' not available with API token, need proper ticket.)")
+        }
+
+        let raw = try await rawParameters(request, method: method, captures: captures)
+        let parameters = try validator.validate(raw, against: endpoint.schema)
+        let access = try await services.access.snapshot()
+        let caller = identity ?? AuthIdentity(authID: "", viaTicket: false)
+        if identity != nil {
+            switch access.evaluator.evaluate(endpoint.schema.permission, for: caller, parameters: parameters.values) {
+            case .allowed: break
+            case .denied(let detail):
+                throw APIFailure(status: 403, message: detail.isEmpty ? "Permission check failed" : "Permission check failed (\(detail))")
+            }
+        }
+        let result = try await endpoint.handler(
+            APIRequest(identity: caller, parameters: parameters, access: access, services: services, routeChildren: children))
+        var envelope: [String: JSON] = ["data": result.data]
+        if let total = result.total { envelope["total"] = .int(total) }
+        return Self.jsonResponse(status: .ok, body: JSON.object(envelope).serialized())
+    }
+
+    // MARK: - Credentials
+
+    private func authenticate(_ request: Request) async throws -> AuthIdentity {
+        let cookie = request.headers[.cookie].flatMap { Self.credential(named: "PVEAuthCookie", in: $0) }
+        let authorization = request.headers[.authorization]
+        do {
+            if let ticket = cookie ?? authorization.flatMap({ Self.credential(named: "PVEAuthCookie", in: $0) }) {
+                return try await services.access.identity(ticket: ticket)
+            }
+            if let authorization, let token = Self.credential(named: "PVEAPIToken", in: authorization) {
+                // The token ID and the secret are split at the last `=`.
+                guard let equals = token.lastIndex(of: "=") else { throw VireoError(.unauthenticated, "bad token") }
+                return try await services.access.identity(
+                    tokenID: String(token[..<equals]), secret: String(token[token.index(after: equals)...]))
+            }
+        } catch let error as VireoError where error.code == .unauthenticated {
+            try await Task.sleep(for: services.authFailureDelay)
+            throw APIFailure(status: 401, message: "Authentication failed!", emptyBody: true)
+        }
+        try await Task.sleep(for: services.authFailureDelay)
+        throw APIFailure(status: 401, message: "No ticket", emptyBody: true)
+    }
+
+    private func csrfValid(_ token: String?, _ identity: AuthIdentity) -> Bool {
+        guard let token else { return false }
+        return services.access.tickets.verifyCSRFToken(token, userid: identity.authID)
+    }
+
+    /// `(?:^|\s)NAME(?:=| )([^;]*)`, then `%XX`-decoded (tickets hold `+ / =` sent raw).
+    static func credential(named name: String, in header: String) -> String? {
+        var searchStart = header.startIndex
+        while let range = header.range(of: name, range: searchStart..<header.endIndex) {
+            let atBoundary = range.lowerBound == header.startIndex
+                || header[header.index(before: range.lowerBound)].isWhitespace
+                || header[header.index(before: range.lowerBound)] == ";"
+            if atBoundary, range.upperBound < header.endIndex,
+                header[range.upperBound] == "=" || header[range.upperBound] == " "
+            {
+                let valueStart = header.index(after: range.upperBound)
+                let value = header[valueStart...].prefix { $0 != ";" }
+                return String(value).removingPercentEncodingOrSelf
+            }
+            searchStart = range.upperBound
+        }
+        return nil
+    }
+
+    // MARK: - Parameters
+
+    private func rawParameters(_ request: Request, method: APIMethod, captures: [String: String]) async throws
+        -> RawParameters
+    {
+        var raw = RawParameters()
+        let body = try await request.body.collect(upTo: Self.maxBody + 1)
+        if body.readableBytes > Self.maxBody {
+            throw APIFailure(status: 413, message: "request too large")
+        }
+        if method == .get || method == .delete {
+            if body.readableBytes > 0 {
+                throw APIFailure(status: 501, message: "Unexpected content for method '\(method.rawValue)'")
+            }
+        } else if body.readableBytes > 0 {
+            let bytes = Array(body.readableBytesView)
+            let contentType = request.headers[.contentType]?.lowercased() ?? ""
+            if contentType.hasPrefix("application/json") {
+                try raw.merge(jsonBody: bytes)
+            } else if contentType.isEmpty || contentType.hasPrefix("application/x-www-form-urlencoded") {
+                raw.merge(formEncoded: Substring(String(decoding: bytes, as: UTF8.self)))
+            } else {
+                throw APIFailure(status: 415, message: "unsupported content type '\(contentType)'")
+            }
+        }
+        if let query = request.uri.query, !query.isEmpty {
+            var fromQuery = RawParameters()
+            fromQuery.merge(formEncoded: Substring(query))
+            for (key, value) in fromQuery.values { raw[key] = value }
+        }
+        for (name, value) in captures {
+            if let given = raw[name], given != .text(value), given != .json(.string(value)) {
+                // Clients repeat path parameters in bodies; only a conflicting value is an error.
+                if case .json(let json) = given, json.stringValue == value { continue }
+                throw VireoError(
+                    .invalidArgument, "Parameter verification failed.",
+                    parameterErrors: [name: "duplicate parameter (already defined in URI) with conflicting values!"])
+            }
+            raw[name] = .text(value)
+        }
+        return raw
+    }
+
+    static func jsonResponse(status: HTTPResponse.Status, body: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json;charset=UTF-8"
+        headers[.server] = "pve-api-daemon/3.0"
+        headers[.cacheControl] = "max-age=0"
+        headers[HTTPField.Name("Pragma")!] = "no-cache"
+        headers[.expires] = "Thu, 01 Jan 1970 00:00:00 GMT"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+/// An error answer: status, reason phrase (the message's first line) and Proxmox's error body.
+struct APIFailure: Error {
+    let status: Int
+    let message: String
+    var errors: [String: String] = [:]
+    var emptyBody = false
+
+    init(status: Int, message: String, errors: [String: String] = [:], emptyBody: Bool = false) {
+        self.status = status
+        self.message = message
+        self.errors = errors
+        self.emptyBody = emptyBody
+    }
+
+    init(_ error: VireoError) {
+        let status: Int =
+            switch error.code {
+            case .invalidArgument: 400
+            case .unauthenticated: 401
+            case .permissionDenied: 403
+            case .notFound: 404
+            case .conflict: 409
+            case .notImplemented: 501
+            case .unavailable: 503
+            default: 500
+            }
+        self.init(status: status, message: error.message, errors: error.parameterErrors, emptyBody: false)
+    }
+
+    var response: Response {
+        let firstLine = message.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        let reason = String(firstLine.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7f }.map(Character.init))
+        var body: [String: JSON] = ["data": .null, "message": .string(message + "\n")]
+        if !errors.isEmpty { body["errors"] = .object(errors.mapValues { .string($0) }) }
+        let response = APIResponder<BasicRequestContext>.jsonResponse(
+            status: HTTPResponse.Status(code: status, reasonPhrase: reason),
+            body: emptyBody ? "" : JSON.object(body).serialized())
+        return response
+    }
+}

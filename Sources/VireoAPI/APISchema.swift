@@ -1,0 +1,91 @@
+public import VireoAccess
+
+/// Namespace for the generated Proxmox schema table (see `scripts/gen-api-schema.py`).
+public enum APISchema {
+    /// The schema of `METHOD /path` as Proxmox declares it.
+    public static func pveEndpoint(_ method: APIMethod, _ path: String) -> EndpointSchema? {
+        pve["\(method.rawValue) \(path)"]
+    }
+}
+
+public enum APIMethod: String, Sendable, CaseIterable {
+    case get = "GET"
+    case post = "POST"
+    case put = "PUT"
+    case delete = "DELETE"
+}
+
+/// Everything about an endpoint except its handler.
+public struct EndpointSchema: Sendable {
+    public var parameters: [ParameterSpec]
+    public var permission: PermissionCheck
+    /// Runs with root privileges on the node (pvedaemon's methods); kept for the OpenAPI document.
+    public var protected: Bool
+    public var allowToken: Bool
+    public var additionalProperties: Bool
+    /// The JSON type of `data`: "null", "object", "array", "string", …
+    public var returns: String
+
+    public init(
+        parameters: [ParameterSpec],
+        permission: PermissionCheck,
+        protected: Bool = false,
+        allowToken: Bool = true,
+        additionalProperties: Bool = false,
+        returns: String = "null"
+    ) {
+        self.parameters = parameters
+        self.permission = permission
+        self.protected = protected
+        self.allowToken = allowToken
+        self.additionalProperties = additionalProperties
+        self.returns = returns
+    }
+}
+
+/// One parameter's schema: the facts Proxmox validates before any handler runs.
+public struct ParameterSpec: Sendable {
+    public enum Kind: String, Sendable {
+        case string, integer, number, boolean, array
+    }
+    public var name: String
+    public var kind: Kind
+    public var optional: Bool
+    public var format: String?
+    public var pattern: String?
+    public var minLength: Int?
+    public var maxLength: Int?
+    public var minimum: Double?
+    public var maximum: Double?
+    public var enumValues: [String]?
+    public var defaultValue: String?
+    public var requires: String?
+
+    public init(
+        _ name: String,
+        _ kind: Kind,
+        optional: Bool = false,
+        format: String? = nil,
+        pattern: String? = nil,
+        minLength: Int? = nil,
+        maxLength: Int? = nil,
+        minimum: Double? = nil,
+        maximum: Double? = nil,
+        enumValues: [String]? = nil,
+        defaultValue: String? = nil,
+        requires: String? = nil
+    ) {
+        self.name = name
+        self.kind = kind
+        self.optional = optional
+        self.format = format
+        self.pattern = pattern
+        self.minLength = minLength
+        self.maxLength = maxLength
+        self.minimum = minimum
+        self.maximum = maximum
+        self.enumValues = enumValues
+        self.defaultValue = defaultValue
+        self.requires = requires
+    }
+}

@@ -1,0 +1,32 @@
+public import Logging
+public import VireoAccess
+public import VireoStore
+public import VireoTasks
+import Foundation
+
+/// The domain services handlers use; assembled by the daemon.
+public struct APIServices: Sendable {
+    public let node: String
+    public let store: any ConfigStore
+    public let access: AccessControl
+    public let tasks: TaskRegistry
+    public let logger: Logger
+    /// Delay before answering a failed authentication (Proxmox: about 3 s), against password guessing.
+    public let authFailureDelay: Duration
+
+    public init(
+        node: String,
+        store: any ConfigStore,
+        access: AccessControl,
+        tasks: TaskRegistry,
+        logger: Logger,
+        authFailureDelay: Duration = .seconds(3)
+    ) {
+        self.node = node
+        self.store = store
+        self.access = access
+        self.tasks = tasks
+        self.logger = logger
+        self.authFailureDelay = authFailureDelay
+    }
+}

@@ -1,0 +1,64 @@
+/// Proxmox's named string formats (`pve-userid`, `pve-vmid-list`, …): a value's problem, or nil.
+/// Formats Vireo does not know yet are accepted; the handler validates such values itself.
+enum FormatValidator {
+    static func problem(with value: String, format: String) -> String? {
+        if format.hasSuffix("-list"), let item = itemFormats[String(format.dropLast(5))] {
+            for part in value.split(whereSeparator: { $0 == "," || $0 == ";" || $0 == "\0" || $0.isWhitespace }) {
+                if let problem = item(String(part)) { return problem }
+            }
+            return nil
+        }
+        return itemFormats[format]?(value)
+    }
+
+    private static let itemFormats: [String: @Sendable (String) -> String?] = [
+        "pve-userid": userid,
+        "pve-tokenid": tokenid,
+        "pve-groupid": { matches($0, #"[A-Za-z0-9\.\-_]+"#) ? nil : "invalid group ID '\($0)'" },
+        "pve-roleid": { matches($0, #"[A-Za-z0-9\.\-_]+"#) ? nil : "invalid role ID '\($0)'" },
+        "pve-realm": realm,
+        "pve-priv": { Privilege.isKnownName($0) ? nil : "invalid privilege '\($0)'" },
+        "pve-configid": { matches($0, #"[a-z][a-z0-9_-]+"#) ? nil : "invalid configuration ID '\($0)'" },
+        "pve-node": { matches($0, #"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?"#) ? nil : "value does not look like a valid node name" },
+        "pve-poolid": { matches($0, #"[A-Za-z0-9\.\-_]+(/[A-Za-z0-9\.\-_]+){0,2}"#) ? nil : "invalid pool ID '\($0)'" },
+        "pve-storage-id": { matches($0, #"[a-z][a-z0-9\-\_\.]*[a-z0-9]"#) ? nil : "storage ID '\($0)' contains illegal characters" },
+        "pve-vmid": vmid,
+        "email-opt": { $0.isEmpty || matches($0, #"[^\s@]+@[^\s@]+"#) ? nil : "value does not look like a valid email address" },
+        "email": { matches($0, #"[^\s@]+@[^\s@]+"#) ? nil : "value does not look like a valid email address" },
+        "string": { _ in nil },
+    ]
+
+    private static func userid(_ value: String) -> String? {
+        guard value.utf8.count <= 64, value.utf8.count >= 3,
+            let at = value.lastIndex(of: "@"),
+            matches(String(value[..<at]), #"[^\s:/]+"#),
+            realm(String(value[value.index(after: at)...])) == nil
+        else { return "value '\(value)' does not look like a valid user name" }
+        return nil
+    }
+
+    private static func tokenid(_ value: String) -> String? {
+        guard let bang = value.lastIndex(of: "!"), userid(String(value[..<bang])) == nil,
+            matches(String(value[value.index(after: bang)...]), #"[A-Za-z][A-Za-z0-9\.\-_]+"#)
+        else { return "value '\(value)' does not look like a valid token ID" }
+        return nil
+    }
+
+    private static func realm(_ value: String) -> String? {
+        value.utf8.count <= 32 && matches(value, #"[A-Za-z][A-Za-z0-9\.\-_]+"#) ? nil : "value '\(value)' does not look like a valid realm"
+    }
+
+    private static func vmid(_ value: String) -> String? {
+        matches(value, #"[1-9][0-9]{2,8}"#) ? nil : "value '\(value)' does not look like a valid VM ID"
+    }
+
+    private static func matches(_ value: String, _ pattern: String) -> Bool {
+        ParameterValidator.matches(value, pattern: pattern)
+    }
+}
+
+import VireoAccess
+
+extension Privilege {
+    static func isKnownName(_ name: String) -> Bool { isKnown(name) }
+}

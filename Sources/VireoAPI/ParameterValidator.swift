@@ -1,0 +1,166 @@
+public import VireoCore
+import Foundation
+
+/// Checks raw request parameters against an endpoint's schema with Proxmox's type coercion and
+/// messages. Every bad parameter is reported at once, keyed by name.
+public struct ParameterValidator: Sendable {
+    public init() {}
+
+    public func validate(_ raw: RawParameters, against schema: EndpointSchema) throws -> Parameters {
+        var errors: [String: String] = [:]
+        var values: [String: String] = [:]
+        var lists: [String: [String]] = [:]
+        let specs = Dictionary(schema.parameters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+
+        for (name, value) in raw.values {
+            guard let spec = specs[name] else {
+                if !schema.additionalProperties {
+                    errors[name] = "property is not defined in schema and the schema does not allow additional properties"
+                } else if case .text(let text) = value {
+                    values[name] = text
+                }
+                continue
+            }
+            do {
+                if spec.kind == .array {
+                    let items: [RawParameters.Value] = if case .list(let l) = value { l } else { [value] }
+                    lists[name] = try items.map { try scalar($0, spec: ParameterSpec(name, .string)) }
+                } else {
+                    let canonical = try check(value, spec: spec)
+                    values[name] = canonical
+                }
+            } catch let error as ParameterError {
+                errors[name] = error.message
+            }
+        }
+        for spec in schema.parameters where !spec.optional && values[spec.name] == nil && lists[spec.name] == nil {
+            errors[spec.name] = "property is missing and it is not optional"
+        }
+        for spec in schema.parameters {
+            if let requires = spec.requires, values[spec.name] != nil, values[requires] == nil, errors[spec.name] == nil {
+                errors[spec.name] = "missing property required by '\(requires)'"
+            }
+        }
+        guard errors.isEmpty else {
+            throw VireoError(.invalidArgument, "Parameter verification failed.", parameterErrors: errors)
+        }
+        return Parameters(values: values, lists: lists)
+    }
+
+    struct ParameterError: Error {
+        let message: String
+        init(_ message: String) { self.message = message }
+    }
+
+    private func check(_ value: RawParameters.Value, spec: ParameterSpec) throws(ParameterError) -> String {
+        // An array sent for a `*-list` string is joined with `,`.
+        if case .list(let items) = value {
+            guard spec.kind == .string, spec.format?.hasSuffix("-list") == true else {
+                throw ParameterError("type check ('\(spec.kind.rawValue)') failed - got an array")
+            }
+            var parts: [String] = []
+            for item in items { parts.append(try scalar(item, spec: spec)) }
+            return try checkConstraints(parts.joined(separator: ","), spec: spec)
+        }
+        return try checkConstraints(try scalar(value, spec: spec), spec: spec)
+    }
+
+    /// Type check and canonical text of one scalar.
+    private func scalar(_ value: RawParameters.Value, spec: ParameterSpec) throws(ParameterError) -> String {
+        let kind = spec.kind.rawValue
+        switch (spec.kind, value) {
+        case (.boolean, .text(let text)):
+            guard text == "1" || text == "0" else { throw ParameterError("type check ('boolean') failed - got '\(text)'") }
+            return text
+        case (.boolean, .json(.bool(let b))):
+            return b ? "1" : "0"
+        case (.boolean, .json(.int(let i))) where i == 0 || i == 1:
+            return String(i)
+        case (.integer, .text(let text)):
+            guard Self.isInteger(text) else { throw ParameterError("type check ('integer') failed - got '\(text)'") }
+            guard let number = Int(text.hasPrefix("+") ? String(text.dropFirst()) : text) else {
+                throw ParameterError("type check ('integer') failed - got '\(text)'")
+            }
+            return String(number)
+        case (.integer, .json(.int(let i))):
+            return String(i)
+        case (.integer, .json(.double(let d))) where d == d.rounded() && abs(d) < 9e15:
+            return String(Int64(d))
+        case (.number, .text(let text)):
+            guard Self.isNumber(text), Double(text) != nil else {
+                throw ParameterError("type check ('number') failed - got '\(text)'")
+            }
+            return text
+        case (.number, .json(.int(let i))):
+            return String(i)
+        case (.number, .json(.double(let d))):
+            return String(d)
+        case (.string, .text(let text)):
+            return text
+        case (.string, .json(.string(let s))):
+            return s
+        case (.string, .json(.int(let i))):
+            return String(i)
+        case (.string, .json(.double(let d))):
+            return String(d)
+        case (_, .json(.string(let s))):
+            return try scalar(.text(s), spec: spec)
+        case (_, .json(.null)):
+            throw ParameterError("type check ('\(kind)') failed - got null")
+        default:
+            throw ParameterError("type check ('\(kind)') failed")
+        }
+    }
+
+    private func checkConstraints(_ text: String, spec: ParameterSpec) throws(ParameterError) -> String {
+        if let enumValues = spec.enumValues, !enumValues.contains(text) {
+            throw ParameterError("value '\(text)' does not have a value in the enumeration '\(enumValues.joined(separator: ", "))'")
+        }
+        if spec.kind == .integer || spec.kind == .number, let number = Double(text) {
+            if let minimum = spec.minimum, number < minimum {
+                throw ParameterError("value must have a minimum value of \(Self.show(minimum))")
+            }
+            if let maximum = spec.maximum, number > maximum {
+                throw ParameterError("value must have a maximum value of \(Self.show(maximum))")
+            }
+        }
+        if spec.kind == .string {
+            if let maxLength = spec.maxLength, text.utf8.count > maxLength {
+                throw ParameterError("value may only be \(maxLength) characters long")
+            }
+            if let minLength = spec.minLength, text.utf8.count < minLength {
+                throw ParameterError("value must be at least \(minLength) characters long")
+            }
+            if let pattern = spec.pattern, !Self.matches(text, pattern: pattern) {
+                throw ParameterError("value does not match the regex pattern")
+            }
+            if let format = spec.format, let problem = FormatValidator.problem(with: text, format: format) {
+                throw ParameterError("invalid format - \(problem)")
+            }
+        }
+        return text
+    }
+
+    static func isInteger(_ text: String) -> Bool {
+        var digits = Substring(text)
+        if digits.first == "+" || digits.first == "-" { digits = digits.dropFirst() }
+        return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+    static func isNumber(_ text: String) -> Bool {
+        matches(text, pattern: #"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"#)
+    }
+
+    private static func show(_ value: Double) -> String {
+        value == value.rounded() ? String(Int64(value)) : String(value)
+    }
+
+    /// Anchored match, as Proxmox anchors every schema pattern.
+    static func matches(_ text: String, pattern: String) -> Bool {
+        RegexCache.shared.regex(for: pattern).map { regex in
+            let range = NSRange(text.startIndex..., in: text)
+            guard let match = regex.firstMatch(in: text, options: [.anchored], range: range) else { return false }
+            return match.range.location == 0 && match.range.length == range.length
+        } ?? true
+    }
+}

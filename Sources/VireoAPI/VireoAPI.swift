@@ -1,0 +1,11 @@
+/// Builds the registry of every endpoint Vireo serves.
+public enum VireoAPI {
+    public static func makeRegistry() -> APIRegistry {
+        var registry = APIRegistry()
+        NodeEndpoints.register(in: &registry)
+        ClusterEndpoints.register(in: &registry)
+        AccessEndpoints.register(in: &registry)
+        PoolEndpoints.register(in: &registry)
+        return registry
+    }
+}

@@ -1,0 +1,284 @@
+import Foundation
+public import VireoCore
+public import VireoStore
+import Synchronization
+
+/// Users, realms, tokens and tickets over the config store: authentication, and every change to
+/// `user.cfg`, `domains.cfg`, `priv/shadow.cfg` and `priv/token.cfg`.
+///
+/// Reads come from a cached ``AccessSnapshot`` that is rebuilt after a relevant store change, so a
+/// permission check costs no I/O.
+public final class AccessControl: Sendable {
+    public static let userConfigPath = "user.cfg"
+    public static let domainsPath = "domains.cfg"
+    public static let shadowPath = "priv/shadow.cfg"
+    public static let tokenSecretsPath = "priv/token.cfg"
+
+    public let store: any ConfigStore
+    public let tickets: TicketAuthority
+    private let locks = NamedLocks()
+    private let cache = Mutex<AccessSnapshot?>(nil)
+    private let passwordCheck: @Sendable (_ realmType: String, _ name: String, _ password: String) async -> Bool
+
+    public init(store: any ConfigStore, tickets: TicketAuthority) {
+        self.store = store
+        self.tickets = tickets
+        passwordCheck = { type, name, password in
+            guard type == "pam" else { return false }
+            return await Self.offloaded { PAMAuthenticator.authenticate(user: name, password: password) }
+        }
+    }
+
+    /// Creates the files a fresh node needs: root@pam in `user.cfg` and the `pam`/`pve` realms.
+    public func bootstrap() async throws {
+        try await store.update(Self.userConfigPath) { existing in
+            guard existing == nil else { return nil }
+            var config = UserConfig()
+            var root = UserConfig.User(userid: "root@pam")
+            root.email = "root@localhost"
+            config.users[root.userid] = root
+            return config.serialized()
+        }
+        try await store.update(Self.domainsPath) { existing in
+            guard existing == nil else { return nil }
+            let pam = try SectionConfig.Section(
+                type: "pam", id: "pam", options: [.init("comment", "Linux PAM standard authentication")])
+            let pve = try SectionConfig.Section(
+                type: "pve", id: "pve", options: [.init("comment", "Vireo authentication server")])
+            return try SectionConfig(sections: [pam, pve]).description
+        }
+        invalidate()
+    }
+
+    // MARK: - Snapshot
+
+    public func snapshot() async throws -> AccessSnapshot {
+        if let cached = cache.withLock({ $0 }) { return cached }
+        let userText = try await store.read(Self.userConfigPath)?.content ?? ""
+        let domainsText = try await store.read(Self.domainsPath)?.content ?? ""
+        let tokenText = try await store.read(Self.tokenSecretsPath)?.content ?? ""
+        let snapshot = AccessSnapshot(
+            config: UserConfig(parsing: userText),
+            domains: (try? SectionConfig(parsing: domainsText)) ?? SectionConfig(),
+            tokenSecretHashes: Self.parseTokenSecrets(tokenText))
+        cache.withLock { $0 = snapshot }
+        return snapshot
+    }
+
+    /// Drops the cached snapshot; the next read rebuilds it.
+    public func invalidate() { cache.withLock { $0 = nil } }
+
+    /// Follows the store's change feed and invalidates on changes to access files (another writer,
+    /// or a cluster peer).
+    public func followChanges() async {
+        let relevant: Set<String> = [Self.userConfigPath, Self.domainsPath, Self.tokenSecretsPath]
+        for await change in store.changes() where relevant.contains(change.path) {
+            invalidate()
+        }
+    }
+
+    // MARK: - Authentication
+
+    /// Checks a login; returns the canonical user ID.
+    /// - Throws: `.unauthenticated` ("authentication failure") for any cause, as Proxmox does.
+    public func authenticate(username: String, password: String) async throws -> String {
+        let failure = VireoError(.unauthenticated, "authentication failure")
+        let snapshot = try await snapshot()
+        guard let at = username.lastIndex(of: "@") else { throw failure }
+        let name = String(username[..<at])
+        let realm = String(username[username.index(after: at)...])
+        guard let user = snapshot.config.users[username], snapshot.isActive(user) else { throw failure }
+        // A valid ticket of the same user renews; a root@pam ticket may mint one for anyone.
+        if password.hasPrefix("PVE:"), let owner = try? tickets.verifyTicket(password) {
+            guard owner == username || owner == "root@pam" else { throw failure }
+            return username
+        }
+        guard let realmType = snapshot.domains[realm]?.type else { throw failure }
+        switch realmType {
+        case "pve":
+            let shadow = try await store.read(Self.shadowPath)?.content ?? ""
+            guard let hash = Self.shadowHash(in: shadow, for: name),
+                await Self.offloaded({ PasswordHasher.verify(password, hash: hash) })
+            else { throw failure }
+        default:
+            guard await passwordCheck(realmType, name, password) else { throw failure }
+        }
+        return username
+    }
+
+    /// The identity behind a ticket; the user must still exist, be enabled and unexpired.
+    public func identity(ticket: String) async throws -> AuthIdentity {
+        let userid = try tickets.verifyTicket(ticket)
+        let snapshot = try await snapshot()
+        guard let user = snapshot.config.users[userid], snapshot.isActive(user) else {
+            throw VireoError(.unauthenticated, "authentication failure")
+        }
+        return AuthIdentity(authID: userid, viaTicket: true)
+    }
+
+    /// The identity behind `Authorization: PVEAPIToken=<tokenid>=<secret>`.
+    public func identity(tokenID: String, secret: String) async throws -> AuthIdentity {
+        let failure = VireoError(.unauthenticated, "authentication failure")
+        let snapshot = try await snapshot()
+        let (userid, tokenName) = Permissions.split(tokenID)
+        guard let tokenName, let user = snapshot.config.users[userid], snapshot.isActive(user),
+            let token = user.tokens[tokenName],
+            token.expire == 0 || token.expire > TicketAuthority.now(),
+            let expected = snapshot.tokenSecretHashes[tokenID],
+            Self.constantTimeEqual(expected, ConfigDigest.sha256Hex(Array(secret.utf8)))
+        else { throw failure }
+        return AuthIdentity(authID: tokenID, viaTicket: false)
+    }
+
+    // MARK: - Changes
+
+    /// Read-modify-write of `user.cfg` under the access lock; `digest` guards against lost updates.
+    @discardableResult
+    public func modifyUsers<T: Sendable>(
+        digest: String? = nil,
+        _ change: @Sendable (inout UserConfig) throws -> T
+    ) async throws -> T {
+        try await locks.withLock("user.cfg") {
+            let file = try await store.read(Self.userConfigPath)
+            if let digest, !digest.isEmpty, file?.digest != digest.lowercased() {
+                throw VireoError.modifiedConfiguration
+            }
+            var config = UserConfig(parsing: file?.content ?? "")
+            let result = try change(&config)
+            let condition: WriteCondition = file.map { .version($0.version) } ?? .absent
+            try await store.write(Self.userConfigPath, content: config.serialized(), condition: condition)
+            invalidate()
+            return result
+        }
+    }
+
+    /// Read-modify-write of `domains.cfg`, checking `digest` against the file as read.
+    @discardableResult
+    public func modifyDomains<T: Sendable>(
+        digest: String? = nil,
+        _ change: @Sendable (inout SectionConfig) throws -> T
+    ) async throws -> T {
+        try await locks.withLock("domains.cfg") {
+            let file = try await store.read(Self.domainsPath)
+            if let digest, !digest.isEmpty, (file?.digest ?? "") != digest.lowercased() {
+                throw VireoError.modifiedConfiguration
+            }
+            var config = try SectionConfig(parsing: file?.content ?? "")
+            let result = try change(&config)
+            let condition: WriteCondition = file.map { .version($0.version) } ?? .absent
+            try await store.write(Self.domainsPath, content: config.description, condition: condition)
+            invalidate()
+            return result
+        }
+    }
+
+    /// Sets a `pve` realm password (hashed with yescrypt into `priv/shadow.cfg`).
+    public func setPVEPassword(userid: String, password: String) async throws {
+        guard let at = userid.lastIndex(of: "@") else { throw VireoError.invalid("invalid user ID '\(userid)'") }
+        let name = String(userid[..<at])
+        let hash = try await Self.offloadedThrowing { try PasswordHasher.hash(password) }
+        try await locks.withLock("shadow.cfg") {
+            try await store.update(Self.shadowPath) { text in
+                var lines = (text ?? "").split(separator: "\n").map(String.init).filter { !$0.hasPrefix(name + ":") }
+                lines.append("\(name):\(hash):")
+                return lines.sorted().joined(separator: "\n") + "\n"
+            }
+        }
+    }
+
+    /// Removes a `pve` realm password entry.
+    public func removePVEPassword(userid: String) async throws {
+        guard let at = userid.lastIndex(of: "@") else { return }
+        let name = String(userid[..<at])
+        try await locks.withLock("shadow.cfg") {
+            try await store.update(Self.shadowPath) { text in
+                guard let text else { return nil }
+                let lines = text.split(separator: "\n").map(String.init).filter { !$0.hasPrefix(name + ":") }
+                return lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
+            }
+        }
+    }
+
+    /// Stores the hash of a new token secret and returns the secret (shown to the caller once).
+    public func storeTokenSecret(tokenID: String) async throws -> String {
+        let secret = UUID().uuidString.lowercased()
+        try await setTokenSecretLine(tokenID: tokenID, hash: ConfigDigest.sha256Hex(Array(secret.utf8)))
+        return secret
+    }
+
+    public func removeTokenSecret(tokenID: String) async throws {
+        try await setTokenSecretLine(tokenID: tokenID, hash: nil)
+    }
+
+    private func setTokenSecretLine(tokenID: String, hash: String?) async throws {
+        try await locks.withLock("token.cfg") {
+            try await store.update(Self.tokenSecretsPath) { text in
+                var lines = (text ?? "").split(separator: "\n").map(String.init).filter { !$0.hasPrefix(tokenID + " ") }
+                if let hash { lines.append("\(tokenID) \(hash)") }
+                return lines.sorted().joined(separator: "\n") + (lines.isEmpty ? "" : "\n")
+            }
+            invalidate()
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func parseTokenSecrets(_ text: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            if parts.count == 2 { result[String(parts[0])] = String(parts[1]) }
+        }
+        return result
+    }
+
+    static func shadowHash(in text: String, for name: String) -> String? {
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+            if fields.count >= 2, fields[0] == name { return String(fields[1]) }
+        }
+        return nil
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    /// Runs slow blocking work (KDF, PAM) off the cooperative thread pool.
+    static func offloaded<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: work()) }
+        }
+    }
+
+    static func offloadedThrowing<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+}
+
+/// An immutable view of the access configuration at one moment.
+public struct AccessSnapshot: Sendable {
+    public let config: UserConfig
+    public let domains: SectionConfig
+    let tokenSecretHashes: [String: String]
+    public let permissions: Permissions
+    public let evaluator: PermissionEvaluator
+
+    init(config: UserConfig, domains: SectionConfig, tokenSecretHashes: [String: String]) {
+        self.config = config
+        self.domains = domains
+        self.tokenSecretHashes = tokenSecretHashes
+        permissions = Permissions(config: config)
+        evaluator = PermissionEvaluator(permissions: permissions)
+    }
+
+    /// Enabled and not expired.
+    public func isActive(_ user: UserConfig.User) -> Bool {
+        user.enable && (user.expire == 0 || user.expire > TicketAuthority.now())
+    }
+}

@@ -1,0 +1,42 @@
+import CSystemAuth
+public import VireoCore
+
+/// Hashes and checks passwords with the system's `crypt(3)` (libxcrypt).
+///
+/// New hashes are yescrypt (`$y$`), a slow, memory-hard KDF that Proxmox's `shadow.cfg` also
+/// accepts; checking accepts every scheme crypt knows (`$5$`, `$6$`, `$y$`, …).
+public enum PasswordHasher {
+    public static func hash(_ password: String) throws -> String {
+        var setting = [CChar](repeating: 0, count: 128)
+        guard vireo_crypt_gensalt("$y$", 0, &setting, UInt(setting.count)) == 0 else {
+            throw VireoError(.internalError, "cannot generate a password salt")
+        }
+        return try crypt(password, setting: String(cString: setting))
+    }
+
+    public static func verify(_ password: String, hash: String) -> Bool {
+        guard hash.hasPrefix("$"), let computed = try? crypt(password, setting: hash) else { return false }
+        let a = Array(computed.utf8)
+        let b = Array(hash.utf8)
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    private static func crypt(_ password: String, setting: String) throws -> String {
+        var out = [CChar](repeating: 0, count: 512)
+        guard vireo_crypt(password, setting, &out, UInt(out.count)) == 0 else {
+            throw VireoError(.internalError, "password hashing failed")
+        }
+        return String(cString: out)
+    }
+}
+
+/// Checks Linux accounts through PAM (the `pam` realm).
+public enum PAMAuthenticator {
+    /// The PAM service name; on Debian an unconfigured service falls back to `other`, i.e. common-auth.
+    public static let service = "vireo"
+
+    public static func authenticate(user: String, password: String) -> Bool {
+        vireo_pam_authenticate(service, user, password) == 0
+    }
+}

@@ -1,0 +1,9 @@
+/// A role ID such as `PVEVMAdmin`: `^[A-Za-z0-9.\-_]+$`.
+public struct RoleID: ValidatedIdentifier, Comparable {
+    public let description: String
+
+    public init(validating text: String) throws {
+        guard ASCII.all(text, ASCII.isIDCharacter) else { throw VireoError.patternMismatch(text) }
+        description = text
+    }
+}

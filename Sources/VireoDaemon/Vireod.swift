@@ -1,0 +1,111 @@
+public import ArgumentParser
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOSSL
+import ServiceLifecycle
+import UnixSignals
+import VireoAPI
+import VireoAccess
+import VireoStore
+import VireoTasks
+
+/// `vireod`: one daemon per node serving the API over HTTPS and the root-only local socket.
+public struct Vireod: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "vireod", abstract: "The Vireo node daemon: API, UI, task workers.")
+
+    @Option(help: "Address and port to serve HTTPS on.")
+    var listen = "0.0.0.0:8006"
+
+    @Option(help: "State directory (also VIREO_DATA_DIR). Default: /var/lib/vireo.")
+    var dataDir: String?
+
+    @Option(help: "This node's name. Default: the host name.")
+    var node: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    @Option(help: "Seconds to delay answers to failed authentication (against password guessing).")
+    var authFailureDelay: Double = 3
+
+    public init() {}
+
+    /// Entry point for the executable: parses `CommandLine.arguments` and runs.
+    public static func launch() async { await main() }
+
+    public func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "vireod")
+        let paths = DaemonPaths.resolve(dataDir: dataDir)
+        let nodeName = node ?? Self.shortHostName()
+        guard let (host, port) = Self.parseListen(listen) else {
+            throw ValidationError("--listen '\(listen)' is not HOST:PORT")
+        }
+        let fm = FileManager.default
+        try fm.createDirectory(at: paths.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try fm.createDirectory(at: paths.runDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        // The local socket's only protection is its directory: root-only.
+        try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: paths.runDir.path)
+
+        let store = try SQLiteConfigStore(path: paths.storeFile.path)
+        let secrets = try await NodeSecrets.loadOrCreate(store: store, node: nodeName, logger: logger)
+        let tickets = try TicketAuthority(privateKeyPEM: secrets.ticketKeyPEM, csrfSecret: secrets.csrfSecret)
+        let access = AccessControl(store: store, tickets: tickets)
+        try await access.bootstrap()
+        let tasks = try TaskRegistry(directory: paths.tasksDir, node: nodeName, logger: logger)
+        let services = APIServices(
+            node: nodeName, store: store, access: access, tasks: tasks, logger: logger,
+            authFailureDelay: .milliseconds(Int(authFailureDelay * 1000)))
+        let registry = VireoAPI.makeRegistry()
+
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(secrets.tlsCertificatePEM.utf8)).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(secrets.tlsKeyPEM.utf8), format: .pem)))
+        tls.minimumTLSVersion = .tlsv12
+        let httpsServer = Application(
+            responder: APIResponder<BasicRequestContext>(registry: registry, services: services, localRoot: false),
+            server: try .tls(.http1(), tlsConfiguration: tls),
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in
+                logger.notice("vireod serving", metadata: ["url": "https://\(host):\(channel.localAddress?.port ?? port)/", "node": "\(nodeName)"])
+            },
+            logger: logger)
+        try? fm.removeItem(at: paths.socket)
+        let socketServer = Application(
+            responder: APIResponder<BasicRequestContext>(registry: registry, services: services, localRoot: true),
+            configuration: .init(address: .unixDomainSocket(path: paths.socket.path), serverName: nil),
+            onServerRunning: { _ in
+                try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: paths.socket.path)
+            },
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: httpsServer), .init(service: socketServer)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        try? fm.removeItem(at: paths.socket)
+        logger.notice("vireod stopped")
+    }
+
+    static func parseListen(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    static func shortHostName() -> String {
+        let name = ProcessInfo.processInfo.hostName
+        return String(name.split(separator: ".").first ?? "localhost")
+    }
+}

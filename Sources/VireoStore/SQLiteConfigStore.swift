@@ -1,0 +1,191 @@
+import Foundation
+import GRDB
+public import VireoCore
+import Synchronization
+
+/// The embedded backend: one SQLite file in WAL mode.
+///
+/// Every write is one SQLite transaction with `synchronous=FULL`, so a crash (kill -9, power loss)
+/// leaves either the old or the new content of a file, never a torn one, and the database opens.
+public final class SQLiteConfigStore: ConfigStore {
+    private let pool: DatabasePool
+    private let feed = ChangeFeed()
+
+    /// Opens (creating when missing) the store at `path`.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try pool.write { db in
+                try db.execute(
+                    sql: """
+                        CREATE TABLE IF NOT EXISTS files (
+                            path TEXT PRIMARY KEY NOT NULL,
+                            content TEXT NOT NULL,
+                            version INTEGER NOT NULL,
+                            mtime INTEGER NOT NULL
+                        );
+                        CREATE TABLE IF NOT EXISTS meta (
+                            key TEXT PRIMARY KEY NOT NULL,
+                            value INTEGER NOT NULL
+                        );
+                        INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
+                        """)
+            }
+        } catch {
+            throw VireoError(.unavailable, "config store '\(path)' cannot be opened: \(error)", underlying: error)
+        }
+    }
+
+    public func read(_ path: String) async throws -> StoredFile? {
+        let path = try ConfigPath.normalize(path)
+        return try await storeCall {
+            try await pool.read { db in try Self.fetch(db, path) }
+        }
+    }
+
+    @discardableResult
+    public func write(_ path: String, content: String, condition: WriteCondition) async throws -> StoredFile {
+        let path = try ConfigPath.normalize(path)
+        let now = Int64(Date().timeIntervalSince1970)
+        let file: StoredFile = try await storeCall {
+            try await pool.write { db in
+                let existing = try Self.fetch(db, path)
+                try Self.check(condition, existing: existing, path: path)
+                if existing == nil, try Self.isDirectory(db, path) {
+                    throw VireoError.conflict("config path '\(path)' is a directory")
+                }
+                let version = try Self.bumpVersion(db)
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO files (path, content, version, mtime) VALUES (?, ?, ?, ?)",
+                    arguments: [path, content, version, now])
+                return StoredFile(path: path, content: content, version: version, mtime: now)
+            }
+        }
+        feed.publish(ConfigChange(path: path, kind: .written, version: file.version))
+        return file
+    }
+
+    public func list(_ directory: String) async throws -> [String] {
+        let directory = try ConfigPath.normalize(directory, allowRoot: true)
+        let prefix = directory.isEmpty ? "" : directory + "/"
+        let paths: [String] = try await storeCall {
+            try await pool.read { db in
+                // `path >= prefix AND path < prefix + U+FFFF` is an index range scan for the prefix.
+                try String.fetchAll(
+                    db, sql: "SELECT path FROM files WHERE path >= ? AND path < ? ORDER BY path",
+                    arguments: [prefix, prefix + "\u{FFFF}"])
+            }
+        }
+        var names: [String] = []
+        for path in paths {
+            let rest = path.dropFirst(prefix.count)
+            let name = String(rest.prefix { $0 != "/" })
+            if names.last != name { names.append(name) }
+        }
+        return names
+    }
+
+    public func delete(_ path: String, condition: WriteCondition) async throws {
+        let path = try ConfigPath.normalize(path)
+        let version: Int64 = try await storeCall {
+            try await pool.write { db in
+                guard let existing = try Self.fetch(db, path) else {
+                    throw VireoError.notFound("config file '\(path)' does not exist")
+                }
+                try Self.check(condition, existing: existing, path: path)
+                let version = try Self.bumpVersion(db)
+                try db.execute(sql: "DELETE FROM files WHERE path = ?", arguments: [path])
+                return version
+            }
+        }
+        feed.publish(ConfigChange(path: path, kind: .deleted, version: version))
+    }
+
+    public func rename(_ from: String, to: String) async throws {
+        let from = try ConfigPath.normalize(from)
+        let to = try ConfigPath.normalize(to)
+        let version: Int64 = try await storeCall {
+            try await pool.write { db in
+                guard try Self.fetch(db, from) != nil else {
+                    throw VireoError.notFound("config file '\(from)' does not exist")
+                }
+                guard try Self.fetch(db, to) == nil else {
+                    throw VireoError.conflict("config file '\(to)' already exists")
+                }
+                let version = try Self.bumpVersion(db)
+                try db.execute(
+                    sql: "UPDATE files SET path = ?, version = ? WHERE path = ?", arguments: [to, version, from])
+                return version
+            }
+        }
+        feed.publish(ConfigChange(path: from, kind: .deleted, version: version))
+        feed.publish(ConfigChange(path: to, kind: .written, version: version))
+    }
+
+    public func changes() -> AsyncStream<ConfigChange> { feed.subscribe() }
+
+    public func currentVersion() async throws -> Int64 {
+        try await storeCall {
+            try await pool.read { db in
+                try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'version'") ?? 0
+            }
+        }
+    }
+
+    /// Checks the database file's integrity (`PRAGMA integrity_check`); true when sound.
+    public func integrityCheck() async throws -> Bool {
+        try await pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") == "ok" }
+    }
+
+    // MARK: - Helpers
+
+    private static func fetch(_ db: Database, _ path: String) throws -> StoredFile? {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT content, version, mtime FROM files WHERE path = ?", arguments: [path])
+        else { return nil }
+        return StoredFile(path: path, content: row["content"], version: row["version"], mtime: row["mtime"])
+    }
+
+    private static func isDirectory(_ db: Database, _ path: String) throws -> Bool {
+        let prefix = path + "/"
+        return try Bool.fetchOne(
+            db, sql: "SELECT EXISTS (SELECT 1 FROM files WHERE path >= ? AND path < ?)",
+            arguments: [prefix, prefix + "\u{FFFF}"]) ?? false
+    }
+
+    private static func bumpVersion(_ db: Database) throws -> Int64 {
+        try db.execute(sql: "UPDATE meta SET value = value + 1 WHERE key = 'version'")
+        return try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'version'") ?? 0
+    }
+
+    private static func check(_ condition: WriteCondition, existing: StoredFile?, path: String) throws {
+        switch condition {
+        case .any:
+            return
+        case .absent:
+            if existing != nil { throw VireoError.conflict("config file '\(path)' already exists") }
+        case .version(let expected):
+            guard let existing else { throw VireoError.conflict("config file '\(path)' does not exist any more") }
+            if existing.version != expected {
+                throw VireoError.conflict("config file '\(path)' was changed concurrently")
+            }
+        }
+    }
+
+    /// Lets our own errors through and wraps database failures as `.unavailable`.
+    private func storeCall<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as VireoError {
+            throw error
+        } catch {
+            throw VireoError(.unavailable, "config store failure: \(error)", underlying: error)
+        }
+    }
+}

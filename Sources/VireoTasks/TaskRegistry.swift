@@ -1,0 +1,218 @@
+public import Foundation
+public import Logging
+public import VireoCore
+import Synchronization
+
+/// Worker tasks: long operations with a UPID, a log file and an exit status, as Proxmox reports
+/// them, so clients polling `/nodes/{node}/tasks/{upid}/status` work unchanged.
+///
+/// Logs live in `<dir>/<last hex digit of starttime>/<UPID>`; finished tasks are appended to
+/// `<dir>/index` (`UPID endtime status` per line). Tasks run in this process, so a daemon restart
+/// ends running ones: they are then reported as `unexpected status`.
+public final class TaskRegistry: Sendable {
+    public struct Record: Sendable {
+        public let upid: UPID
+        public var endtime: Int?
+        /// `OK`, `WARNINGS: n`, or the error text; nil while running.
+        public var exitStatus: String?
+        public var isRunning: Bool { exitStatus == nil }
+    }
+
+    private struct State {
+        var records: [String: Record] = [:]
+        var order: [String] = []
+        var handles: [String: Task<Void, Never>] = [:]
+        var lastStart = 0
+    }
+
+    public let directory: URL
+    public let node: String
+    private let state = Mutex(State())
+    private let logger: Logger
+    private let pid = Int(getpid())
+    private let pstart: Int
+
+    public init(directory: URL, node: String, logger: Logger) throws {
+        self.directory = directory
+        self.node = node
+        self.logger = logger
+        pstart = Self.processStartTicks()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try loadIndex()
+    }
+
+    /// Starts `work` as a task and returns its UPID at once.
+    public func start(
+        type: String,
+        id: String,
+        user: String,
+        _ work: @escaping @Sendable (TaskLog) async throws -> Void
+    ) throws -> UPID {
+        let upid = try state.withLock { state throws -> UPID in
+            // Two tasks started in the same second by this process would share a UPID; bump the time.
+            let now = max(Int(Date().timeIntervalSince1970), state.lastStart + 1)
+            state.lastStart = now
+            let upid = try UPID(node: node, pid: pid, pstart: pstart, starttime: now, type: type, id: id, user: user)
+            state.records[upid.description] = Record(upid: upid)
+            state.order.append(upid.description)
+            return upid
+        }
+        let log = try TaskLog(url: logURL(for: upid))
+        let key = upid.description
+        let handle = Task.detached { [self] in
+            var status = "OK"
+            do {
+                try await work(log)
+                if log.warnings > 0 { status = "WARNINGS: \(log.warnings)" }
+            } catch is CancellationError {
+                status = "interrupted by signal"
+            } catch {
+                status = (error as? VireoError)?.message ?? "\(error)"
+                log.append("TASK ERROR: \(status)")
+            }
+            if status == "OK" {
+                log.append("TASK OK")
+            } else if status.hasPrefix("WARNINGS") {
+                log.append("TASK \(status)")
+            } else if status == "interrupted by signal" {
+                log.append("TASK ERROR: interrupted by signal")
+            }
+            log.close()
+            finish(key, status: status)
+        }
+        state.withLock { $0.handles[key] = handle }
+        logger.info("task started", metadata: ["upid": "\(key)"])
+        return upid
+    }
+
+    public func record(_ upid: String) -> Record? { state.withLock { $0.records[upid] } }
+
+    /// Newest first.
+    public func list() -> [Record] {
+        state.withLock { state in state.order.reversed().compactMap { state.records[$0] } }
+    }
+
+    /// Asks a running task to stop (cancels its work).
+    public func stop(_ upid: String) -> Bool {
+        let handle = state.withLock { $0.handles[upid] }
+        handle?.cancel()
+        return handle != nil
+    }
+
+    /// Waits for a task to finish; for tests and the CLI's local use.
+    public func wait(_ upid: String) async {
+        let handle = state.withLock { $0.handles[upid] }
+        await handle?.value
+    }
+
+    /// Log lines `(n, text)`, 1-based, from `start` (0-based) at most `limit`; and the total count.
+    public func log(_ upid: UPID, start: Int, limit: Int) throws -> (lines: [(Int, String)], total: Int) {
+        let text = (try? String(contentsOf: logURL(for: upid), encoding: .utf8)) ?? ""
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        let slice = lines.enumerated().dropFirst(max(0, start)).prefix(max(0, limit))
+        return (slice.map { ($0.offset + 1, $0.element) }, lines.count)
+    }
+
+    private func finish(_ key: String, status: String) {
+        let endtime = Int(Date().timeIntervalSince1970)
+        state.withLock { state in
+            state.records[key]?.endtime = endtime
+            state.records[key]?.exitStatus = status
+            state.handles[key] = nil
+        }
+        appendIndex("\(key) \(String(endtime, radix: 16, uppercase: true)) \(status)\n")
+        logger.info("task finished", metadata: ["upid": "\(key)", "status": "\(status)"])
+    }
+
+    private func logURL(for upid: UPID) -> URL {
+        let hex = String(upid.starttime, radix: 16, uppercase: true)
+        return directory.appendingPathComponent(String(hex.last ?? "0")).appendingPathComponent(upid.description)
+    }
+
+    private var indexURL: URL { directory.appendingPathComponent("index") }
+    private var activeURL: URL { directory.appendingPathComponent("active") }
+
+    private func appendIndex(_ line: String) {
+        guard let handle = try? FileHandle(forWritingTo: indexURL) else {
+            try? line.write(to: indexURL, atomically: false, encoding: .utf8)
+            return
+        }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        try? handle.write(contentsOf: Data(line.utf8))
+    }
+
+    /// Loads finished tasks; tasks with a log but no index line died with the previous daemon.
+    private func loadIndex() throws {
+        let text = (try? String(contentsOf: indexURL, encoding: .utf8)) ?? ""
+        var records: [String: Record] = [:]
+        var order: [String] = []
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 2)
+            guard parts.count == 3, let upid = try? UPID(validating: String(parts[0])) else { continue }
+            records[upid.description] = Record(
+                upid: upid, endtime: Int(parts[1], radix: 16), exitStatus: String(parts[2]))
+            order.append(upid.description)
+        }
+        let fm = FileManager.default
+        var orphans: [UPID] = []
+        for bucket in (try? fm.contentsOfDirectory(atPath: directory.path)) ?? [] where bucket.count == 1 {
+            for name in (try? fm.contentsOfDirectory(atPath: directory.appendingPathComponent(bucket).path)) ?? [] {
+                guard records[name] == nil, let upid = try? UPID(validating: name) else { continue }
+                orphans.append(upid)
+            }
+        }
+        for upid in orphans.sorted(by: { $0.starttime < $1.starttime }) {
+            let status = "unexpected status"
+            records[upid.description] = Record(upid: upid, endtime: upid.starttime, exitStatus: status)
+            order.append(upid.description)
+            appendIndex("\(upid.description) \(String(upid.starttime, radix: 16, uppercase: true)) \(status)\n")
+        }
+        order.sort { (records[$0]?.upid.starttime ?? 0) < (records[$1]?.upid.starttime ?? 0) }
+        state.withLock {
+            $0.records = records
+            $0.order = order
+        }
+    }
+
+    /// This process's start time in clock ticks since boot (`/proc/self/stat` field 22), as PVE's pstart.
+    static func processStartTicks() -> Int {
+        guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? Int(fields[19]) ?? 0 : 0
+    }
+}
+
+/// The log of one task: plain text lines, written as the task goes.
+public final class TaskLog: Sendable {
+    private let handle: Mutex<FileHandle?>
+    private let warningCount = Atomic<Int>(0)
+
+    init(url: URL) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+        handle = Mutex(try FileHandle(forWritingTo: url))
+    }
+
+    public func append(_ line: String) {
+        handle.withLock { handle in try? handle?.write(contentsOf: Data((line + "\n").utf8)) }
+    }
+
+    /// Logs a warning; the task then ends with `WARNINGS: n` instead of `OK`.
+    public func warn(_ line: String) {
+        warningCount.add(1, ordering: .relaxed)
+        append("WARN: " + line)
+    }
+
+    var warnings: Int { warningCount.load(ordering: .relaxed) }
+
+    func close() {
+        handle.withLock { handle in
+            try? handle?.close()
+            handle = nil
+        }
+    }
+}

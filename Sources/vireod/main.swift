@@ -1,0 +1,3 @@
+import VireoDaemon
+
+await Vireod.launch()
