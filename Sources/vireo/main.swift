@@ -1,1 +1,3 @@
-print("vireo")
+import VireoCommands
+
+await VireoCommand.launch()
