@@ -98,11 +98,11 @@ let package = Package(
         .executableTarget(name: "vireod", dependencies: ["VireoDaemon"], swiftSettings: strict),
         .executableTarget(name: "vireo", dependencies: ["VireoCommands"], swiftSettings: strict),
         .testTarget(name: "VireoCoreTests", dependencies: ["VireoCore"], swiftSettings: strict),
-        .testTarget(name: "VireoStoreTests", dependencies: ["VireoStore"], swiftSettings: strict),
-        .testTarget(name: "VireoAccessTests", dependencies: ["VireoAccess"], swiftSettings: strict),
+        .testTarget(name: "VireoStoreTests", dependencies: ["VireoStore", "VireoCore"], swiftSettings: strict),
+        .testTarget(name: "VireoAccessTests", dependencies: ["VireoAccess", "VireoStore"], swiftSettings: strict),
         .testTarget(
-            name: "IntegrationTests",
-            dependencies: ["VireoCore", "VireoClient"],
+            name: "VireoAPITests",
+            dependencies: ["VireoAPI", "VireoAccess", "VireoCore", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: strict),
     ]
 )

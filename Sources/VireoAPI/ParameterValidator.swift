@@ -33,7 +33,8 @@ public struct ParameterValidator: Sendable {
                 errors[name] = error.message
             }
         }
-        for spec in schema.parameters where !spec.optional && values[spec.name] == nil && lists[spec.name] == nil {
+        for spec in schema.parameters
+        where !spec.optional && values[spec.name] == nil && lists[spec.name] == nil && errors[spec.name] == nil {
             errors[spec.name] = "property is missing and it is not optional"
         }
         for spec in schema.parameters {
