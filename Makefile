@@ -1,0 +1,50 @@
+# Vireo: `make run` starts a node, `make test` runs every test. See README.md.
+SWIFT ?= swift
+DATA_DIR ?= /var/lib/vireo
+LISTEN ?= 0.0.0.0:8006
+BIN := .build/debug
+RELEASE_BIN := .build/release
+
+.PHONY: deps build build-tests run test unit api-test bench fmt check clean-run
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build --product vireod
+	$(SWIFT) build --product vireo
+
+build-tests: deps
+	$(SWIFT) build --build-tests
+
+run: build
+	@echo
+	@echo "Vireo is starting: https://127.0.0.1:$(lastword $(subst :, ,$(LISTEN)))/  (data dir $(DATA_DIR))"
+	@echo "Make a first admin in another shell (as root):"
+	@echo "  VIREO_DATA_DIR=$(DATA_DIR) $(BIN)/vireo pveum user add admin@pve --password 'choose-a-password'"
+	@echo "  VIREO_DATA_DIR=$(DATA_DIR) $(BIN)/vireo pveum acl modify / --users admin@pve --roles Administrator"
+	@echo "then log in as admin@pve (realm pve). Ctrl-C stops the daemon."
+	@echo
+	$(BIN)/vireod --data-dir $(DATA_DIR) --listen $(LISTEN)
+
+# Everything: Swift unit tests, then the API suite against the real daemon over HTTPS.
+test: build-tests
+	$(SWIFT) test --skip-build
+	VIREOD=$(BIN)/vireod VIREO=$(BIN)/vireo .venv/bin/python -m pytest -q tests/api
+
+unit: build-tests
+	$(SWIFT) test --skip-build
+
+api-test: build
+	VIREOD=$(BIN)/vireod VIREO=$(BIN)/vireo .venv/bin/python -m pytest -q tests/api
+
+bench: deps
+	$(SWIFT) build -c release --product vireod
+	$(SWIFT) build -c release --product vireo
+	VIREOD=$(RELEASE_BIN)/vireod VIREO=$(RELEASE_BIN)/vireo scripts/bench.sh
+
+fmt:
+	$(SWIFT) format -i -r -p Sources Tests Package.swift
+
+check:
+	$(SWIFT) build --explicit-target-dependency-import-check error

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing Vireo needs on Debian 12, only what is missing.
+# Debian packages: apt-get update once, then one apt-get install. Python: a venv in .venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(libpam0g-dev libsqlite3-dev libcrypt-dev python3-venv curl wrk bc sqlite3 openssl)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import proxmoxer, requests, pytest' 2>/dev/null; then
+    echo "creating .venv with the API test clients"
+    python3 -m venv .venv
+    .venv/bin/pip install -q --disable-pip-version-check -r tests/api/requirements.txt
+fi
