@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .target(
@@ -59,8 +61,14 @@ let package = Package(
             dependencies: [
                 "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
             ],
             swiftSettings: strict),
         .target(
@@ -99,10 +107,19 @@ let package = Package(
         .executableTarget(name: "vireo", dependencies: ["VireoCommands"], swiftSettings: strict),
         .testTarget(name: "VireoCoreTests", dependencies: ["VireoCore"], swiftSettings: strict),
         .testTarget(name: "VireoStoreTests", dependencies: ["VireoStore", "VireoCore"], swiftSettings: strict),
+        .testTarget(
+            name: "VireoTasksTests",
+            dependencies: ["VireoTasks", "VireoCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .testTarget(name: "VireoAccessTests", dependencies: ["VireoAccess", "VireoStore"], swiftSettings: strict),
         .testTarget(
             name: "VireoAPITests",
-            dependencies: ["VireoAPI", "VireoAccess", "VireoCore", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "VireoAPI", "VireoAccess", "VireoCore", "VireoStore", "VireoTasks",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
     ]
 )

@@ -19,10 +19,14 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
     /// Calls that need no credentials at all.
     static var unauthenticatedCalls: Set<String> { ["GET /access/domains", "GET /access/ticket", "POST /access/ticket"] }
 
+    /// The OpenAPI document, rendered once.
+    private let openAPI: String
+
     public init(registry: APIRegistry, services: APIServices, localRoot: Bool) {
         self.registry = registry
         self.services = services
         self.localRoot = localRoot
+        openAPI = OpenAPIDocument.make(registry).serialized()
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
@@ -43,6 +47,10 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
         let path = request.uri.path
         guard let method = APIMethod(rawValue: request.method.rawValue) else {
             throw APIFailure(status: 501, message: "method '\(request.method.rawValue)' not available")
+        }
+        if path == "/api2/openapi.json", method == .get {
+            if !localRoot { _ = try await authenticate(request) }
+            return Self.jsonResponse(status: .ok, body: openAPI)
         }
         guard path.hasPrefix("/api2/") else {
             throw APIFailure(status: 501, message: "no such uri")
@@ -87,6 +95,7 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
         if identity != nil {
             switch access.evaluator.evaluate(endpoint.schema.permission, for: caller, parameters: parameters.values) {
             case .allowed: break
+            case .missing(let message): throw VireoError.notFound(message)
             case .denied(let detail):
                 throw APIFailure(status: 403, message: detail.isEmpty ? "Permission check failed" : "Permission check failed (\(detail))")
             }
@@ -151,9 +160,12 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
         -> RawParameters
     {
         var raw = RawParameters()
-        let body = try await request.body.collect(upTo: Self.maxBody + 1)
-        if body.readableBytes > Self.maxBody {
-            throw APIFailure(status: 413, message: "request too large")
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: Self.maxBody)
+        } catch is NIOTooManyBytesError {
+            // Proxmox answers 501 here; a client's mistake is a 4xx in Vireo.
+            throw APIFailure(status: 413, message: "request entity too large (limit \(Self.maxBody / 1024) KiB)")
         }
         if method == .get || method == .delete {
             if body.readableBytes > 0 {
@@ -233,9 +245,10 @@ struct APIFailure: Error {
         let reason = String(firstLine.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7f }.map(Character.init))
         var body: [String: JSON] = ["data": .null, "message": .string(message + "\n")]
         if !errors.isEmpty { body["errors"] = .object(errors.mapValues { .string($0) }) }
-        let response = APIResponder<BasicRequestContext>.jsonResponse(
+        var response = APIResponder<BasicRequestContext>.jsonResponse(
             status: HTTPResponse.Status(code: status, reasonPhrase: reason),
             body: emptyBody ? "" : JSON.object(body).serialized())
+        response.headers[HTTPField.Name(ReasonPhraseHandler.header)!] = reason
         return response
     }
 }

@@ -53,6 +53,8 @@ public struct PermissionEvaluator: Sendable {
     public enum Outcome: Equatable, Sendable {
         case allowed
         case denied(String)
+        /// The object the check is about does not exist (reported before any permission detail).
+        case missing(String)
     }
 
     public func evaluate(_ check: PermissionCheck, for identity: AuthIdentity, parameters: [String: String])
@@ -76,10 +78,13 @@ public struct PermissionEvaluator: Sendable {
             }
             return .allowed
         case .or(let checks):
-            for check in checks where evaluate(check, for: identity, parameters: parameters) == .allowed {
-                return .allowed
+            var missing: Outcome?
+            for check in checks {
+                let outcome = evaluate(check, for: identity, parameters: parameters)
+                if outcome == .allowed { return .allowed }
+                if case .missing = outcome { missing = outcome }
             }
-            return .denied("")
+            return missing ?? .denied("")
         case .useridSelf:
             return parameters["userid"] == identity.authID ? .allowed : .denied("")
         case .useridParam(let privilege):
@@ -115,7 +120,7 @@ public struct PermissionEvaluator: Sendable {
         let config = permissions.config
         let denied = Outcome.denied("/access/groups, \(privileges.joined(separator: "|"))")
         guard let userid = parameters["userid"] else { return denied }
-        if mode != .create, config.users[userid] == nil { return denied }
+        if mode != .create, config.users[userid] == nil { return .missing("no such user ('\(userid)')") }
         if permissions.check(identity.authID, path: "/access/groups", privileges: privileges, any: true) {
             return .allowed
         }

@@ -72,7 +72,7 @@ public struct Vireod: AsyncParsableCommand {
         tls.minimumTLSVersion = .tlsv12
         let httpsServer = Application(
             responder: APIResponder<BasicRequestContext>(registry: registry, services: services, localRoot: false),
-            server: try .tls(.http1(), tlsConfiguration: tls),
+            server: try .tls(.proxmoxHTTP1, tlsConfiguration: tls),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 logger.notice("vireod serving", metadata: ["url": "https://\(host):\(channel.localAddress?.port ?? port)/", "node": "\(nodeName)"])
@@ -81,6 +81,7 @@ public struct Vireod: AsyncParsableCommand {
         try? fm.removeItem(at: paths.socket)
         let socketServer = Application(
             responder: APIResponder<BasicRequestContext>(registry: registry, services: services, localRoot: true),
+            server: .proxmoxHTTP1,
             configuration: .init(address: .unixDomainSocket(path: paths.socket.path), serverName: nil),
             onServerRunning: { _ in
                 try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: paths.socket.path)

@@ -368,8 +368,7 @@ def login(daemon: Daemon, userid: str, password: str) -> dict:
 def ticket_session(daemon: Daemon, userid: str, password: str, csrf: bool = True) -> requests.Session:
     """A requests.Session authenticated by ticket cookie (and the CSRF header unless csrf=False)."""
     data = login(daemon, userid, password)
-    s = requests.Session()
-    s.verify = False
+    s = new_session()
     s.cookies.set("PVEAuthCookie", data["ticket"])
     if csrf:
         s.headers["CSRFPreventionToken"] = data["CSRFPreventionToken"]
@@ -386,16 +385,22 @@ def make_token(root: LocalRoot, userid: str, privsep: bool, cleanup: Cleanup | N
 
 
 def token_session(full_tokenid: str, secret: str) -> requests.Session:
-    s = requests.Session()
-    s.verify = False
+    s = new_session()
     s.headers["Authorization"] = f"PVEAPIToken={full_tokenid}={secret}"
     return s
 
 
-def anon_session() -> requests.Session:
+def new_session() -> requests.Session:
+    """A session for the self-signed daemon. trust_env is off: REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE
+    in the environment would otherwise override `verify = False` (and proxies would apply)."""
     s = requests.Session()
+    s.trust_env = False
     s.verify = False
     return s
+
+
+def anon_session() -> requests.Session:
+    return new_session()
 
 
 def schema_endpoints() -> list[tuple[str, str]]:

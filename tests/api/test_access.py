@@ -244,7 +244,7 @@ def test_user_delete_removes_acl_entries_and_group_membership(daemon, admin_api,
     api.access.groups.post(groupid=group)
     api.access.users.post(userid=userid, password="Secret-123", groups=group)
     api.access.acl.put(path="/", users=userid, roles="PVEAuditor")
-    token = api.access.users(userid).token("t").post(privsep=1)
+    token = api.access.users(userid).token("tk").post(privsep=1)
     api.access.acl.put(path="/", tokens=token["full-tokenid"], roles="PVEAuditor")
     assert acl_entries(api, ugid=userid)
     assert acl_entries(api, ugid=token["full-tokenid"])
@@ -260,7 +260,7 @@ def test_user_delete_removes_acl_entries_and_group_membership(daemon, admin_api,
     with pytest.raises(AuthenticationError):
         pve(daemon, userid, "Secret-123")
     with pytest.raises(ResourceException) as info:
-        pve(daemon, userid, token_name="t", token_value=token["value"]).version.get()
+        pve(daemon, userid, token_name="tk", token_value=token["value"]).version.get()
     assert info.value.status_code == 401
 
     # Recreating the user must not resurrect old memberships, ACLs or the password.

@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from conftest import login, make_token, pve, require_proxmoxer, start_daemon, stop_daemon
+from conftest import login, pve, require_proxmoxer, start_daemon, stop_daemon
 
 TICKET_RE = re.compile(r"^PVE:(?P<user>[^:\s]+):(?P<time>[0-9A-F]{8})::(?P<sig>[A-Za-z0-9+/]+={0,2})$")
 CSRF_RE = re.compile(r"^(?P<time>[0-9A-F]{8}):[A-Za-z0-9+/]{43}$")

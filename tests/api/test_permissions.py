@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from conftest import make_token, pve, require_proxmoxer, token_session
+from conftest import make_token, pve, require_proxmoxer, token_session, unique
 
 require_proxmoxer()
 from proxmoxer import ResourceException  # noqa: E402
@@ -79,8 +79,9 @@ def test_privsep_token_without_acl_has_no_privileges(daemon, make_user, cleanup)
     s = token_session(sep_id, sep_secret)
     r = s.get(status_path, timeout=30)
     assert r.status_code == 200, f"privsep=1 token with an ACL: {r.status_code} {r.reason}"
-    r = s.post(daemon.api("/access/groups"), data={"groupid": "shouldnotexist"}, timeout=30)
-    daemon.root.delete("/access/groups/shouldnotexist")
+    group = unique("g")
+    r = s.post(daemon.api("/access/groups"), data={"groupid": group}, timeout=30)
+    daemon.root.delete(f"/access/groups/{group}")
     assert r.status_code == 403, "a privsep token must not exceed its owner's privileges"
 
 

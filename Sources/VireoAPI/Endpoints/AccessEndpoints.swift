@@ -535,7 +535,8 @@ enum AccessEndpoints {
             guard type != "pam", type != "pve" else {
                 throw VireoError.parameter("type", "cannot create a realm of type '\(type)'")
             }
-            throw VireoError(.notImplemented, "realm type '\(type)' (\(realm)) is not supported yet")
+            // LDAP, AD and OpenID realms are not implemented yet: say so about the parameter.
+            throw VireoError.parameter("type", "realm type '\(type)' is not supported by Vireo yet (realm '\(realm)' not created)")
         }
         registry.register(.put, "/access/domains/{realm}") { request in
             let p = request.parameters

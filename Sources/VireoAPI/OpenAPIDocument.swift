@@ -1,0 +1,91 @@
+import VireoAccess
+import VireoCore
+
+/// The OpenAPI 3 description of every registered endpoint, derived from the registry (served at
+/// `/api2/openapi.json`), so schema-driven tools can test and call Vireo.
+enum OpenAPIDocument {
+    static func make(_ registry: APIRegistry) -> JSON {
+        var paths: [String: [String: JSON]] = [:]
+        for endpoint in registry.endpoints {
+            let captures = Set(endpoint.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) })
+            let specs = endpoint.schema.parameters
+            let inPath = specs.filter { captures.contains($0.name) }.map { parameter($0, location: "path") }
+            let rest = specs.filter { !captures.contains($0.name) }
+            var operation: [String: JSON] = [
+                "operationId": .string("\(endpoint.method.rawValue.lowercased())\(endpoint.path)"),
+                "responses": [
+                    "200": [
+                        "description": "success",
+                        "content": ["application/json": ["schema": ["type": "object", "properties": ["data": schemaOfReturn(endpoint.schema.returns)]]]],
+                    ],
+                    "400": ["description": "Parameter verification failed."],
+                    "401": ["description": "No ticket / authentication failed"],
+                    "403": ["description": "Permission check failed"],
+                ],
+            ]
+            if endpoint.method == .get || endpoint.method == .delete {
+                operation["parameters"] = .array(inPath + rest.map { parameter($0, location: "query") })
+            } else {
+                operation["parameters"] = .array(inPath)
+                if !rest.isEmpty {
+                    let properties = Dictionary(uniqueKeysWithValues: rest.map { ($0.name, schema(of: $0)) })
+                    let required = rest.filter { !$0.optional }.map { JSON.string($0.name) }
+                    var body: [String: JSON] = ["type": "object", "properties": .object(properties)]
+                    if !required.isEmpty { body["required"] = .array(required) }
+                    operation["requestBody"] = [
+                        "content": [
+                            "application/x-www-form-urlencoded": ["schema": .object(body)],
+                            "application/json": ["schema": .object(body)],
+                        ]
+                    ]
+                }
+            }
+            paths["/api2/json" + endpoint.path, default: [:]][endpoint.method.rawValue.lowercased()] = .object(operation)
+        }
+        return [
+            "openapi": "3.0.3",
+            "info": ["title": "Vireo API (Proxmox VE compatible)", "version": .string(NodeEndpoints.version)],
+            "components": [
+                "securitySchemes": [
+                    "ticket": ["type": "apiKey", "in": "cookie", "name": "PVEAuthCookie"],
+                    "token": ["type": "apiKey", "in": "header", "name": "Authorization"],
+                ]
+            ],
+            "security": [["ticket": []], ["token": []]],
+            "paths": .object(paths.mapValues { .object($0) }),
+        ]
+    }
+
+    static func parameter(_ spec: ParameterSpec, location: String) -> JSON {
+        ["name": .string(spec.name), "in": .string(location), "required": .bool(location == "path" || !spec.optional), "schema": schema(of: spec)]
+    }
+
+    static func schema(of spec: ParameterSpec) -> JSON {
+        var schema: [String: JSON] = [:]
+        switch spec.kind {
+        // Proxmox booleans are 0/1 on the wire.
+        case .boolean: schema = ["type": "integer", "enum": [0, 1]]
+        case .integer: schema["type"] = "integer"
+        case .number: schema["type"] = "number"
+        case .string: schema["type"] = "string"
+        case .array: schema = ["type": "array", "items": ["type": "string"]]
+        }
+        if let minimum = spec.minimum { schema["minimum"] = .double(minimum) }
+        if let maximum = spec.maximum { schema["maximum"] = .double(maximum) }
+        if let minLength = spec.minLength { schema["minLength"] = .int(minLength) }
+        if let maxLength = spec.maxLength { schema["maxLength"] = .int(maxLength) }
+        if let values = spec.enumValues { schema["enum"] = .array(values.map { .string($0) }) }
+        if let format = spec.format { schema["x-pve-format"] = .string(format) }
+        return .object(schema)
+    }
+
+    static func schemaOfReturn(_ type: String) -> JSON {
+        switch type {
+        case "array": ["type": "array", "items": [:]]
+        case "object": ["type": "object"]
+        case "null": ["nullable": true]
+        case "boolean": ["type": "integer"]
+        default: ["type": .string(type)]
+        }
+    }
+}

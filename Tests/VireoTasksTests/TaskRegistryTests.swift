@@ -1,0 +1,78 @@
+import Foundation
+import Logging
+import Testing
+import VireoCore
+import VireoTasks
+
+@Suite struct TaskRegistryTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vireo-tasks-\(UUID().uuidString)")
+
+    func registry() throws -> TaskRegistry {
+        try TaskRegistry(directory: directory, node: "n1", logger: Logger(label: "test"))
+    }
+
+    @Test func successfulTaskEndsOKWithItsLog() async throws {
+        let tasks = try registry()
+        let upid = try tasks.start(type: "qmstart", id: "100", user: "root@pam") { log in
+            log.append("starting VM 100")
+        }
+        #expect(upid.description.hasPrefix("UPID:n1:"))
+        #expect(upid.description.split(separator: ":", omittingEmptySubsequences: false).count == 9)
+        await tasks.wait(upid.description)
+        let record = try #require(tasks.record(upid.description))
+        #expect(record.exitStatus == "OK")
+        let (lines, total) = try tasks.log(upid, start: 0, limit: 50)
+        #expect(total == 2)
+        #expect(lines.map(\.1) == ["starting VM 100", "TASK OK"])
+        #expect(lines.map(\.0) == [1, 2])
+    }
+
+    @Test func failingTaskCarriesTheErrorText() async throws {
+        let tasks = try registry()
+        let upid = try tasks.start(type: "qmstop", id: "101", user: "alice@pve") { _ in
+            throw VireoError.conflict("VM 101 not running")
+        }
+        await tasks.wait(upid.description)
+        #expect(tasks.record(upid.description)?.exitStatus == "VM 101 not running")
+        #expect(try tasks.log(upid, start: 0, limit: 10).lines.last?.1 == "TASK ERROR: VM 101 not running")
+    }
+
+    @Test func warningsAreCounted() async throws {
+        let tasks = try registry()
+        let upid = try tasks.start(type: "x", id: "", user: "root@pam") { log in
+            log.warn("one")
+            log.warn("two")
+        }
+        await tasks.wait(upid.description)
+        #expect(tasks.record(upid.description)?.exitStatus == "WARNINGS: 2")
+    }
+
+    @Test func stopInterruptsARunningTask() async throws {
+        let tasks = try registry()
+        let upid = try tasks.start(type: "long", id: "", user: "root@pam") { _ in
+            try await Task.sleep(for: .seconds(60))
+        }
+        #expect(tasks.record(upid.description)?.isRunning == true)
+        #expect(tasks.stop(upid.description))
+        await tasks.wait(upid.description)
+        #expect(tasks.record(upid.description)?.exitStatus == "interrupted by signal")
+    }
+
+    @Test func finishedTasksSurviveARestartAndRunningOnesBecomeUnexpected() async throws {
+        let first = try registry()
+        let done = try first.start(type: "a", id: "", user: "root@pam") { _ in }
+        await first.wait(done.description)
+        let hanging = try first.start(type: "b", id: "", user: "root@pam") { _ in try await Task.sleep(for: .seconds(60)) }
+        let second = try registry()
+        #expect(second.record(done.description)?.exitStatus == "OK")
+        #expect(second.record(hanging.description)?.exitStatus == "unexpected status")
+        _ = first.stop(hanging.description)
+    }
+
+    @Test func twoTasksInOneSecondGetDistinctUPIDs() throws {
+        let tasks = try registry()
+        let a = try tasks.start(type: "t", id: "1", user: "root@pam") { _ in }
+        let b = try tasks.start(type: "t", id: "1", user: "root@pam") { _ in }
+        #expect(a != b)
+    }
+}
