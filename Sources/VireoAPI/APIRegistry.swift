@@ -106,7 +106,7 @@ public struct APIRegistry: Sendable {
             if let child = node.literal[String(segment)] {
                 node = child
             } else if let capture = node.capture {
-                captures[capture.name] = String(segment).removingPercentEncodingOrSelf
+                captures[capture.name] = PercentEncoding.decode(String(segment))
                 node = capture.node
             } else {
                 return .notFound
@@ -116,27 +116,5 @@ public struct APIRegistry: Sendable {
             return node.endpoints.isEmpty ? .notFound : .methodNotAllowed
         }
         return .found(endpoint, captures: captures, children: node.childNames)
-    }
-}
-
-extension String {
-    /// `%XX` decoded; malformed escapes are kept as they are.
-    var removingPercentEncodingOrSelf: String {
-        guard contains("%") else { return self }
-        let utf8 = Array(self.utf8)
-        var bytes: [UInt8] = []
-        var i = 0
-        while i < utf8.count {
-            if utf8[i] == UInt8(ascii: "%"), i + 2 < utf8.count,
-                let value = UInt8(String(decoding: utf8[(i + 1)...(i + 2)], as: UTF8.self), radix: 16)
-            {
-                bytes.append(value)
-                i += 3
-            } else {
-                bytes.append(utf8[i])
-                i += 1
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

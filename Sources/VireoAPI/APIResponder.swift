@@ -147,7 +147,7 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
             {
                 let valueStart = header.index(after: range.upperBound)
                 let value = header[valueStart...].prefix { $0 != ";" }
-                return String(value).removingPercentEncodingOrSelf
+                return PercentEncoding.decode(String(value))
             }
             searchStart = range.upperBound
         }

@@ -1,3 +1,5 @@
+import VireoCore
+
 /// `user.cfg`: users, their API tokens, groups, pools, custom roles and ACLs, in Proxmox's format.
 ///
 /// One entry per line, `:`-separated fields ending with `:`; free text is URI-escaped. Parsing drops
@@ -125,10 +127,10 @@ extension UserConfig {
                 var user = User(userid: field(0))
                 user.enable = field(1) != "0"
                 user.expire = Int(field(2)) ?? 0
-                user.firstname = URIEscape.decode(field(3))
-                user.lastname = URIEscape.decode(field(4))
-                user.email = URIEscape.decode(field(5))
-                user.comment = URIEscape.decode(field(6))
+                user.firstname = PercentEncoding.decode(field(3))
+                user.lastname = PercentEncoding.decode(field(4))
+                user.email = PercentEncoding.decode(field(5))
+                user.comment = PercentEncoding.decode(field(6))
                 user.keys = field(7)
                 guard user.userid.contains("@") else {
                     warnings.append("line \(index + 1): invalid user id '\(user.userid)'")
@@ -144,16 +146,16 @@ extension UserConfig {
                 var token = Token(name: String(full[full.index(after: bang)...]))
                 token.expire = Int(field(1)) ?? 0
                 token.privsep = field(2) == "1"  // a missing privsep means 0 in the file
-                token.comment = URIEscape.decode(field(3))
+                token.comment = PercentEncoding.decode(field(3))
                 tokenLines.append((String(full[..<bang]), token))
             case "group":
                 var group = Group(groupid: field(0))
-                group.comment = URIEscape.decode(field(2))
+                group.comment = PercentEncoding.decode(field(2))
                 groups[group.groupid] = group
                 memberships.append((group.groupid, field(1).split(separator: ",").map(String.init)))
             case "pool":
                 var pool = Pool(poolid: field(0))
-                pool.comment = URIEscape.decode(field(1))
+                pool.comment = PercentEncoding.decode(field(1))
                 pool.vms = field(2).split(separator: ",").compactMap { Int($0) }
                 pool.storage = field(3).split(separator: ",").map(String.init)
                 pools[pool.poolid] = pool
@@ -216,24 +218,24 @@ extension UserConfig {
         var out = ""
         for user in users.values.sorted(by: { $0.userid < $1.userid }) {
             let fields = [
-                user.userid, user.enable ? "1" : "0", String(user.expire), URIEscape.encode(user.firstname),
-                URIEscape.encode(user.lastname), URIEscape.encode(user.email), URIEscape.encode(user.comment),
+                user.userid, user.enable ? "1" : "0", String(user.expire), PercentEncoding.encode(user.firstname),
+                PercentEncoding.encode(user.lastname), PercentEncoding.encode(user.email), PercentEncoding.encode(user.comment),
                 user.keys,
             ]
             out += "user:" + fields.joined(separator: ":") + ":\n"
             for token in user.tokens.values.sorted(by: { $0.name < $1.name }) {
                 out += "token:\(user.userid)!\(token.name):\(token.expire):\(token.privsep ? 1 : 0):"
-                out += URIEscape.encode(token.comment) + ":\n"
+                out += PercentEncoding.encode(token.comment) + ":\n"
             }
         }
         out += "\n"
         for group in groups.values.sorted(by: { $0.groupid < $1.groupid }) {
             out += "group:\(group.groupid):\(group.members.sorted().joined(separator: ",")):"
-            out += URIEscape.encode(group.comment) + ":\n"
+            out += PercentEncoding.encode(group.comment) + ":\n"
         }
         out += "\n"
         for pool in pools.values.sorted(by: { $0.poolid < $1.poolid }) {
-            out += "pool:\(pool.poolid):\(URIEscape.encode(pool.comment)):"
+            out += "pool:\(pool.poolid):\(PercentEncoding.encode(pool.comment)):"
             out += pool.vms.sorted().map(String.init).joined(separator: ",") + ":"
             out += pool.storage.sorted().joined(separator: ",") + ":\n"
         }

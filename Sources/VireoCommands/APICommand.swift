@@ -36,9 +36,7 @@ struct APICommand: AsyncParsableCommand {
             print(names.joined(separator: "\n"))
             return
         }
-        if format == .text, try await api.followIfTask(data) { return }
-        let output = OutputFormatter.render(data, as: format)
-        if !output.isEmpty { print(output, terminator: output.hasSuffix("\n") ? "" : "\n") }
+        try await api.show(data, as: format)
     }
 }
 

@@ -32,6 +32,13 @@ struct LocalAPI {
         }
     }
 
+    /// Prints a result; a UPID in text mode is followed as a task until it ends.
+    func show(_ data: JSON, as format: OutputFormat) async throws {
+        if format == .text, try await followIfTask(data) { return }
+        let output = OutputFormatter.render(data, as: format)
+        if !output.isEmpty { print(output, terminator: output.hasSuffix("\n") ? "" : "\n") }
+    }
+
     /// When `data` is a UPID, prints the task's log as it runs and fails if the task failed.
     func followIfTask(_ data: JSON) async throws -> Bool {
         guard case .string(let text) = data, let upid = try? UPID(validating: text) else { return false }

@@ -59,9 +59,7 @@ struct PveumCommand: AsyncParsableCommand {
         }
         let api = try LocalAPI.connect()
         let data = try await api.call(call.method, path, parameters)
-        if format == .text, try await api.followIfTask(data) { return }
-        let output = OutputFormatter.render(data, as: format)
-        if !output.isEmpty { print(output, terminator: output.hasSuffix("\n") ? "" : "\n") }
+        try await api.show(data, as: format)
     }
 
     static func resolve(_ words: [String]) -> (Call, [String])? {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 public import VireoCore
 
 /// Live figures of this host from `/proc` and `statvfs`, as `/nodes/{node}/status` reports them.
@@ -21,6 +22,18 @@ public struct NodeStatus: Sendable {
     public var rootUsed: Int
     public var rootAvail: Int
     public var wait: Double
+
+    /// The figures, sampled at most once a second: status polls are frequent (every client
+    /// dashboard), and CPU usage needs an interval to mean anything.
+    public static func current(maxAge: Duration = .seconds(1)) -> NodeStatus {
+        let now = ContinuousClock.now
+        if let cached = cache.withLock({ $0 }), now - cached.at < maxAge { return cached.status }
+        let status = read()
+        cache.withLock { $0 = (now, status) }
+        return status
+    }
+
+    private static let cache = Mutex<(at: ContinuousClock.Instant, status: NodeStatus)?>(nil)
 
     /// Reads the current figures. CPU usage is measured over the time since the previous call
     /// (the first call returns the average since boot).

@@ -24,7 +24,7 @@ enum ClusterEndpoints {
             if type == nil || type == "node",
                 request.access.permissions.check(request.identity.authID, path: "/nodes/\(node)", privileges: ["Sys.Audit"])
             {
-                items.append(.object(NodeStatus.read().resourceFields(node: node, listForm: false)))
+                items.append(.object(NodeStatus.current().resourceFields(node: node, listForm: false)))
             }
             return .init(.array(items))
         }

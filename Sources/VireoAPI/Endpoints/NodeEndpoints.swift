@@ -28,7 +28,7 @@ enum NodeEndpoints {
             else {
                 return .init(.array([["node": .string(node), "status": "online", "type": "node", "id": .string("node/\(node)")]]))
             }
-            return .init(.array([.object(NodeStatus.read().resourceFields(node: node, listForm: true))]))
+            return .init(.array([.object(NodeStatus.current().resourceFields(node: node, listForm: true))]))
         }
         registry.register(.get, "/nodes/{node}") { request in
             _ = try checkNode(request)
@@ -37,7 +37,7 @@ enum NodeEndpoints {
         }
         registry.register(.get, "/nodes/{node}/status") { request in
             _ = try checkNode(request)
-            return .init(NodeStatus.read().statusJSON())
+            return .init(NodeStatus.current().statusJSON())
         }
         registry.register(.post, "/nodes/{node}/status") { request in
             _ = try checkNode(request)
