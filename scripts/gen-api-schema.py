@@ -15,8 +15,8 @@ PREFIXES = [
     "/cluster/nextid", "/cluster/tasks", "/nodes", "/nodes/{node}", "/nodes/{node}/status",
     "/nodes/{node}/tasks",
 ]
-EXCLUDE = ["/access/openid", "/access/tfa", "/access/vncticket", "/access/users/{userid}/tfa",
-           "/access/users/{userid}/unlock-tfa", "/access/domains/{realm}/sync"]
+EXCLUDE = ["/access/openid", "/access/vncticket", "/access/users/{userid}/unlock-tfa",
+           "/access/domains/{realm}/sync"]
 
 
 def selected(path):

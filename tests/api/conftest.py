@@ -48,7 +48,6 @@ except ImportError:  # pragma: no cover - reported by the fixtures below
 REPO = Path(__file__).resolve().parents[2]
 VIREOD = os.environ.get("VIREOD") or str(REPO / ".build" / "debug" / "vireod")
 VIREO = os.environ.get("VIREO") or str(REPO / ".build" / "debug" / "vireo")
-SCHEMA_FILE = REPO / "Sources" / "VireoAPI" / "Generated" / "PVEAPISchema.swift"
 NODE = "vireotest"
 STARTUP_TIMEOUT = 30.0
 
@@ -403,11 +402,22 @@ def anon_session() -> requests.Session:
     return new_session()
 
 
-def schema_endpoints() -> list[tuple[str, str]]:
-    """(method, path) of every endpoint in the generated schema file."""
-    text = SCHEMA_FILE.read_text()
-    found = re.findall(r'^\s*"(GET|POST|PUT|DELETE) (/[^"]*)": EndpointSchema\(', text, re.M)
-    assert found, f"no endpoints found in {SCHEMA_FILE}"
+def registered_endpoints(root: LocalRoot) -> list[tuple[str, str]]:
+    """(method, path) of every endpoint the daemon serves, from its OpenAPI document (which the
+    daemon derives from its endpoint registry)."""
+    conn = _UnixHTTPConnection(root.socket_path)
+    try:
+        conn.request("GET", "/api2/openapi.json")
+        resp = conn.getresponse()
+        document = json.loads(resp.read())
+    finally:
+        conn.close()
+    found = [
+        (method.upper(), path[len("/api2/json"):])
+        for path, operations in document["paths"].items()
+        for method in operations
+    ]
+    assert found, "the daemon's OpenAPI document lists no endpoints"
     return sorted(set(found))
 
 

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import new_session, create_user, fill_path, login, make_token, schema_endpoints, start_daemon, stop_daemon
+from conftest import new_session, create_user, fill_path, login, make_token, registered_endpoints, start_daemon, stop_daemon
 
 TOTAL = int(os.environ.get("VIREO_FUZZ_REQUESTS", "10000"))
 SEED = int(os.environ.get("VIREO_FUZZ_SEED", str(int(time.time()))))
@@ -157,7 +157,7 @@ class Result:
 
 def test_randomized_bad_requests(admin_fuzz_target):
     d, token_header, ticket, csrf = admin_fuzz_target
-    endpoints = schema_endpoints()
+    endpoints = registered_endpoints(d.root)
     result = Result()
     deadline = time.monotonic() + TIME_BUDGET
     ctx = ssl.create_default_context()

@@ -15,6 +15,29 @@ enum AccessEndpoints {
         registerACL(in: &registry)
         registerDomains(in: &registry)
         registerPermissions(in: &registry)
+        registerTFAQueries(in: &registry)
+    }
+
+    // MARK: - Two-factor (read side)
+
+    /// Vireo has no second factors yet: the queries answer "none configured", so clients and
+    /// dashboards that list TFA work; creating one is not implemented (501).
+    static func registerTFAQueries(in registry: inout APIRegistry) {
+        registry.register(.get, "/access/tfa") { _ in .init([]) }
+        registry.register(.get, "/access/tfa/{userid}") { request in
+            let userid = try request.parameters.require("userid")
+            guard request.access.config.users[userid] != nil else { throw userNotFound(userid) }
+            return .init([])
+        }
+        registry.register(.get, "/access/tfa/{userid}/{id}") { request in
+            let id = try request.parameters.require("id")
+            throw VireoError.notFound("no such tfa entry '\(id)'")
+        }
+        registry.register(.get, "/access/users/{userid}/tfa") { request in
+            let userid = try request.parameters.require("userid")
+            guard request.access.config.users[userid] != nil else { throw userNotFound(userid) }
+            return .init([:])
+        }
     }
 
     // MARK: - Ticket

@@ -231,6 +231,59 @@ extension APISchema {
             permission: .perm("/access", ["Sys.Modify"], any: false, requireParam: nil),
             protected: true, allowToken: true, additionalProperties: false,
             returns: "null"),
+        "GET /access/tfa": EndpointSchema(
+            parameters: [],
+            permission: .anyUser,
+            protected: true, allowToken: true, additionalProperties: false,
+            returns: "array"),
+        "GET /access/tfa/{userid}": EndpointSchema(
+            parameters: [
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
+            ],
+            permission: .or([.useridSelf, .useridGroup(["User.Modify", "Sys.Audit"], groupsParam: nil)]),
+            protected: true, allowToken: true, additionalProperties: false,
+            returns: "array"),
+        "POST /access/tfa/{userid}": EndpointSchema(
+            parameters: [
+                ParameterSpec("challenge", .string, optional: true),
+                ParameterSpec("description", .string, optional: true, maxLength: 255),
+                ParameterSpec("password", .string, optional: true, minLength: 5, maxLength: 64),
+                ParameterSpec("totp", .string, optional: true),
+                ParameterSpec("type", .string, enumValues: ["totp", "u2f", "webauthn", "recovery", "yubico"]),
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64),
+                ParameterSpec("value", .string, optional: true)
+            ],
+            permission: .or([.useridSelf, .useridGroup(["User.Modify"], groupsParam: nil)]),
+            protected: true, allowToken: false, additionalProperties: false,
+            returns: "object"),
+        "DELETE /access/tfa/{userid}/{id}": EndpointSchema(
+            parameters: [
+                ParameterSpec("id", .string),
+                ParameterSpec("password", .string, optional: true, minLength: 5, maxLength: 64),
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
+            ],
+            permission: .or([.useridSelf, .useridGroup(["User.Modify"], groupsParam: nil)]),
+            protected: true, allowToken: false, additionalProperties: false,
+            returns: "null"),
+        "GET /access/tfa/{userid}/{id}": EndpointSchema(
+            parameters: [
+                ParameterSpec("id", .string),
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
+            ],
+            permission: .or([.useridSelf, .useridGroup(["User.Modify", "Sys.Audit"], groupsParam: nil)]),
+            protected: true, allowToken: true, additionalProperties: false,
+            returns: "object"),
+        "PUT /access/tfa/{userid}/{id}": EndpointSchema(
+            parameters: [
+                ParameterSpec("description", .string, optional: true, maxLength: 255),
+                ParameterSpec("enable", .boolean, optional: true),
+                ParameterSpec("id", .string),
+                ParameterSpec("password", .string, optional: true, minLength: 5, maxLength: 64),
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
+            ],
+            permission: .or([.useridSelf, .useridGroup(["User.Modify"], groupsParam: nil)]),
+            protected: true, allowToken: false, additionalProperties: false,
+            returns: "null"),
         "GET /access/ticket": EndpointSchema(
             parameters: [],
             permission: .world,
@@ -304,6 +357,14 @@ extension APISchema {
             permission: .useridGroup(["User.Modify"], groupsParam: .update),
             protected: true, allowToken: true, additionalProperties: false,
             returns: "null"),
+        "GET /access/users/{userid}/tfa": EndpointSchema(
+            parameters: [
+                ParameterSpec("multiple", .boolean, optional: true, defaultValue: "0"),
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
+            ],
+            permission: .or([.useridSelf, .useridGroup(["User.Modify", "Sys.Audit"], groupsParam: nil)]),
+            protected: true, allowToken: true, additionalProperties: false,
+            returns: "object"),
         "GET /access/users/{userid}/token": EndpointSchema(
             parameters: [
                 ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
