@@ -47,4 +47,5 @@ fmt:
 	$(SWIFT) format -i -r -p Sources Tests Package.swift
 
 check:
+	$(SWIFT) format lint --strict -r -p Sources Tests Package.swift
 	$(SWIFT) build --explicit-target-dependency-import-check error

@@ -35,15 +35,18 @@ let package = Package(
         .target(
             name: "VireoCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .target(name: "VireoHost", dependencies: ["VireoCore"], swiftSettings: strict),
         .target(
             name: "VireoStore",
             dependencies: ["VireoCore", .product(name: "GRDB", package: "GRDB.swift")],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .target(
             name: "CSystemAuth",
-            linkerSettings: [.linkedLibrary("pam"), .linkedLibrary("crypt")]),
+            linkerSettings: [.linkedLibrary("pam"), .linkedLibrary("crypt")]
+        ),
         .target(
             name: "VireoAccess",
             dependencies: [
@@ -51,11 +54,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .target(
             name: "VireoTasks",
             dependencies: ["VireoCore", "VireoStore", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .target(
             name: "VireoAPI",
             dependencies: [
@@ -70,7 +75,8 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
             ],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .target(
             name: "VireoClient",
             dependencies: [
@@ -79,7 +85,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .target(
             name: "VireoDaemon",
             dependencies: [
@@ -95,14 +102,16 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
             ],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .target(
             name: "VireoCommands",
             dependencies: [
                 "VireoCore", "VireoClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .executableTarget(name: "vireod", dependencies: ["VireoDaemon"], swiftSettings: strict),
         .executableTarget(name: "vireo", dependencies: ["VireoCommands"], swiftSettings: strict),
         .testTarget(name: "VireoCoreTests", dependencies: ["VireoCore"], swiftSettings: strict),
@@ -110,7 +119,8 @@ let package = Package(
         .testTarget(
             name: "VireoTasksTests",
             dependencies: ["VireoTasks", "VireoCore", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .testTarget(name: "VireoAccessTests", dependencies: ["VireoAccess", "VireoStore"], swiftSettings: strict),
         .testTarget(
             name: "VireoAPITests",
@@ -120,6 +130,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
     ]
 )

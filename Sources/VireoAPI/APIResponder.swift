@@ -1,6 +1,6 @@
-public import Hummingbird
 import Foundation
 import HTTPTypes
+public import Hummingbird
 import Logging
 import NIOCore
 public import VireoAccess
@@ -17,7 +17,9 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
     static var maxBody: Int { 512 * 1024 }
 
     /// Calls that need no credentials at all.
-    static var unauthenticatedCalls: Set<String> { ["GET /access/domains", "GET /access/ticket", "POST /access/ticket"] }
+    static var unauthenticatedCalls: Set<String> {
+        ["GET /access/domains", "GET /access/ticket", "POST /access/ticket"]
+    }
 
     /// The OpenAPI document, rendered once.
     private let openAPI: String
@@ -65,7 +67,10 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
         switch registry.match(method, apiPath) {
         case .found(let e, let c, let ch): (endpoint, captures, children) = (e, c, ch)
         case .notFound, .methodNotAllowed:
-            throw APIFailure(status: 501, message: "Method '\(method.rawValue) \(apiPath.isEmpty ? "/" : String(apiPath))' not implemented")
+            throw APIFailure(
+                status: 501,
+                message: "Method '\(method.rawValue) \(apiPath.isEmpty ? "/" : String(apiPath))' not implemented"
+            )
         }
         let callName = "\(method.rawValue) \(endpoint.path)"
 
@@ -77,7 +82,7 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
             identity = try await authenticate(request)
         }
         if let identity, identity.viaTicket, method != .get,
-            !csrfValid(request.headers[HTTPField.Name("CSRFPreventionToken")!], identity)
+            !csrfValid(request.headers[.csrfPreventionToken], identity)
         {
             try await Task.sleep(for: services.authFailureDelay)
             throw APIFailure(status: 401, message: "Permission denied - invalid csrf token", emptyBody: true)
@@ -85,7 +90,8 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
         if let identity, identity.isToken, !endpoint.schema.allowToken {
             throw APIFailure(
                 status: 403,
-                message: "Permission check failed (URI '\(apiPath)' not available with API token, need proper ticket.)")
+                message: "Permission check failed (URI '\(apiPath)' not available with API token, need proper ticket.)"
+            )
         }
 
         let raw = try await rawParameters(request, method: method, captures: captures)
@@ -97,11 +103,21 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
             case .allowed: break
             case .missing(let message): throw VireoError.notFound(message)
             case .denied(let detail):
-                throw APIFailure(status: 403, message: detail.isEmpty ? "Permission check failed" : "Permission check failed (\(detail))")
+                throw APIFailure(
+                    status: 403,
+                    message: detail.isEmpty ? "Permission check failed" : "Permission check failed (\(detail))"
+                )
             }
         }
         let result = try await endpoint.handler(
-            APIRequest(identity: caller, parameters: parameters, access: access, services: services, routeChildren: children))
+            APIRequest(
+                identity: caller,
+                parameters: parameters,
+                access: access,
+                services: services,
+                routeChildren: children
+            )
+        )
         var envelope: [String: JSON] = ["data": result.data]
         if let total = result.total { envelope["total"] = .int(total) }
         return Self.jsonResponse(status: .ok, body: JSON.object(envelope).serialized())
@@ -120,7 +136,9 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
                 // The token ID and the secret are split at the last `=`.
                 guard let equals = token.lastIndex(of: "=") else { throw VireoError(.unauthenticated, "bad token") }
                 return try await services.access.identity(
-                    tokenID: String(token[..<equals]), secret: String(token[token.index(after: equals)...]))
+                    tokenID: String(token[..<equals]),
+                    secret: String(token[token.index(after: equals)...])
+                )
             }
         } catch let error as VireoError where error.code == .unauthenticated {
             try await Task.sleep(for: services.authFailureDelay)
@@ -139,7 +157,8 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
     static func credential(named name: String, in header: String) -> String? {
         var searchStart = header.startIndex
         while let range = header.range(of: name, range: searchStart..<header.endIndex) {
-            let atBoundary = range.lowerBound == header.startIndex
+            let atBoundary =
+                range.lowerBound == header.startIndex
                 || header[header.index(before: range.lowerBound)].isWhitespace
                 || header[header.index(before: range.lowerBound)] == ";"
             if atBoundary, range.upperBound < header.endIndex,
@@ -156,7 +175,11 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
 
     // MARK: - Parameters
 
-    private func rawParameters(_ request: Request, method: APIMethod, captures: [String: String]) async throws
+    private func rawParameters(
+        _ request: Request,
+        method: APIMethod,
+        captures: [String: String]
+    ) async throws
         -> RawParameters
     {
         var raw = RawParameters()
@@ -192,8 +215,10 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
                 // Clients repeat path parameters in bodies; only a conflicting value is an error.
                 if case .json(let json) = given, json.stringValue == value { continue }
                 throw VireoError(
-                    .invalidArgument, "Parameter verification failed.",
-                    parameterErrors: [name: "duplicate parameter (already defined in URI) with conflicting values!"])
+                    .invalidArgument,
+                    "Parameter verification failed.",
+                    parameterErrors: [name: "duplicate parameter (already defined in URI) with conflicting values!"]
+                )
             }
             raw[name] = .text(value)
         }
@@ -205,7 +230,7 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
         headers[.contentType] = "application/json;charset=UTF-8"
         headers[.server] = "pve-api-daemon/3.0"
         headers[.cacheControl] = "max-age=0"
-        headers[HTTPField.Name("Pragma")!] = "no-cache"
+        headers[.pragma] = "no-cache"
         headers[.expires] = "Thu, 01 Jan 1970 00:00:00 GMT"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
@@ -247,8 +272,16 @@ struct APIFailure: Error {
         if !errors.isEmpty { body["errors"] = .object(errors.mapValues { .string($0) }) }
         var response = APIResponder<BasicRequestContext>.jsonResponse(
             status: HTTPResponse.Status(code: status, reasonPhrase: reason),
-            body: emptyBody ? "" : JSON.object(body).serialized())
-        response.headers[HTTPField.Name(ReasonPhraseHandler.header)!] = reason
+            body: emptyBody ? "" : JSON.object(body).serialized()
+        )
+        response.headers[.vireoReason] = reason
         return response
     }
+}
+
+extension HTTPField.Name {
+    // Valid header names: the initialiser only fails for malformed ones.
+    static let csrfPreventionToken = Self("CSRFPreventionToken") ?? .cookie
+    static let pragma = Self("Pragma") ?? .cacheControl
+    static let vireoReason = Self(ReasonPhraseHandler.header) ?? .server
 }

@@ -1,8 +1,8 @@
+import Foundation
 public import Logging
 public import VireoAccess
 public import VireoStore
 public import VireoTasks
-import Foundation
 
 /// The domain services handlers use; assembled by the daemon.
 public struct APIServices: Sendable {

@@ -1,3 +1,5 @@
+import VireoAccess
+
 /// Proxmox's named string formats (`pve-userid`, `pve-vmid-list`, …): a value's problem, or nil.
 /// Formats Vireo does not know yet are accepted; the handler validates such values itself.
 enum FormatValidator {
@@ -19,11 +21,18 @@ enum FormatValidator {
         "pve-realm": realm,
         "pve-priv": { Privilege.isKnownName($0) ? nil : "invalid privilege '\($0)'" },
         "pve-configid": { matches($0, #"[a-z][a-z0-9_-]+"#) ? nil : "invalid configuration ID '\($0)'" },
-        "pve-node": { matches($0, #"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?"#) ? nil : "value does not look like a valid node name" },
+        "pve-node": {
+            matches($0, #"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?"#)
+                ? nil : "value does not look like a valid node name"
+        },
         "pve-poolid": { matches($0, #"[A-Za-z0-9\.\-_]+(/[A-Za-z0-9\.\-_]+){0,2}"#) ? nil : "invalid pool ID '\($0)'" },
-        "pve-storage-id": { matches($0, #"[a-z][a-z0-9\-\_\.]*[a-z0-9]"#) ? nil : "storage ID '\($0)' contains illegal characters" },
+        "pve-storage-id": {
+            matches($0, #"[a-z][a-z0-9\-\_\.]*[a-z0-9]"#) ? nil : "storage ID '\($0)' contains illegal characters"
+        },
         "pve-vmid": vmid,
-        "email-opt": { $0.isEmpty || matches($0, #"[^\s@]+@[^\s@]+"#) ? nil : "value does not look like a valid email address" },
+        "email-opt": {
+            $0.isEmpty || matches($0, #"[^\s@]+@[^\s@]+"#) ? nil : "value does not look like a valid email address"
+        },
         "email": { matches($0, #"[^\s@]+@[^\s@]+"#) ? nil : "value does not look like a valid email address" },
         "string": { _ in nil },
     ]
@@ -45,7 +54,8 @@ enum FormatValidator {
     }
 
     private static func realm(_ value: String) -> String? {
-        value.utf8.count <= 32 && matches(value, #"[A-Za-z][A-Za-z0-9\.\-_]+"#) ? nil : "value '\(value)' does not look like a valid realm"
+        value.utf8.count <= 32 && matches(value, #"[A-Za-z][A-Za-z0-9\.\-_]+"#)
+            ? nil : "value '\(value)' does not look like a valid realm"
     }
 
     private static func vmid(_ value: String) -> String? {
@@ -56,8 +66,6 @@ enum FormatValidator {
         ParameterValidator.matches(value, pattern: pattern)
     }
 }
-
-import VireoAccess
 
 extension Privilege {
     static func isKnownName(_ name: String) -> Bool { isKnown(name) }

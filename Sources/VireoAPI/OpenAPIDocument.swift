@@ -7,7 +7,11 @@ enum OpenAPIDocument {
     static func make(_ registry: APIRegistry) -> JSON {
         var paths: [String: [String: JSON]] = [:]
         for endpoint in registry.endpoints {
-            let captures = Set(endpoint.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) })
+            let captures = Set(
+                endpoint.path.split(separator: "/").filter { $0.hasPrefix("{") }.map {
+                    String($0.dropFirst().dropLast())
+                }
+            )
             let specs = endpoint.schema.parameters
             let inPath = specs.filter { captures.contains($0.name) }.map { parameter($0, location: "path") }
             let rest = specs.filter { !captures.contains($0.name) }
@@ -16,7 +20,13 @@ enum OpenAPIDocument {
                 "responses": [
                     "200": [
                         "description": "success",
-                        "content": ["application/json": ["schema": ["type": "object", "properties": ["data": schemaOfReturn(endpoint.schema.returns)]]]],
+                        "content": [
+                            "application/json": [
+                                "schema": [
+                                    "type": "object", "properties": ["data": schemaOfReturn(endpoint.schema.returns)],
+                                ]
+                            ]
+                        ],
                     ],
                     "400": ["description": "Parameter verification failed."],
                     "401": ["description": "No ticket / authentication failed"],
@@ -40,7 +50,9 @@ enum OpenAPIDocument {
                     ]
                 }
             }
-            paths["/api2/json" + endpoint.path, default: [:]][endpoint.method.rawValue.lowercased()] = .object(operation)
+            paths["/api2/json" + endpoint.path, default: [:]][endpoint.method.rawValue.lowercased()] = .object(
+                operation
+            )
         }
         return [
             "openapi": "3.0.3",
@@ -57,7 +69,10 @@ enum OpenAPIDocument {
     }
 
     static func parameter(_ spec: ParameterSpec, location: String) -> JSON {
-        ["name": .string(spec.name), "in": .string(location), "required": .bool(location == "path" || !spec.optional), "schema": schema(of: spec)]
+        [
+            "name": .string(spec.name), "in": .string(location),
+            "required": .bool(location == "path" || !spec.optional), "schema": schema(of: spec),
+        ]
     }
 
     static func schema(of spec: ParameterSpec) -> JSON {

@@ -1,5 +1,5 @@
-public import VireoCore
 import Foundation
+public import VireoCore
 
 /// Checks raw request parameters against an endpoint's schema with Proxmox's type coercion and
 /// messages. Every bad parameter is reported at once, keyed by name.
@@ -15,7 +15,8 @@ public struct ParameterValidator: Sendable {
         for (name, value) in raw.values {
             guard let spec = specs[name] else {
                 if !schema.additionalProperties {
-                    errors[name] = "property is not defined in schema and the schema does not allow additional properties"
+                    errors[name] =
+                        "property is not defined in schema and the schema does not allow additional properties"
                 } else if case .text(let text) = value {
                     values[name] = text
                 }
@@ -38,7 +39,8 @@ public struct ParameterValidator: Sendable {
             errors[spec.name] = "property is missing and it is not optional"
         }
         for spec in schema.parameters {
-            if let requires = spec.requires, values[spec.name] != nil, values[requires] == nil, errors[spec.name] == nil {
+            if let requires = spec.requires, values[spec.name] != nil, values[requires] == nil, errors[spec.name] == nil
+            {
                 errors[spec.name] = "missing property required by '\(requires)'"
             }
         }
@@ -71,7 +73,9 @@ public struct ParameterValidator: Sendable {
         let kind = spec.kind.rawValue
         switch (spec.kind, value) {
         case (.boolean, .text(let text)):
-            guard text == "1" || text == "0" else { throw ParameterError("type check ('boolean') failed - got '\(text)'") }
+            guard text == "1" || text == "0" else {
+                throw ParameterError("type check ('boolean') failed - got '\(text)'")
+            }
             return text
         case (.boolean, .json(.bool(let b))):
             return b ? "1" : "0"
@@ -115,7 +119,9 @@ public struct ParameterValidator: Sendable {
 
     private func checkConstraints(_ text: String, spec: ParameterSpec) throws(ParameterError) -> String {
         if let enumValues = spec.enumValues, !enumValues.contains(text) {
-            throw ParameterError("value '\(text)' does not have a value in the enumeration '\(enumValues.joined(separator: ", "))'")
+            throw ParameterError(
+                "value '\(text)' does not have a value in the enumeration '\(enumValues.joined(separator: ", "))'"
+            )
         }
         if spec.kind == .integer || spec.kind == .number, let number = Double(text) {
             if let minimum = spec.minimum, number < minimum {

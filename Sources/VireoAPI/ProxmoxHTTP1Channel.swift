@@ -1,5 +1,5 @@
-public import HummingbirdCore
 import HTTPTypes
+public import HummingbirdCore
 public import Logging
 public import NIOCore
 import NIOHTTP1
@@ -27,11 +27,15 @@ public struct ProxmoxHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
                 withErrorHandling: false,
                 withOutboundHeaderValidation: false,
                 withEncoderConfiguration: .init(),
-                withDecoderLimitConfiguration: limits)
+                withDecoderLimitConfiguration: limits
+            )
             try channel.pipeline.syncOperations.addHandler(ReasonPhraseHandler())
             try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
-            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+            return try NIOAsyncChannel(
+                wrappingChannelSynchronously: channel,
+                configuration: .init(isOutboundHalfClosureEnabled: true)
+            )
         }
     }
 

@@ -1,5 +1,5 @@
-public import VireoCore
 import Foundation
+public import VireoCore
 
 /// Request parameters as they arrived, before schema validation.
 public struct RawParameters: Sendable {
@@ -45,10 +45,18 @@ public struct RawParameters: Sendable {
         do {
             parsed = try JSONDecoder().decode(JSON.self, from: Data(data))
         } catch {
-            throw VireoError(.invalidArgument, "Parameter verification failed.", parameterErrors: ["_root": "invalid JSON body"])
+            throw VireoError(
+                .invalidArgument,
+                "Parameter verification failed.",
+                parameterErrors: ["_root": "invalid JSON body"]
+            )
         }
         guard case .object(let object) = parsed else {
-            throw VireoError(.invalidArgument, "Parameter verification failed.", parameterErrors: ["_root": "JSON body must be an object"])
+            throw VireoError(
+                .invalidArgument,
+                "Parameter verification failed.",
+                parameterErrors: ["_root": "JSON body must be an object"]
+            )
         }
         for (key, value) in object where key != "_dc" {
             if case .array(let items) = value {

@@ -1,7 +1,7 @@
 import Foundation
+import Synchronization
 public import VireoCore
 public import VireoStore
-import Synchronization
 
 /// Users, realms, tokens and tickets over the config store: authentication, and every change to
 /// `user.cfg`, `domains.cfg`, `priv/shadow.cfg` and `priv/token.cfg`.
@@ -42,9 +42,15 @@ public final class AccessControl: Sendable {
         try await store.update(Self.domainsPath) { existing in
             guard existing == nil else { return nil }
             let pam = try SectionConfig.Section(
-                type: "pam", id: "pam", options: [.init("comment", "Linux PAM standard authentication")])
+                type: "pam",
+                id: "pam",
+                options: [.init("comment", "Linux PAM standard authentication")]
+            )
             let pve = try SectionConfig.Section(
-                type: "pve", id: "pve", options: [.init("comment", "Vireo authentication server")])
+                type: "pve",
+                id: "pve",
+                options: [.init("comment", "Vireo authentication server")]
+            )
             return try SectionConfig(sections: [pam, pve]).description
         }
         invalidate()
@@ -60,7 +66,8 @@ public final class AccessControl: Sendable {
         let snapshot = AccessSnapshot(
             config: UserConfig(parsing: userText),
             domains: (try? SectionConfig(parsing: domainsText)) ?? SectionConfig(),
-            tokenSecretHashes: Self.parseTokenSecrets(tokenText))
+            tokenSecretHashes: Self.parseTokenSecrets(tokenText)
+        )
         cache.withLock { $0 = snapshot }
         return snapshot
     }

@@ -57,7 +57,11 @@ public struct PermissionEvaluator: Sendable {
         case missing(String)
     }
 
-    public func evaluate(_ check: PermissionCheck, for identity: AuthIdentity, parameters: [String: String])
+    public func evaluate(
+        _ check: PermissionCheck,
+        for identity: AuthIdentity,
+        parameters: [String: String]
+    )
         -> Outcome
     {
         if identity.authID == "root@pam" { return .allowed }
@@ -67,7 +71,9 @@ public struct PermissionEvaluator: Sendable {
         case .rootOnly:
             return .denied("user != root@pam")
         case .perm(let template, let privileges, let any, let requireParam):
-            if let requireParam, parameters[requireParam] == nil { return .denied("missing parameter '\(requireParam)'") }
+            if let requireParam, parameters[requireParam] == nil {
+                return .denied("missing parameter '\(requireParam)'")
+            }
             let path = ACLPath.normalize(Self.fill(template, parameters))
             if permissions.check(identity.authID, path: path, privileges: privileges, any: any) { return .allowed }
             return .denied("\(path), \(privileges.joined(separator: any ? "|" : ", "))")
@@ -127,7 +133,8 @@ public struct PermissionEvaluator: Sendable {
         let allowed = Set(
             config.groups.keys.filter {
                 permissions.check(identity.authID, path: "/access/groups/\($0)", privileges: privileges, any: true)
-            })
+            }
+        )
         if mode != nil {
             let requested = (parameters["groups"] ?? "").split(separator: ",").map(String.init)
             if mode == .create, requested.isEmpty { return denied }

@@ -55,10 +55,12 @@ public enum BuiltinRole {
         "NoAccess": [],
         "PVEAdmin": Set(
             Privilege.vm + Privilege.sysAudit + Privilege.sysAdmin + Privilege.datastore + Privilege.sdn
-                + Privilege.pool + Privilege.mappingAudit + Privilege.mappingUser + Privilege.accessAdmin),
+                + Privilege.pool + Privilege.mappingAudit + Privilege.mappingUser + Privilege.accessAdmin
+        ),
         "PVEAuditor": Set(
             Privilege.vmAudit + Privilege.sysAudit + Privilege.datastoreAudit + Privilege.sdnAudit
-                + Privilege.poolAudit + Privilege.mappingAudit),
+                + Privilege.poolAudit + Privilege.mappingAudit
+        ),
         "PVEVMAdmin": Set(Privilege.vm),
         "PVEVMUser": Set(Privilege.vmAudit + Privilege.vmUser),
         "PVETemplateUser": ["VM.Audit", "VM.Clone"],

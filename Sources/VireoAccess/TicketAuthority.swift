@@ -1,5 +1,5 @@
-public import CryptoExtras
 import Crypto
+public import CryptoExtras
 import Foundation
 public import VireoCore
 
@@ -55,8 +55,10 @@ public struct TicketAuthority: Sendable {
         let data = plain[plain.index(plain.startIndex, offsetBy: 4)..<lastColon]
         guard hexTime.count == 8, let issued = Int(hexTime, radix: 16), !data.isEmpty,
             publicKey.isValidSignature(
-                _RSA.Signing.RSASignature(rawRepresentation: signature), for: Array(plain.utf8),
-                padding: .insecurePKCS1v1_5)
+                _RSA.Signing.RSASignature(rawRepresentation: signature),
+                for: Array(plain.utf8),
+                padding: .insecurePKCS1v1_5
+            )
         else { throw failure }
         let age = now - issued
         guard age > -Self.clockSkew, age < Self.lifetime else { throw failure }

@@ -219,7 +219,8 @@ extension UserConfig {
         for user in users.values.sorted(by: { $0.userid < $1.userid }) {
             let fields = [
                 user.userid, user.enable ? "1" : "0", String(user.expire), PercentEncoding.encode(user.firstname),
-                PercentEncoding.encode(user.lastname), PercentEncoding.encode(user.email), PercentEncoding.encode(user.comment),
+                PercentEncoding.encode(user.lastname), PercentEncoding.encode(user.email),
+                PercentEncoding.encode(user.comment),
                 user.keys,
             ]
             out += "user:" + fields.joined(separator: ":") + ":\n"
@@ -256,17 +257,23 @@ extension UserConfig {
             let entries = byPath[path] ?? []
             // subject+flag → roles, then group subjects by identical role sets.
             var rolesBySubject: [Subject: [Bool: Set<String>]] = [:]
-            for entry in entries { rolesBySubject[entry.subject, default: [:]][entry.propagate, default: []].insert(entry.role) }
+            for entry in entries {
+                rolesBySubject[entry.subject, default: [:]][entry.propagate, default: []].insert(entry.role)
+            }
             struct LineKey: Hashable, Comparable {
                 let propagate: Bool
                 let roles: [String]
                 static func < (a: LineKey, b: LineKey) -> Bool {
-                    (a.propagate ? 1 : 0, a.roles.joined(separator: ",")) < (b.propagate ? 1 : 0, b.roles.joined(separator: ","))
+                    (a.propagate ? 1 : 0, a.roles.joined(separator: ",")) < (
+                        b.propagate ? 1 : 0, b.roles.joined(separator: ",")
+                    )
                 }
             }
             var lines: [LineKey: [Subject]] = [:]
             for (subject, byFlag) in rolesBySubject {
-                for (flag, roles) in byFlag { lines[LineKey(propagate: flag, roles: roles.sorted()), default: []].append(subject) }
+                for (flag, roles) in byFlag {
+                    lines[LineKey(propagate: flag, roles: roles.sorted()), default: []].append(subject)
+                }
             }
             for key in lines.keys.sorted() {
                 let subjects = (lines[key] ?? []).sorted().map(\.fileForm).joined(separator: ",")

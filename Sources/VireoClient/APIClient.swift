@@ -12,7 +12,10 @@ public struct APIClient: Sendable {
     }
 
     public enum Method: String, Sendable {
-        case get = "GET", post = "POST", put = "PUT", delete = "DELETE"
+        case get = "GET"
+        case post = "POST"
+        case put = "PUT"
+        case delete = "DELETE"
     }
 
     /// A failed call: the HTTP status, the message (reason phrase) and per-parameter errors.
@@ -61,14 +64,19 @@ public struct APIClient: Sendable {
             throw Failure(status: 0, message: Self.connectionMessage(endpoint, error), errors: [:])
         }
         let body = try await response.body.collect(upTo: 64 << 20)
-        let json = body.readableBytes > 0
+        let json =
+            body.readableBytes > 0
             ? (try? JSONDecoder().decode(JSON.self, from: Data(body.readableBytesView))) ?? .null
             : .null
         guard response.status.code == 200 else {
             var errors: [String: String] = [:]
             if case .object(let e)? = json["errors"] { errors = e.compactMapValues(\.stringValue) }
             let message = json["message"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines)
-            throw Failure(status: Int(response.status.code), message: message ?? response.status.reasonPhrase, errors: errors)
+            throw Failure(
+                status: Int(response.status.code),
+                message: message ?? response.status.reasonPhrase,
+                errors: errors
+            )
         }
         return json["data"] ?? .null
     }

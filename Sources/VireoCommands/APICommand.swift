@@ -6,7 +6,9 @@ import VireoCore
 struct APICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "api",
-        abstract: "Call the API: get|create|set|delete|ls PATH [--key value ...] [--output-format text|json|json-pretty|yaml].")
+        abstract:
+            "Call the API: get|create|set|delete|ls PATH [--key value ...] [--output-format text|json|json-pretty|yaml]."
+    )
 
     @Argument(parsing: .captureForPassthrough)
     var arguments: [String] = []

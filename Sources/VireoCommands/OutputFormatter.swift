@@ -2,7 +2,9 @@ import VireoCore
 
 /// Prints API results as `pvesh` does: text tables, JSON, pretty JSON or YAML.
 enum OutputFormat: String, CaseIterable {
-    case text, json, jsonPretty = "json-pretty", yaml
+    case text, json
+    case jsonPretty = "json-pretty"
+    case yaml
 }
 
 enum OutputFormatter {
@@ -23,7 +25,9 @@ enum OutputFormatter {
             if items.allSatisfy({ if case .object = $0 { true } else { false } }) {
                 var columns: [String] = []
                 for item in items {
-                    if case .object(let o) = item { for key in o.keys.sorted() where !columns.contains(key) { columns.append(key) } }
+                    if case .object(let o) = item {
+                        for key in o.keys.sorted() where !columns.contains(key) { columns.append(key) }
+                    }
                 }
                 let rows = items.map { item in columns.map { scalar(item[$0] ?? .null) } }
                 return table(header: columns, rows: rows)
@@ -83,13 +87,16 @@ enum OutputFormatter {
             return object.keys.sorted().map { key -> String in
                 let child = object[key] ?? .null
                 switch child {
-                case .array(let a) where !a.isEmpty: return pad + key + ":\n" + yaml(child, indent: indent + 1, inList: false)
-                case .object(let o) where !o.isEmpty: return pad + key + ":\n" + yaml(child, indent: indent + 1, inList: false)
+                case .array(let a) where !a.isEmpty:
+                    return pad + key + ":\n" + yaml(child, indent: indent + 1, inList: false)
+                case .object(let o) where !o.isEmpty:
+                    return pad + key + ":\n" + yaml(child, indent: indent + 1, inList: false)
                 default: return pad + key + ": " + yaml(child, indent: 0, inList: false)
                 }
             }.joined()
         case .string(let s):
-            let plain = !s.isEmpty && s.allSatisfy { $0.isLetter || $0.isNumber || "._-/@!+".contains($0) }
+            let plain =
+                !s.isEmpty && s.allSatisfy { $0.isLetter || $0.isNumber || "._-/@!+".contains($0) }
                 && Double(s) == nil && !["true", "false", "null", "yes", "no"].contains(s.lowercased())
             return (plain ? s : JSON.string(s).serialized()) + "\n"
         case .null: return "null\n"

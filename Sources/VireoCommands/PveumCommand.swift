@@ -7,7 +7,8 @@ import VireoCore
 struct PveumCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pveum",
-        abstract: "User management: user|group|role|acl|pool|realm|passwd ... (Proxmox's pveum verbs).")
+        abstract: "User management: user|group|role|acl|pool|realm|passwd ... (Proxmox's pveum verbs)."
+    )
 
     @Argument(parsing: .captureForPassthrough)
     var arguments: [String] = []
@@ -34,10 +35,13 @@ struct PveumCommand: AsyncParsableCommand {
         if let first = words.first, let expanded = Self.aliases[first] { words = expanded + words.dropFirst() }
         guard let (call, rest) = Self.resolve(words) else {
             throw ValidationError(
-                "usage: vireo pveum user|group|role|acl|pool|realm add|modify|delete|list ...; user token add|modify|remove|list; passwd USERID")
+                "usage: vireo pveum user|group|role|acl|pool|realm add|modify|delete|list ...; user token add|modify|remove|list; passwd USERID"
+            )
         }
         guard rest.count <= call.positionals.count else {
-            throw ValidationError("too many arguments: \(rest.dropFirst(call.positionals.count).joined(separator: " "))")
+            throw ValidationError(
+                "too many arguments: \(rest.dropFirst(call.positionals.count).joined(separator: " "))"
+            )
         }
         guard rest.count == call.positionals.count else {
             let missing = call.positionals.dropFirst(rest.count).map { "<\($0)>" }.joined(separator: " ")
@@ -89,9 +93,21 @@ struct PveumCommand: AsyncParsableCommand {
         table["user"]?["permissions"] = Call(method: .get, path: "/access/permissions", positionals: ["userid"])
         table["pool"]?["modify"] = Call(method: .put, path: "/pools/{poolid}", positionals: ["poolid"])
         let tokens: [String: Call] = [
-            "add": Call(method: .post, path: "/access/users/{userid}/token/{tokenid}", positionals: ["userid", "tokenid"]),
-            "modify": Call(method: .put, path: "/access/users/{userid}/token/{tokenid}", positionals: ["userid", "tokenid"]),
-            "remove": Call(method: .delete, path: "/access/users/{userid}/token/{tokenid}", positionals: ["userid", "tokenid"]),
+            "add": Call(
+                method: .post,
+                path: "/access/users/{userid}/token/{tokenid}",
+                positionals: ["userid", "tokenid"]
+            ),
+            "modify": Call(
+                method: .put,
+                path: "/access/users/{userid}/token/{tokenid}",
+                positionals: ["userid", "tokenid"]
+            ),
+            "remove": Call(
+                method: .delete,
+                path: "/access/users/{userid}/token/{tokenid}",
+                positionals: ["userid", "tokenid"]
+            ),
             "list": Call(method: .get, path: "/access/users/{userid}/token", positionals: ["userid"]),
         ]
         if words.first == "passwd" {

@@ -7,7 +7,8 @@ public struct VireoCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vireo",
         abstract: "Vireo command-line interface.",
-        subcommands: [APICommand.self, PveumCommand.self])
+        subcommands: [APICommand.self, PveumCommand.self]
+    )
 
     public init() {}
 

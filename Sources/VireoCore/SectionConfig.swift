@@ -40,7 +40,8 @@ public struct SectionConfig: Hashable, Sendable, CustomStringConvertible, Lossle
                 !type.contains(":"), !type.hasPrefix("#")
             else {
                 throw VireoError.invalid(
-                    "invalid section type '\(type)' - must be lower case, without ':', spaces or a leading '#'")
+                    "invalid section type '\(type)' - must be lower case, without ':', spaces or a leading '#'"
+                )
             }
             guard !id.isEmpty, !id.utf8.contains(where: ASCII.isSpace) else {
                 throw VireoError.invalid("invalid section ID '\(id)' - must be non-empty, without spaces")
@@ -78,7 +79,8 @@ public struct SectionConfig: Hashable, Sendable, CustomStringConvertible, Lossle
                 guard !value.isEmpty, !ASCII.hasOuterSpace(value), !ASCII.hasLineBreak(value) else {
                     throw VireoError.invalid(
                         "invalid value for option '\(key)' in section '\(type): \(id)' - "
-                            + "must be non-empty, on one line, without leading or trailing spaces")
+                            + "must be non-empty, on one line, without leading or trailing spaces"
+                    )
                 }
             }
             let option = Option(key, value)
@@ -140,7 +142,9 @@ public struct SectionConfig: Hashable, Sendable, CustomStringConvertible, Lossle
                 let option = Self.parseOption(ASCII.trimmingLeadingSpace(line))
                 guard !section.contains(option.key) else {
                     throw Self.lineError(
-                        number, "duplicate option '\(option.key)' in section '\(section.type): \(section.id)'")
+                        number,
+                        "duplicate option '\(option.key)' in section '\(section.type): \(section.id)'"
+                    )
                 }
                 try Self.atLine(number) { try section.set(option.key, option.value) }
                 current = section
@@ -151,7 +155,8 @@ public struct SectionConfig: Hashable, Sendable, CustomStringConvertible, Lossle
                 throw Self.lineError(
                     number,
                     "expected an indented option or a blank line in section '\(section.type): \(section.id)', "
-                        + "got '\(ASCII.string(line))'")
+                        + "got '\(ASCII.string(line))'"
+                )
             }
             let section = try Self.parseHeader(line, number: number)
             guard self[section.id] == nil else { throw Self.lineError(number, Self.duplicateID(section.id).message) }

@@ -20,9 +20,16 @@ public struct UPID: ValidatedIdentifier {
     /// name, numbers out of range (`pid`, `starttime` ≤ 0xFFFFFFFF, `pstart` ≤ 0xFFFFFFFFF), or
     /// `:`/whitespace in `type`, `id` or `user` (`type` and `user` must not be empty).
     public init(
-        node: String, pid: Int, pstart: Int, starttime: Int, type: String, id: String = "", user: String
+        node: String,
+        pid: Int,
+        pstart: Int,
+        starttime: Int,
+        type: String,
+        id: String = "",
+        user: String
     ) throws {
-        let fields = "node '\(node)', pid \(pid), pstart \(pstart), starttime \(starttime), "
+        let fields =
+            "node '\(node)', pid \(pid), pstart \(pstart), starttime \(starttime), "
             + "type '\(type)', id '\(id)', user '\(user)'"
         guard NodeName(node) != nil, (0...0xFFFF_FFFF).contains(pid), (0...0xF_FFFF_FFFF).contains(pstart),
             (0...0xFFFF_FFFF).contains(starttime), Self.isField(type), id.isEmpty || Self.isField(id),
@@ -47,8 +54,14 @@ public struct UPID: ValidatedIdentifier {
         else { throw invalid }
         do {
             try self.init(
-                node: fields[1], pid: pid, pstart: pstart, starttime: starttime, type: fields[5], id: fields[6],
-                user: fields[7])
+                node: fields[1],
+                pid: pid,
+                pstart: pstart,
+                starttime: starttime,
+                type: fields[5],
+                id: fields[6],
+                user: fields[7]
+            )
         } catch {
             throw invalid
         }

@@ -27,7 +27,9 @@ extension VMConfig {
     }
 
     private enum SectionKind: Equatable {
-        case main, pending, special(String), snapshot(String)
+        case main, pending
+        case special(String)
+        case snapshot(String)
     }
 
     /// A section while its lines are read.

@@ -49,7 +49,8 @@ extension VMConfig {
             // A value is the rest of its line, trimmed on read: it must survive that.
             guard !ASCII.hasLineBreak(value), !ASCII.hasOuterSpace(value) else {
                 throw VireoError.invalid(
-                    "invalid value for '\(key)' - must be on one line, without leading or trailing spaces")
+                    "invalid value for '\(key)' - must be on one line, without leading or trailing spaces"
+                )
             }
             let entry = Entry(key: key, value: value)
             if let index = entries.firstIndex(where: { $0.key == key }) {

@@ -70,7 +70,8 @@ public struct VMConfig: Hashable, Sendable, CustomStringConvertible, LosslessStr
     public func canonicalized() -> VMConfig {
         var config = VMConfig(
             main: main.canonicalized(keepsEmptyDescription: false),
-            pending: pending?.canonicalized(keepsEmptyDescription: true))
+            pending: pending?.canonicalized(keepsEmptyDescription: true)
+        )
         config.specialSections = Self.canonicalized(specialSections)
         config.snapshots = Self.canonicalized(snapshots)
         return config

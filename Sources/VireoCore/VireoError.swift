@@ -54,5 +54,7 @@ public struct VireoError: Error, CustomStringConvertible, Sendable {
 
     /// The digest mismatch message Proxmox clients know.
     public static let modifiedConfiguration = VireoError(
-        .conflict, "detected modified configuration - file changed by other user? Try again.")
+        .conflict,
+        "detected modified configuration - file changed by other user? Try again."
+    )
 }

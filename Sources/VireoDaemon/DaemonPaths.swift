@@ -8,7 +8,10 @@ public struct DaemonPaths: Sendable {
 
     /// The data dir from `--data-dir`, else `VIREO_DATA_DIR`, else `/var/lib/vireo`; the run dir
     /// from `VIREO_RUN_DIR`, else `<data-dir>/run` for a custom data dir, else `/run/vireo`.
-    public static func resolve(dataDir: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+    public static func resolve(
+        dataDir: String?,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    )
         -> DaemonPaths
     {
         let explicit = dataDir ?? environment["VIREO_DATA_DIR"]

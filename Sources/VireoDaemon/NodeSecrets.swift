@@ -1,10 +1,10 @@
 import Crypto
 import Foundation
 import Logging
+import SwiftASN1
 import VireoAccess
 import VireoStore
 import X509
-import SwiftASN1
 
 /// The node's key material, created on first start and reused after: the TLS key and certificate,
 /// the ticket signing key pair and the CSRF secret, all in the config store (as under `/etc/pve`).
@@ -38,8 +38,11 @@ struct NodeSecrets {
             return file.content
         }
         return NodeSecrets(
-            tlsCertificatePEM: try await content(certPath), tlsKeyPEM: try await content(keyPath),
-            ticketKeyPEM: try await content("priv/authkey.key"), csrfSecret: try await content("priv/pve-www.key"))
+            tlsCertificatePEM: try await content(certPath),
+            tlsKeyPEM: try await content(keyPath),
+            ticketKeyPEM: try await content("priv/authkey.key"),
+            csrfSecret: try await content("priv/pve-www.key")
+        )
     }
 
     /// A self-signed P-256 certificate for `node`, valid 730 days, with the names clients dial.
@@ -68,7 +71,8 @@ struct NodeSecrets {
                     .ipAddress(ASN1OctetString(contentBytes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])),
                 ])
             },
-            issuerPrivateKey: certificateKey)
+            issuerPrivateKey: certificateKey
+        )
         return (try certificate.serializeAsPEM().pemString + "\n", key.pemRepresentation + "\n")
     }
 }

@@ -14,7 +14,9 @@ import VireoTasks
 /// `vireod`: one daemon per node serving the API over HTTPS and the root-only local socket.
 public struct Vireod: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "vireod", abstract: "The Vireo node daemon: API, UI, task workers.")
+        commandName: "vireod",
+        abstract: "The Vireo node daemon: API, UI, task workers."
+    )
 
     @Option(help: "Address and port to serve HTTPS on.")
     var listen = "0.0.0.0:8006"
@@ -50,8 +52,16 @@ public struct Vireod: AsyncParsableCommand {
             throw ValidationError("--listen '\(listen)' is not HOST:PORT")
         }
         let fm = FileManager.default
-        try fm.createDirectory(at: paths.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        try fm.createDirectory(at: paths.runDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try fm.createDirectory(
+            at: paths.dataDir,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
+        try fm.createDirectory(
+            at: paths.runDir,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
         // The local socket's only protection is its directory: root-only.
         try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: paths.runDir.path)
 
@@ -62,22 +72,34 @@ public struct Vireod: AsyncParsableCommand {
         try await access.bootstrap()
         let tasks = try TaskRegistry(directory: paths.tasksDir, node: nodeName, logger: logger)
         let services = APIServices(
-            node: nodeName, store: store, access: access, tasks: tasks, logger: logger,
-            authFailureDelay: .milliseconds(Int(authFailureDelay * 1000)))
+            node: nodeName,
+            store: store,
+            access: access,
+            tasks: tasks,
+            logger: logger,
+            authFailureDelay: .milliseconds(Int(authFailureDelay * 1000))
+        )
         let registry = VireoAPI.makeRegistry()
 
         var tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(secrets.tlsCertificatePEM.utf8)).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(secrets.tlsKeyPEM.utf8), format: .pem)))
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(secrets.tlsCertificatePEM.utf8)).map {
+                .certificate($0)
+            },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(secrets.tlsKeyPEM.utf8), format: .pem))
+        )
         tls.minimumTLSVersion = .tlsv12
         let httpsServer = Application(
             responder: APIResponder<BasicRequestContext>(registry: registry, services: services, localRoot: false),
             server: try .tls(.proxmoxHTTP1, tlsConfiguration: tls),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
-                logger.notice("vireod serving", metadata: ["url": "https://\(host):\(channel.localAddress?.port ?? port)/", "node": "\(nodeName)"])
+                logger.notice(
+                    "vireod serving",
+                    metadata: ["url": "https://\(host):\(channel.localAddress?.port ?? port)/", "node": "\(nodeName)"]
+                )
             },
-            logger: logger)
+            logger: logger
+        )
         try? fm.removeItem(at: paths.socket)
         let socketServer = Application(
             responder: APIResponder<BasicRequestContext>(registry: registry, services: services, localRoot: true),
@@ -86,19 +108,23 @@ public struct Vireod: AsyncParsableCommand {
             onServerRunning: { _ in
                 try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: paths.socket.path)
             },
-            logger: logger)
+            logger: logger
+        )
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: httpsServer), .init(service: socketServer)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+                logger: logger
+            )
+        )
         try await group.run()
         try? fm.removeItem(at: paths.socket)
         logger.notice("vireod stopped")
     }
 
     static func parseListen(_ text: String) -> (String, Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
         else { return nil }
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }

@@ -55,17 +55,32 @@ public struct NodeStatus: Sendable {
         let rootTotal = Int(fs.f_blocks) * block
         let rootFree = Int(fs.f_bfree) * block
         let cpuinfo = Self.file("/proc/cpuinfo")
-        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
-            .flatMap { $0.split(separator: ":", maxSplits: 1).last }.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        let model =
+            cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .flatMap { $0.split(separator: ":", maxSplits: 1).last }.map { $0.trimmingCharacters(in: .whitespaces) }
+            ?? "unknown"
         let physicalIDs = Set(cpuinfo.split(separator: "\n").filter { $0.hasPrefix("physical id") })
         let (cpu, wait) = CPUSampler.shared.sample()
         return NodeStatus(
-            cpu: cpu, cpuCount: ProcessInfo.processInfo.activeProcessorCount, cpuModel: model,
-            sockets: max(1, physicalIDs.count), memoryTotal: total, memoryUsed: total - available,
-            memoryFree: available, swapTotal: kib("SwapTotal"), swapUsed: kib("SwapTotal") - kib("SwapFree"),
-            loadavg: load, uptime: Int(uptime), kernelRelease: field(uts.release), kernelVersion: field(uts.version),
-            machine: field(uts.machine), rootTotal: rootTotal, rootUsed: rootTotal - rootFree,
-            rootAvail: Int(fs.f_bavail) * block, wait: wait)
+            cpu: cpu,
+            cpuCount: ProcessInfo.processInfo.activeProcessorCount,
+            cpuModel: model,
+            sockets: max(1, physicalIDs.count),
+            memoryTotal: total,
+            memoryUsed: total - available,
+            memoryFree: available,
+            swapTotal: kib("SwapTotal"),
+            swapUsed: kib("SwapTotal") - kib("SwapFree"),
+            loadavg: load,
+            uptime: Int(uptime),
+            kernelRelease: field(uts.release),
+            kernelVersion: field(uts.version),
+            machine: field(uts.machine),
+            rootTotal: rootTotal,
+            rootUsed: rootTotal - rootFree,
+            rootAvail: Int(fs.f_bavail) * block,
+            wait: wait
+        )
     }
 
     /// The `GET /nodes/{node}/status` object.
@@ -74,15 +89,24 @@ public struct NodeStatus: Sendable {
             "cpu": .double(cpu), "wait": .double(wait), "uptime": .int(uptime),
             "loadavg": .array(loadavg.map { .string($0) }),
             "kversion": .string("Linux \(kernelRelease) \(kernelVersion)"),
-            "current-kernel": ["sysname": "Linux", "release": .string(kernelRelease), "version": .string(kernelVersion), "machine": .string(machine)],
+            "current-kernel": [
+                "sysname": "Linux", "release": .string(kernelRelease), "version": .string(kernelVersion),
+                "machine": .string(machine),
+            ],
             "pveversion": "vireo/9.0.0",
             "cpuinfo": [
                 "cpus": .int(cpuCount), "model": .string(cpuModel), "sockets": .int(sockets),
                 "cores": .int(max(1, cpuCount / sockets)), "mhz": "0", "hvm": "1", "flags": "", "user_hz": 100,
             ],
-            "memory": ["total": .int(memoryTotal), "used": .int(memoryUsed), "free": .int(memoryFree), "available": .int(memoryFree)],
+            "memory": [
+                "total": .int(memoryTotal), "used": .int(memoryUsed), "free": .int(memoryFree),
+                "available": .int(memoryFree),
+            ],
             "swap": ["total": .int(swapTotal), "used": .int(swapUsed), "free": .int(swapTotal - swapUsed)],
-            "rootfs": ["total": .int(rootTotal), "used": .int(rootUsed), "avail": .int(rootAvail), "free": .int(rootTotal - rootUsed)],
+            "rootfs": [
+                "total": .int(rootTotal), "used": .int(rootUsed), "avail": .int(rootAvail),
+                "free": .int(rootTotal - rootUsed),
+            ],
             "ksm": ["shared": 0],
             "boot-info": ["mode": FileManager.default.fileExists(atPath: "/sys/firmware/efi") ? "efi" : "legacy-bios"],
         ]

@@ -1,5 +1,5 @@
-public import VireoCore
 import Synchronization
+public import VireoCore
 
 /// Named, in-process mutual exclusion with a timeout (the role of pmxcfs's `lock-*` files).
 ///

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-public import VireoCore
 import Synchronization
+public import VireoCore
 
 /// The embedded backend: one SQLite file in WAL mode.
 ///
@@ -34,7 +34,8 @@ public final class SQLiteConfigStore: ConfigStore {
                             value INTEGER NOT NULL
                         );
                         INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
-                        """)
+                        """
+                )
             }
         } catch {
             throw VireoError(.unavailable, "config store '\(path)' cannot be opened: \(error)", underlying: error)
@@ -62,7 +63,8 @@ public final class SQLiteConfigStore: ConfigStore {
                 let version = try Self.bumpVersion(db)
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO files (path, content, version, mtime) VALUES (?, ?, ?, ?)",
-                    arguments: [path, content, version, now])
+                    arguments: [path, content, version, now]
+                )
                 return StoredFile(path: path, content: content, version: version, mtime: now)
             }
         }
@@ -77,8 +79,10 @@ public final class SQLiteConfigStore: ConfigStore {
             try await pool.read { db in
                 // `path >= prefix AND path < prefix + U+FFFF` is an index range scan for the prefix.
                 try String.fetchAll(
-                    db, sql: "SELECT path FROM files WHERE path >= ? AND path < ? ORDER BY path",
-                    arguments: [prefix, prefix + "\u{FFFF}"])
+                    db,
+                    sql: "SELECT path FROM files WHERE path >= ? AND path < ? ORDER BY path",
+                    arguments: [prefix, prefix + "\u{FFFF}"]
+                )
             }
         }
         var names: [String] = []
@@ -119,7 +123,9 @@ public final class SQLiteConfigStore: ConfigStore {
                 }
                 let version = try Self.bumpVersion(db)
                 try db.execute(
-                    sql: "UPDATE files SET path = ?, version = ? WHERE path = ?", arguments: [to, version, from])
+                    sql: "UPDATE files SET path = ?, version = ? WHERE path = ?",
+                    arguments: [to, version, from]
+                )
                 return version
             }
         }
@@ -147,7 +153,10 @@ public final class SQLiteConfigStore: ConfigStore {
     private static func fetch(_ db: Database, _ path: String) throws -> StoredFile? {
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT content, version, mtime FROM files WHERE path = ?", arguments: [path])
+                db,
+                sql: "SELECT content, version, mtime FROM files WHERE path = ?",
+                arguments: [path]
+            )
         else { return nil }
         return StoredFile(path: path, content: row["content"], version: row["version"], mtime: row["mtime"])
     }
@@ -155,8 +164,10 @@ public final class SQLiteConfigStore: ConfigStore {
     private static func isDirectory(_ db: Database, _ path: String) throws -> Bool {
         let prefix = path + "/"
         return try Bool.fetchOne(
-            db, sql: "SELECT EXISTS (SELECT 1 FROM files WHERE path >= ? AND path < ?)",
-            arguments: [prefix, prefix + "\u{FFFF}"]) ?? false
+            db,
+            sql: "SELECT EXISTS (SELECT 1 FROM files WHERE path >= ? AND path < ?)",
+            arguments: [prefix, prefix + "\u{FFFF}"]
+        ) ?? false
     }
 
     private static func bumpVersion(_ db: Database) throws -> Int64 {

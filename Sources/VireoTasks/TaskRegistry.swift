@@ -1,7 +1,7 @@
 public import Foundation
 public import Logging
-public import VireoCore
 import Synchronization
+public import VireoCore
 
 /// Worker tasks: long operations with a UPID, a log file and an exit status, as Proxmox reports
 /// them, so clients polling `/nodes/{node}/tasks/{upid}/status` work unchanged.
@@ -152,7 +152,10 @@ public final class TaskRegistry: Sendable {
             let parts = line.split(separator: " ", maxSplits: 2)
             guard parts.count == 3, let upid = try? UPID(validating: String(parts[0])) else { continue }
             records[upid.description] = Record(
-                upid: upid, endtime: Int(parts[1], radix: 16), exitStatus: String(parts[2]))
+                upid: upid,
+                endtime: Int(parts[1], radix: 16),
+                exitStatus: String(parts[2])
+            )
             order.append(upid.description)
         }
         let fm = FileManager.default

@@ -2,11 +2,16 @@ import Foundation
 import Testing
 import VireoAccess
 import VireoCore
+
 @testable import VireoAPI
 
 @Suite struct ParameterValidatorTests {
     let validator = ParameterValidator()
-    let createUser = try! #require(APISchema.pveEndpoint(.post, "/access/users"))  // swiftlint:disable:this force_try
+    let createUser: EndpointSchema
+
+    init() throws {
+        createUser = try #require(APISchema.pveEndpoint(.post, "/access/users"))
+    }
 
     func form(_ text: String) -> RawParameters {
         var raw = RawParameters()
@@ -15,7 +20,10 @@ import VireoCore
     }
 
     @Test func acceptsAValidRequestAndCanonicalisesBooleans() throws {
-        let p = try validator.validate(form("userid=alice%40pve&enable=0&expire=%2B5&groups=a&groups=b"), against: createUser)
+        let p = try validator.validate(
+            form("userid=alice%40pve&enable=0&expire=%2B5&groups=a&groups=b"),
+            against: createUser
+        )
         #expect(p["userid"] == "alice@pve")
         #expect(p.bool("enable") == false)
         #expect(p.int("expire") == 5)
@@ -87,7 +95,10 @@ import VireoCore
 
     @Test func credentialsAreExtractedAsProxmoxDoes() {
         typealias R = APIResponder<TestContext>
-        #expect(R.credential(named: "PVEAuthCookie", in: "a=b; PVEAuthCookie=PVE%3Aroot@pam%3A1::x+y/z=") == "PVE:root@pam:1::x+y/z=")
+        #expect(
+            R.credential(named: "PVEAuthCookie", in: "a=b; PVEAuthCookie=PVE%3Aroot@pam%3A1::x+y/z=")
+                == "PVE:root@pam:1::x+y/z="
+        )
         #expect(R.credential(named: "PVEAPIToken", in: "PVEAPIToken=a@pve!t=uuid") == "a@pve!t=uuid")
         #expect(R.credential(named: "PVEAPIToken", in: "PVEAPIToken a@pve!t=uuid") == "a@pve!t=uuid")
         #expect(R.credential(named: "PVEAuthCookie", in: "XPVEAuthCookie=1") == nil)

@@ -8,6 +8,7 @@ import VireoAccess
 import VireoCore
 import VireoStore
 import VireoTasks
+
 @testable import VireoAPI
 
 /// The task endpoints over the router, as root on the local socket, with tasks started directly.
@@ -18,11 +19,22 @@ import VireoTasks
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = try SQLiteConfigStore(path: directory.appendingPathComponent("config.db").path)
         let keys = try TicketAuthority.generateSigningKeyPEM()
-        let access = AccessControl(store: store, tickets: try TicketAuthority(privateKeyPEM: keys.privateKey, csrfSecret: "s"))
+        let access = AccessControl(
+            store: store,
+            tickets: try TicketAuthority(privateKeyPEM: keys.privateKey, csrfSecret: "s")
+        )
         try await access.bootstrap()
-        let tasks = try TaskRegistry(directory: directory.appendingPathComponent("tasks"), node: "n1", logger: Logger(label: "t"))
+        let tasks = try TaskRegistry(
+            directory: directory.appendingPathComponent("tasks"),
+            node: "n1",
+            logger: Logger(label: "t")
+        )
         let services = APIServices(node: "n1", store: store, access: access, tasks: tasks, logger: Logger(label: "t"))
-        let responder = APIResponder<BasicRequestContext>(registry: VireoAPI.makeRegistry(), services: services, localRoot: true)
+        let responder = APIResponder<BasicRequestContext>(
+            registry: VireoAPI.makeRegistry(),
+            services: services,
+            localRoot: true
+        )
         return (Application(responder: responder), tasks)
     }
 
@@ -59,7 +71,9 @@ import VireoTasks
 
     @Test func runningTaskOmitsExitStatusAndDeleteStopsIt() async throws {
         let (app, tasks) = try await makeApp()
-        let upid = try tasks.start(type: "qmstart", id: "100", user: "root@pam") { _ in try await Task.sleep(for: .seconds(60)) }
+        let upid = try tasks.start(type: "qmstart", id: "100", user: "root@pam") { _ in
+            try await Task.sleep(for: .seconds(60))
+        }
         let encoded = upid.description.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         try await app.test(.router) { client in
             let status = try await client.execute(uri: "/api2/json/nodes/n1/tasks/\(encoded)/status", method: .get)

@@ -1,24 +1,27 @@
 import Testing
+
 @testable import VireoAccess
 
 @Suite struct PermissionsTests {
-    static let config = UserConfig(parsing: """
-        user:alice@pve:1:0::::::
-        token:alice@pve!sep:0:1::
-        token:alice@pve!full:0:0::
-        user:bob@pve:1:0::::::
-        user:carol@pve:1:0::::::
-        user:dave@pve:1:0::::::
-        group:ops:bob@pve,carol@pve::
-        pool:web::200::
-        acl:1:/:alice@pve:PVEAuditor:
-        acl:1:/vms:alice@pve:PVEVMAdmin:
-        acl:1:/vms/100:alice@pve!sep:PVEVMUser:
-        acl:1:/:@ops:PVEVMUser:
-        acl:1:/vms/100:carol@pve:NoAccess:
-        acl:0:/storage:dave@pve:PVEDatastoreAdmin:
-        acl:1:/pool/web:dave@pve:PVEVMUser:
-        """)
+    static let config = UserConfig(
+        parsing: """
+            user:alice@pve:1:0::::::
+            token:alice@pve!sep:0:1::
+            token:alice@pve!full:0:0::
+            user:bob@pve:1:0::::::
+            user:carol@pve:1:0::::::
+            user:dave@pve:1:0::::::
+            group:ops:bob@pve,carol@pve::
+            pool:web::200::
+            acl:1:/:alice@pve:PVEAuditor:
+            acl:1:/vms:alice@pve:PVEVMAdmin:
+            acl:1:/vms/100:alice@pve!sep:PVEVMUser:
+            acl:1:/:@ops:PVEVMUser:
+            acl:1:/vms/100:carol@pve:NoAccess:
+            acl:0:/storage:dave@pve:PVEDatastoreAdmin:
+            acl:1:/pool/web:dave@pve:PVEVMUser:
+            """
+    )
     let permissions = Permissions(config: config)
 
     @Test func rootHasEverything() {
@@ -66,8 +69,10 @@ import Testing
         let evaluator = PermissionEvaluator(permissions: permissions)
         let identity = AuthIdentity(authID: "bob@pve", viaTicket: true)
         let outcome = evaluator.evaluate(
-            .perm("/vms/{vmid}", ["VM.Allocate"], any: false, requireParam: nil), for: identity,
-            parameters: ["vmid": "100"])
+            .perm("/vms/{vmid}", ["VM.Allocate"], any: false, requireParam: nil),
+            for: identity,
+            parameters: ["vmid": "100"]
+        )
         #expect(outcome == .denied("/vms/100, VM.Allocate"))
         #expect(evaluator.evaluate(.rootOnly, for: identity, parameters: [:]) == .denied("user != root@pam"))
         #expect(evaluator.evaluate(.useridSelf, for: identity, parameters: ["userid": "bob@pve"]) == .allowed)

@@ -1,12 +1,16 @@
 import Foundation
 import Testing
+
 @testable import VireoAccess
 
 @Suite struct TicketAuthorityTests {
     let authority: TicketAuthority
 
     init() throws {
-        authority = try TicketAuthority(privateKeyPEM: TicketAuthority.generateSigningKeyPEM().privateKey, csrfSecret: "secret")
+        authority = try TicketAuthority(
+            privateKeyPEM: TicketAuthority.generateSigningKeyPEM().privateKey,
+            csrfSecret: "secret"
+        )
     }
 
     @Test func ticketHasProxmoxShapeAndVerifies() throws {
@@ -26,7 +30,10 @@ import Testing
         let ticket = try authority.issueTicket(for: "alice@pve")
         let forged = ticket.replacingOccurrences(of: "alice@pve", with: "root@pam")
         #expect(throws: (any Error).self) { try authority.verifyTicket(forged) }
-        let other = try TicketAuthority(privateKeyPEM: TicketAuthority.generateSigningKeyPEM().privateKey, csrfSecret: "x")
+        let other = try TicketAuthority(
+            privateKeyPEM: TicketAuthority.generateSigningKeyPEM().privateKey,
+            csrfSecret: "x"
+        )
         #expect(throws: (any Error).self) { try other.verifyTicket(ticket) }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VireoCore
 
 @Suite struct VMIDTests {
@@ -219,7 +220,7 @@ import Testing
         #expect(upid.node == "pve1")
         #expect(upid.pid == 0x3A8F1)
         #expect(upid.pstart == 0x157C2D4)
-        #expect(upid.starttime == 0x66F1A2B3)
+        #expect(upid.starttime == 0x66F1_A2B3)
         #expect(upid.type == "qmstart")
         #expect(upid.id == "100")
         #expect(upid.user == "root@pam")
@@ -236,7 +237,13 @@ import Testing
 
     @Test func printsUpperCaseZeroPaddedHex() throws {
         let upid = try UPID(
-            node: "pve1", pid: 0x3a8f1, pstart: 0xabc, starttime: 0x66f1a2b3, type: "qmstop", user: "root@pam")
+            node: "pve1",
+            pid: 0x3a8f1,
+            pstart: 0xabc,
+            starttime: 0x66f1_a2b3,
+            type: "qmstop",
+            user: "root@pam"
+        )
         #expect(upid.description == "UPID:pve1:0003A8F1:00000ABC:66F1A2B3:qmstop::root@pam:")
         #expect(try UPID(validating: "UPID:pve1:0003a8f1:00000abc:66f1a2b3:qmstop::root@pam:") == upid)
     }

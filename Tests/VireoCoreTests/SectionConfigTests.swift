@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VireoCore
 
 @Suite struct SectionConfigTests {
@@ -64,7 +65,8 @@ import Testing
             + "\tcontent iso\n\n\nnfs:backup\n    server 10.0.0.5"
         let config = try SectionConfig(parsing: loose)
         #expect(
-            config.description == "dir: local\n\tpath /var/lib/vz\n\tcontent iso\n\nnfs: backup\n\tserver 10.0.0.5\n")
+            config.description == "dir: local\n\tpath /var/lib/vz\n\tcontent iso\n\nnfs: backup\n\tserver 10.0.0.5\n"
+        )
     }
 
     @Test func readsWhitespaceOnlyLineAsSectionEnd() throws {
@@ -91,22 +93,27 @@ import Testing
 
     @Test func buildsAndEditsSections() throws {
         var section = try SectionConfig.Section(
-            type: "dir", id: "backup", options: [.init("path", "/mnt/backup"), .init("content", "backup")])
+            type: "dir",
+            id: "backup",
+            options: [.init("path", "/mnt/backup"), .init("content", "backup")]
+        )
         try section.set("disable", nil)
         try section.set("content", "backup,iso")
         #expect(section.remove("missing") == nil)
         var config = try SectionConfig(sections: [section])
         config.set(try SectionConfig.Section(type: "nfs", id: "share", options: [.init("server", "10.0.0.5")]))
-        #expect(config.description == """
-            dir: backup
-            \tpath /mnt/backup
-            \tcontent backup,iso
-            \tdisable
+        #expect(
+            config.description == """
+                dir: backup
+                \tpath /mnt/backup
+                \tcontent backup,iso
+                \tdisable
 
-            nfs: share
-            \tserver 10.0.0.5
+                nfs: share
+                \tserver 10.0.0.5
 
-            """)
+                """
+        )
         #expect(config.remove(id: "backup")?.type == "dir")
         #expect(SectionConfig().description == "")
         #expect(config.sections.map(\.id) == ["share"])

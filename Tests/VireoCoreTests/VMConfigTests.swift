@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VireoCore
 
 @Suite struct VMConfigTests {
@@ -100,35 +101,37 @@ import Testing
 
     @Test func canonicalTextSortsKeysAndSections() throws {
         let config = try VMConfig(parsing: Self.allSectionKinds)
-        #expect(config.canonicalText == """
-            #Line one%3A with colon
-            #
-            #Gr%C3%BC%C3%9Fe 100%25
-            args: -device foo,bar=1 -S
-            ide2: local-lvm:vm-101-cloudinit,media=cdrom
-            memory: 2048
-            name: db01
-            net10: virtio=BC:24:11:00:00:10,bridge=vmbr0
-            net2: virtio=BC:24:11:00:00:02,bridge=vmbr0
+        #expect(
+            config.canonicalText == """
+                #Line one%3A with colon
+                #
+                #Gr%C3%BC%C3%9Fe 100%25
+                args: -device foo,bar=1 -S
+                ide2: local-lvm:vm-101-cloudinit,media=cdrom
+                memory: 2048
+                name: db01
+                net10: virtio=BC:24:11:00:00:10,bridge=vmbr0
+                net2: virtio=BC:24:11:00:00:02,bridge=vmbr0
 
-            [PENDING]
-            #
-            cores: 4
-            delete: !net10,tags
+                [PENDING]
+                #
+                cores: 4
+                delete: !net10,tags
 
-            [special:cloudinit]
-            added: 1
-            name: db01
+                [special:cloudinit]
+                added: 1
+                name: db01
 
-            [alpha]
-            memory: 1024
+                [alpha]
+                memory: 1024
 
-            [zeta]
-            #before upgrade
-            memory: 2048
-            snaptime: 1737549549
+                [zeta]
+                #before upgrade
+                memory: 2048
+                snaptime: 1737549549
 
-            """)
+                """
+        )
     }
 
     @Test func canonicalTextWritesSpecialSectionsBeforeSnapshots() throws {
@@ -137,21 +140,23 @@ import Testing
         try config.setSpecial("fleecing", try VMConfig.Section(["fleecing-images": "local:vm-100-fleece-0"]))
         try config.setSpecial("cloudinit", try VMConfig.Section(["added": "1"]))
         config.pending = try VMConfig.Section(["memory": "1024"])
-        #expect(config.canonicalText == """
-            memory: 512
+        #expect(
+            config.canonicalText == """
+                memory: 512
 
-            [PENDING]
-            memory: 1024
+                [PENDING]
+                memory: 1024
 
-            [special:cloudinit]
-            added: 1
+                [special:cloudinit]
+                added: 1
 
-            [special:fleecing]
-            fleecing-images: local:vm-100-fleece-0
+                [special:fleecing]
+                fleecing-images: local:vm-100-fleece-0
 
-            [b1]
+                [b1]
 
-            """)
+                """
+        )
     }
 
     @Test func canonicalTextDropsEmptyDescriptionOutsidePending() throws {

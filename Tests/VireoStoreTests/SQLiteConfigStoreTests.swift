@@ -34,7 +34,9 @@ import VireoStore
 
     @Test func absentConditionRefusesToOverwrite() async throws {
         try await store.write("storage.cfg", content: "x", condition: .absent)
-        await #expect(throws: VireoError.self) { try await store.write("storage.cfg", content: "y", condition: .absent) }
+        await #expect(throws: VireoError.self) {
+            try await store.write("storage.cfg", content: "y", condition: .absent)
+        }
     }
 
     @Test func listShowsDirectChildrenOnly() async throws {

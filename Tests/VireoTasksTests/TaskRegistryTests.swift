@@ -62,7 +62,9 @@ import VireoTasks
         let first = try registry()
         let done = try first.start(type: "a", id: "", user: "root@pam") { _ in }
         await first.wait(done.description)
-        let hanging = try first.start(type: "b", id: "", user: "root@pam") { _ in try await Task.sleep(for: .seconds(60)) }
+        let hanging = try first.start(type: "b", id: "", user: "root@pam") { _ in
+            try await Task.sleep(for: .seconds(60))
+        }
         let second = try registry()
         #expect(second.record(done.description)?.exitStatus == "OK")
         #expect(second.record(hanging.description)?.exitStatus == "unexpected status")

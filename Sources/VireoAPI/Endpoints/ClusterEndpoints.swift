@@ -22,7 +22,11 @@ enum ClusterEndpoints {
             let node = request.services.node
             let type = request.parameters["type"]
             if type == nil || type == "node",
-                request.access.permissions.check(request.identity.authID, path: "/nodes/\(node)", privileges: ["Sys.Audit"])
+                request.access.permissions.check(
+                    request.identity.authID,
+                    path: "/nodes/\(node)",
+                    privileges: ["Sys.Audit"]
+                )
             {
                 items.append(.object(NodeStatus.current().resourceFields(node: node, listForm: false)))
             }

@@ -1,7 +1,7 @@
 import VireoAccess
 import VireoCore
-import VireoTasks
 import VireoHost
+import VireoTasks
 
 /// `/version`, `/nodes`, `/nodes/{node}`, `/nodes/{node}/status`, `/nodes/{node}/tasks/*`.
 enum NodeEndpoints {
@@ -19,14 +19,23 @@ enum NodeEndpoints {
 
     static func register(in registry: inout APIRegistry) {
         registry.register(.get, "/version") { _ in
-            .init(["version": .string(version), "release": .string(release), "repoid": .string(repoid), "console": "html5"])
+            .init([
+                "version": .string(version), "release": .string(release), "repoid": .string(repoid), "console": "html5",
+            ])
         }
         registry.register(.get, "/nodes") { request in
             let node = request.services.node
-            guard request.access.permissions.check(request.identity.authID, path: "/nodes/\(node)", privileges: ["Sys.Audit"])
-                || request.identity.authID == "root@pam"
+            guard
+                request.access.permissions.check(
+                    request.identity.authID,
+                    path: "/nodes/\(node)",
+                    privileges: ["Sys.Audit"]
+                )
+                    || request.identity.authID == "root@pam"
             else {
-                return .init(.array([["node": .string(node), "status": "online", "type": "node", "id": .string("node/\(node)")]]))
+                return .init(
+                    .array([["node": .string(node), "status": "online", "type": "node", "id": .string("node/\(node)")]])
+                )
             }
             return .init(.array([.object(NodeStatus.current().resourceFields(node: node, listForm: true))]))
         }

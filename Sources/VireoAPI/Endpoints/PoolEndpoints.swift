@@ -11,7 +11,10 @@ enum PoolEndpoints {
                 ["id": .string("qemu/\($0)"), "type": "qemu", "vmid": .int($0), "node": .string(node)]
             }
             let storage: [JSON] = pool.storage.sorted().map {
-                ["id": .string("storage/\(node)/\($0)"), "type": "storage", "storage": .string($0), "node": .string(node)]
+                [
+                    "id": .string("storage/\(node)/\($0)"), "type": "storage", "storage": .string($0),
+                    "node": .string(node),
+                ]
             }
             object["members"] = .array(vms + storage)
         }
@@ -24,17 +27,30 @@ enum PoolEndpoints {
             let wanted = request.parameters["poolid"]
             let pools = snapshot.config.pools.values.filter { pool in
                 (wanted == nil || pool.poolid == wanted)
-                    && snapshot.permissions.check(request.identity.authID, path: "/pool/\(pool.poolid)", privileges: ["Pool.Audit"])
+                    && snapshot.permissions.check(
+                        request.identity.authID,
+                        path: "/pool/\(pool.poolid)",
+                        privileges: ["Pool.Audit"]
+                    )
             }
-            return .init(.array(pools.sorted { $0.poolid < $1.poolid }.map {
-                poolJSON($0, node: request.services.node, withMembers: wanted != nil)
-            }))
+            return .init(
+                .array(
+                    pools.sorted { $0.poolid < $1.poolid }.map {
+                        poolJSON($0, node: request.services.node, withMembers: wanted != nil)
+                    }
+                )
+            )
         }
         registry.register(.get, "/pools/{poolid}") { request in
             let poolid = try request.parameters.require("poolid")
-            guard let pool = request.access.config.pools[poolid] else { throw VireoError.notFound("pool '\(poolid)' does not exist") }
+            guard let pool = request.access.config.pools[poolid] else {
+                throw VireoError.notFound("pool '\(poolid)' does not exist")
+            }
             var json = poolJSON(pool, node: request.services.node, withMembers: true)
-            if case .object(var o) = json { o["poolid"] = nil; json = .object(o) }
+            if case .object(var o) = json {
+                o["poolid"] = nil
+                json = .object(o)
+            }
             return .init(json)
         }
         registry.register(.post, "/pools") { request in
@@ -44,7 +60,9 @@ enum PoolEndpoints {
                 guard config.pools[poolid] == nil else { throw VireoError.conflict("pool '\(poolid)' already exists") }
                 if poolid.contains("/") {
                     let parent = String(poolid[..<(poolid.lastIndex(of: "/") ?? poolid.endIndex)])
-                    guard config.pools[parent] != nil else { throw VireoError.parameter("poolid", "parent pool '\(parent)' does not exist") }
+                    guard config.pools[parent] != nil else {
+                        throw VireoError.parameter("poolid", "parent pool '\(parent)' does not exist")
+                    }
                 }
                 var pool = UserConfig.Pool(poolid: poolid)
                 pool.comment = comment ?? ""
@@ -63,7 +81,9 @@ enum PoolEndpoints {
             }
             let storage = p.list("storage")
             try await request.services.access.modifyUsers { config in
-                guard var pool = config.pools[poolid] else { throw VireoError.notFound("pool '\(poolid)' does not exist") }
+                guard var pool = config.pools[poolid] else {
+                    throw VireoError.notFound("pool '\(poolid)' does not exist")
+                }
                 if let comment = p["comment"] { pool.comment = comment }
                 if remove {
                     pool.vms.removeAll { vms.contains($0) }
@@ -71,9 +91,13 @@ enum PoolEndpoints {
                 } else {
                     for vmid in vms where !pool.vms.contains(vmid) {
                         // A VM belongs to at most one pool.
-                        if let other = config.pools.values.first(where: { $0.poolid != poolid && $0.vms.contains(vmid) }) {
+                        if let other = config.pools.values.first(where: { $0.poolid != poolid && $0.vms.contains(vmid) }
+                        ) {
                             guard allowMove else {
-                                throw VireoError.parameter("vms", "VM \(vmid) is already a pool member of '\(other.poolid)'")
+                                throw VireoError.parameter(
+                                    "vms",
+                                    "VM \(vmid) is already a pool member of '\(other.poolid)'"
+                                )
                             }
                             config.pools[other.poolid]?.vms.removeAll { $0 == vmid }
                         }
@@ -90,8 +114,12 @@ enum PoolEndpoints {
         let delete: APIHandler = { request in
             let poolid = try request.parameters.require("poolid")
             try await request.services.access.modifyUsers { config in
-                guard let pool = config.pools[poolid] else { throw VireoError.notFound("pool '\(poolid)' does not exist") }
-                guard pool.vms.isEmpty, pool.storage.isEmpty else { throw VireoError.conflict("pool '\(poolid)' is not empty") }
+                guard let pool = config.pools[poolid] else {
+                    throw VireoError.notFound("pool '\(poolid)' does not exist")
+                }
+                guard pool.vms.isEmpty, pool.storage.isEmpty else {
+                    throw VireoError.conflict("pool '\(poolid)' is not empty")
+                }
                 guard !config.pools.keys.contains(where: { $0.hasPrefix(poolid + "/") }) else {
                     throw VireoError.conflict("pool '\(poolid)' has sub-pools")
                 }

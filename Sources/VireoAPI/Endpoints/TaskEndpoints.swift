@@ -23,13 +23,19 @@ enum TaskEndpoints {
     static func mayRead(_ record: TaskRegistry.Record, _ request: APIRequest) -> Bool {
         let identity = request.identity
         if record.upid.user == identity.authID || record.upid.user == identity.userID { return true }
-        return request.access.permissions.check(identity.authID, path: "/nodes/\(record.upid.node)", privileges: ["Sys.Audit"])
+        return request.access.permissions.check(
+            identity.authID,
+            path: "/nodes/\(record.upid.node)",
+            privileges: ["Sys.Audit"]
+        )
     }
 
     static func record(_ request: APIRequest) throws -> TaskRegistry.Record {
         _ = try NodeEndpoints.checkNode(request)
         let text = try request.parameters.require("upid")
-        guard let upid = try? UPID(validating: text) else { throw VireoError.parameter("upid", "unable to parse worker upid '\(text)'") }
+        guard let upid = try? UPID(validating: text) else {
+            throw VireoError.parameter("upid", "unable to parse worker upid '\(text)'")
+        }
         guard let record = request.services.tasks.record(upid.description) else {
             throw VireoError.notFound("no such task '\(text)'")
         }
@@ -60,7 +66,9 @@ enum TaskEndpoints {
                 let status = record.exitStatus ?? "running"
                 if errorsOnly, record.isRunning || status == "OK" || status.hasPrefix("WARNINGS") { return false }
                 if !statusFilter.isEmpty {
-                    let kind = record.isRunning ? "running" : status == "OK" ? "ok" : status.hasPrefix("WARNINGS") ? "warning" : "error"
+                    let kind =
+                        record.isRunning
+                        ? "running" : status == "OK" ? "ok" : status.hasPrefix("WARNINGS") ? "warning" : "error"
                     if !statusFilter.contains(kind) { return false }
                 }
                 return true
@@ -86,7 +94,14 @@ enum TaskEndpoints {
             let task = try record(request)
             let identity = request.identity
             let owner = task.upid.user == identity.authID
-            guard owner || request.access.permissions.check(identity.authID, path: "/nodes/\(task.upid.node)", privileges: ["Sys.Modify"]) else {
+            guard
+                owner
+                    || request.access.permissions.check(
+                        identity.authID,
+                        path: "/nodes/\(task.upid.node)",
+                        privileges: ["Sys.Modify"]
+                    )
+            else {
                 throw VireoError(.permissionDenied, "Permission check failed (/nodes/\(task.upid.node), Sys.Modify)")
             }
             _ = request.services.tasks.stop(task.upid.description)
