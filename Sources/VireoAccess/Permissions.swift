@@ -33,18 +33,21 @@ public struct Permissions: Sendable {
     public func privileges(of authID: String, on path: String) -> PrivilegeMap {
         let path = ACLPath.normalize(path)
         let (user, token) = Self.split(authID)
-        if user == "root@pam" { return Dictionary(uniqueKeysWithValues: Privilege.all.map { ($0, true) }) }
+        let everything = Dictionary(uniqueKeysWithValues: Privilege.all.map { ($0, true) })
         if let token {
             guard let owner = config.users[user], let info = owner.tokens[token] else { return [:] }
-            let ownerPrivileges = privilegesOfRoles(roles(user: user, token: nil, path: path))
+            let ownerPrivileges =
+                user == "root@pam" ? everything : privilegesOfRoles(roles(user: user, token: nil, path: path))
             guard info.privsep else { return ownerPrivileges }
             let tokenPrivileges = privilegesOfRoles(roles(user: user, token: authID, path: path))
+            // root@pam holds everything, so for its tokens the intersection is the token's own set.
             var result: PrivilegeMap = [:]
             for (privilege, propagate) in tokenPrivileges {
                 if let ownerPropagate = ownerPrivileges[privilege] { result[privilege] = propagate && ownerPropagate }
             }
             return result
         }
+        if user == "root@pam" { return everything }
         guard config.users[user] != nil else { return [:] }
         return privilegesOfRoles(roles(user: user, token: nil, path: path))
     }

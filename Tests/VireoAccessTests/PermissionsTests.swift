@@ -61,6 +61,20 @@ import Testing
         #expect(permissions.check("alice@pve!full", path: "/vms/100", privileges: ["VM.Allocate"]))
     }
 
+    @Test func rootTokensWithPrivsepHaveOnlyTheirOwnACLs() {
+        var config = Self.config
+        var root = UserConfig.User(userid: "root@pam")
+        var token = UserConfig.Token(name: "ro")
+        token.privsep = true
+        root.tokens["ro"] = token
+        config.users["root@pam"] = root
+        config.acl.append(.init(path: "/", subject: .token("root@pam!ro"), role: "PVEAuditor", propagate: true))
+        let permissions = Permissions(config: config)
+        #expect(permissions.check("root@pam!ro", path: "/vms/1", privileges: ["VM.Audit"]))
+        #expect(!permissions.check("root@pam!ro", path: "/vms/1", privileges: ["VM.Allocate"]))
+        #expect(permissions.check("root@pam", path: "/vms/1", privileges: ["VM.Allocate"]))
+    }
+
     @Test func unknownUserHasNothing() {
         #expect(permissions.privileges(of: "eve@pve", on: "/").isEmpty)
     }
