@@ -2,8 +2,8 @@
 SWIFT ?= swift
 DATA_DIR ?= /var/lib/vireo
 LISTEN ?= 0.0.0.0:8006
-BIN := .build/debug
-RELEASE_BIN := .build/release
+BIN := $(CURDIR)/.build/debug
+RELEASE_BIN := $(CURDIR)/.build/release
 
 .PHONY: deps build build-tests run test unit api-test bench fmt check clean-run
 

@@ -46,8 +46,8 @@ except ImportError:  # pragma: no cover - reported by the fixtures below
     ProxmoxAPI = None
 
 REPO = Path(__file__).resolve().parents[2]
-VIREOD = os.environ.get("VIREOD") or str(REPO / ".build" / "debug" / "vireod")
-VIREO = os.environ.get("VIREO") or str(REPO / ".build" / "debug" / "vireo")
+VIREOD = os.path.abspath(os.environ.get("VIREOD") or str(REPO / ".build" / "debug" / "vireod"))
+VIREO = os.path.abspath(os.environ.get("VIREO") or str(REPO / ".build" / "debug" / "vireo"))
 NODE = "vireotest"
 STARTUP_TIMEOUT = 30.0
 
