@@ -145,18 +145,13 @@ public final class AccessControl: Sendable {
         digest: String? = nil,
         _ change: @Sendable (inout UserConfig) throws -> T
     ) async throws -> T {
-        try await locks.withLock("user.cfg") {
-            let file = try await store.read(Self.userConfigPath)
-            if let digest, !digest.isEmpty, file?.digest != digest.lowercased() {
-                throw VireoError.modifiedConfiguration
-            }
-            var config = UserConfig(parsing: file?.content ?? "")
-            let result = try change(&config)
-            let condition: WriteCondition = file.map { .version($0.version) } ?? .absent
-            try await store.write(Self.userConfigPath, content: config.serialized(), condition: condition)
-            invalidate()
-            return result
-        }
+        try await modify(
+            Self.userConfigPath,
+            digest: digest,
+            parse: UserConfig.init(parsing:),
+            print: { $0.serialized() },
+            change
+        )
     }
 
     /// Read-modify-write of `domains.cfg`, checking `digest` against the file as read.
@@ -165,15 +160,32 @@ public final class AccessControl: Sendable {
         digest: String? = nil,
         _ change: @Sendable (inout SectionConfig) throws -> T
     ) async throws -> T {
-        try await locks.withLock("domains.cfg") {
-            let file = try await store.read(Self.domainsPath)
+        try await modify(
+            Self.domainsPath,
+            digest: digest,
+            parse: SectionConfig.init(parsing:),
+            print: \.description,
+            change
+        )
+    }
+
+    /// Parses a file, applies `change` and writes it back with compare-and-swap, serialised per file.
+    private func modify<Model, T: Sendable>(
+        _ path: String,
+        digest: String?,
+        parse: (String) throws -> Model,
+        print: (Model) -> String,
+        _ change: (inout Model) throws -> T
+    ) async throws -> T {
+        try await locks.withLock(path) {
+            let file = try await store.read(path)
             if let digest, !digest.isEmpty, (file?.digest ?? "") != digest.lowercased() {
                 throw VireoError.modifiedConfiguration
             }
-            var config = try SectionConfig(parsing: file?.content ?? "")
-            let result = try change(&config)
+            var model = try parse(file?.content ?? "")
+            let result = try change(&model)
             let condition: WriteCondition = file.map { .version($0.version) } ?? .absent
-            try await store.write(Self.domainsPath, content: config.description, condition: condition)
+            try await store.write(path, content: print(model), condition: condition)
             invalidate()
             return result
         }
