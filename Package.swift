@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
     ],
     targets: [
         .target(
@@ -37,7 +38,19 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
-        .target(name: "VireoHost", dependencies: ["VireoCore"], swiftSettings: strict),
+        .target(
+            name: "VireoHost",
+            dependencies: [
+                "VireoCore",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "VireoStorage",
+            dependencies: ["VireoCore", "VireoHost", "VireoStore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .target(name: "VireoTestSupport", dependencies: ["VireoHost"], swiftSettings: strict),
         .target(
             name: "VireoStore",
             dependencies: ["VireoCore", .product(name: "GRDB", package: "GRDB.swift")],
@@ -64,7 +77,7 @@ let package = Package(
         .target(
             name: "VireoAPI",
             dependencies: [
-                "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks",
+                "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -90,7 +103,7 @@ let package = Package(
         .target(
             name: "VireoDaemon",
             dependencies: [
-                "VireoCore", "VireoStore", "VireoAccess", "VireoTasks", "VireoAPI",
+                "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage", "VireoAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -117,6 +130,14 @@ let package = Package(
         .testTarget(name: "VireoCoreTests", dependencies: ["VireoCore"], swiftSettings: strict),
         .testTarget(name: "VireoStoreTests", dependencies: ["VireoStore", "VireoCore"], swiftSettings: strict),
         .testTarget(
+            name: "VireoStorageTests",
+            dependencies: ["VireoStorage", "VireoHost", "VireoCore", "VireoStore", "VireoTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "VireoHostTests",
+            dependencies: ["VireoHost", "VireoTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
             name: "VireoTasksTests",
             dependencies: ["VireoTasks", "VireoCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
@@ -125,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "VireoAPITests",
             dependencies: [
-                "VireoAPI", "VireoAccess", "VireoCore", "VireoStore", "VireoTasks",
+                "VireoAPI", "VireoAccess", "VireoCore", "VireoStore", "VireoTasks", "VireoStorage", "VireoHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

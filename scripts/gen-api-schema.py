@@ -13,7 +13,10 @@ import sys
 PREFIXES = [
     "/version", "/access", "/pools", "/cluster", "/cluster/status", "/cluster/resources",
     "/cluster/nextid", "/cluster/tasks", "/nodes", "/nodes/{node}", "/nodes/{node}/status",
-    "/nodes/{node}/tasks",
+    "/nodes/{node}/tasks", "/storage", "/storage/{storage}", "/nodes/{node}/storage",
+    "/nodes/{node}/storage/{storage}", "/nodes/{node}/storage/{storage}/status",
+    "/nodes/{node}/storage/{storage}/content", "/nodes/{node}/storage/{storage}/content/{volume}",
+    "/nodes/{node}/storage/{storage}/upload",
 ]
 EXCLUDE = ["/access/openid", "/access/vncticket", "/access/users/{userid}/unlock-tfa",
            "/access/domains/{realm}/sync"]

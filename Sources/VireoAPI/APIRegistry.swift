@@ -99,22 +99,39 @@ public struct APIRegistry: Sendable {
         case notFound
     }
 
+    /// Captures that may span several path segments: Proxmox matches `{volume}` with `\S+`, so
+    /// `…/content/local:100/vm-100-disk-0.qcow2` names one volume.
+    static let multiSegmentCaptures: Set<String> = ["volume"]
+
     public func match(_ method: APIMethod, _ path: Substring) -> Match {
-        var node = root
+        let segments = path.split(separator: "/").map(String.init)
         var captures: [String: String] = [:]
-        for segment in path.split(separator: "/") {
-            if let child = node.literal[String(segment)] {
-                node = child
-            } else if let capture = node.capture {
-                captures[capture.name] = PercentEncoding.decode(String(segment))
-                node = capture.node
-            } else {
-                return .notFound
-            }
-        }
+        guard let node = Self.walk(root, segments[...], &captures) else { return .notFound }
         guard let endpoint = node.endpoints[method] else {
             return node.endpoints.isEmpty ? .notFound : .methodNotAllowed
         }
         return .found(endpoint, captures: captures, children: node.childNames)
+    }
+
+    /// Literal segments first, then a capture; a multi-segment capture tries the shortest span
+    /// that lets the rest of the path match.
+    private static func walk(_ node: Node, _ rest: ArraySlice<String>, _ captures: inout [String: String]) -> Node? {
+        guard let segment = rest.first else { return node }
+        if let child = node.literal[segment], let found = walk(child, rest.dropFirst(), &captures),
+            !found.endpoints.isEmpty
+        {
+            return found
+        }
+        guard let capture = node.capture else { return nil }
+        let spans = multiSegmentCaptures.contains(capture.name) ? rest.count : 1
+        for length in 1...spans {
+            var attempt = captures
+            attempt[capture.name] = PercentEncoding.decode(rest.prefix(length).joined(separator: "/"))
+            if let found = walk(capture.node, rest.dropFirst(length), &attempt), !found.endpoints.isEmpty {
+                captures = attempt
+                return found
+            }
+        }
+        return nil
     }
 }

@@ -15,6 +15,15 @@ public enum APIMethod: String, Sendable, CaseIterable {
     case delete = "DELETE"
 }
 
+extension EndpointSchema {
+    /// This schema with Vireo's own extra parameters (documented as additions to Proxmox's API).
+    public func adding(_ extra: [ParameterSpec]) -> EndpointSchema {
+        var copy = self
+        copy.parameters += extra
+        return copy
+    }
+}
+
 /// Everything about an endpoint except its handler.
 public struct EndpointSchema: Sendable {
     public var parameters: [ParameterSpec]

@@ -3,6 +3,7 @@ public import Logging
 public import VireoAccess
 public import VireoStore
 public import VireoTasks
+public import VireoStorage
 
 /// The domain services handlers use; assembled by the daemon.
 public struct APIServices: Sendable {
@@ -10,6 +11,7 @@ public struct APIServices: Sendable {
     public let store: any ConfigStore
     public let access: AccessControl
     public let tasks: TaskRegistry
+    public let storage: StorageManager
     public let logger: Logger
     /// Delay before answering a failed authentication (Proxmox: about 3 s), against password guessing.
     public let authFailureDelay: Duration
@@ -19,6 +21,7 @@ public struct APIServices: Sendable {
         store: any ConfigStore,
         access: AccessControl,
         tasks: TaskRegistry,
+        storage: StorageManager,
         logger: Logger,
         authFailureDelay: Duration = .seconds(3)
     ) {
@@ -26,6 +29,7 @@ public struct APIServices: Sendable {
         self.store = store
         self.access = access
         self.tasks = tasks
+        self.storage = storage
         self.logger = logger
         self.authFailureDelay = authFailureDelay
     }

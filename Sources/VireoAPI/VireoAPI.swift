@@ -6,6 +6,7 @@ public enum VireoAPI {
         ClusterEndpoints.register(in: &registry)
         AccessEndpoints.register(in: &registry)
         PoolEndpoints.register(in: &registry)
+        StorageEndpoints.register(in: &registry)
         return registry
     }
 }

@@ -42,8 +42,7 @@ struct LocalAPI {
     /// When `data` is a UPID, prints the task's log as it runs and fails if the task failed.
     func followIfTask(_ data: JSON) async throws -> Bool {
         guard case .string(let text) = data, let upid = try? UPID(validating: text) else { return false }
-        let base =
-            "/nodes/\(upid.node)/tasks/\(text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text)"
+        let base = "/nodes/\(upid.node)/tasks/\(text)"  // the client encodes the path
         var printed = 0
         while true {
             let status = try await call(.get, base + "/status")

@@ -8,6 +8,8 @@ import ServiceLifecycle
 import UnixSignals
 import VireoAPI
 import VireoAccess
+import VireoHost
+import VireoStorage
 import VireoStore
 import VireoTasks
 
@@ -71,11 +73,14 @@ public struct Vireod: AsyncParsableCommand {
         let access = AccessControl(store: store, tickets: tickets)
         try await access.bootstrap()
         let tasks = try TaskRegistry(directory: paths.tasksDir, node: nodeName, logger: logger)
+        let storage = StorageManager(store: store, node: nodeName, runner: SubprocessRunner(), logger: logger)
+        try await storage.bootstrap(localPath: paths.dataDir.appendingPathComponent("local").path)
         let services = APIServices(
             node: nodeName,
             store: store,
             access: access,
             tasks: tasks,
+            storage: storage,
             logger: logger,
             authFailureDelay: .milliseconds(Int(authFailureDelay * 1000))
         )

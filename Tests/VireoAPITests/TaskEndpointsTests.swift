@@ -8,6 +8,8 @@ import VireoAccess
 import VireoCore
 import VireoStore
 import VireoTasks
+import VireoStorage
+import VireoHost
 
 @testable import VireoAPI
 
@@ -29,7 +31,9 @@ import VireoTasks
             node: "n1",
             logger: Logger(label: "t")
         )
-        let services = APIServices(node: "n1", store: store, access: access, tasks: tasks, logger: Logger(label: "t"))
+        let storage = StorageManager(store: store, node: "n1", runner: SubprocessRunner(), logger: Logger(label: "t"))
+        let services = APIServices(
+            node: "n1", store: store, access: access, tasks: tasks, storage: storage, logger: Logger(label: "t"))
         let responder = APIResponder<BasicRequestContext>(
             registry: VireoAPI.makeRegistry(),
             services: services,

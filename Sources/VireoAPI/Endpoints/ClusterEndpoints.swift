@@ -1,6 +1,7 @@
 import VireoAccess
 import VireoCore
 import VireoHost
+import VireoStorage
 
 /// `/cluster`, `/cluster/status`, `/cluster/resources`, `/cluster/nextid`.
 enum ClusterEndpoints {
@@ -29,6 +30,19 @@ enum ClusterEndpoints {
                 )
             {
                 items.append(.object(NodeStatus.current().resourceFields(node: node, listForm: false)))
+            }
+            if type == nil || type == "storage" {
+                for definition in try await request.services.storage.definitions()
+                where definition.isEnabled(on: node) && StorageEndpoints.canSee(request, definition.id) {
+                    let status = await request.services.storage.status(of: definition)
+                    items.append([
+                        "id": .string("storage/\(node)/\(definition.id)"), "type": "storage", "node": .string(node),
+                        "storage": .string(definition.id), "plugintype": .string(definition.type),
+                        "content": .string(ContentType.listText(definition.content)),
+                        "shared": .flag(definition.shared), "status": status.active ? "available" : "unknown",
+                        "disk": .int(status.used), "maxdisk": .int(status.total),
+                    ])
+                }
             }
             return .init(.array(items))
         }

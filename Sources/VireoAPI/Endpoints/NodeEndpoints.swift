@@ -11,7 +11,8 @@ enum NodeEndpoints {
 
     static func checkNode(_ request: APIRequest) throws -> String {
         let node = try request.parameters.require("node")
-        guard node == request.services.node else {
+        // `localhost` names the node that answers, as on Proxmox.
+        guard node == request.services.node || node == "localhost" else {
             throw VireoError.notFound("no such node '\(node)'")
         }
         return node
@@ -41,7 +42,7 @@ enum NodeEndpoints {
         }
         registry.register(.get, "/nodes/{node}") { request in
             _ = try checkNode(request)
-            let names = ["status", "tasks", "version"]
+            let names = ["status", "storage", "tasks"]
             return .init(.array(names.map { ["name": .string($0)] }))
         }
         registry.register(.get, "/nodes/{node}/status") { request in
