@@ -45,11 +45,13 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .target(
             name: "VireoStorage",
             dependencies: ["VireoCore", "VireoHost", "VireoStore", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .target(name: "VireoTestSupport", dependencies: ["VireoHost"], swiftSettings: strict),
         .target(
             name: "VireoStore",
@@ -132,11 +134,13 @@ let package = Package(
         .testTarget(
             name: "VireoStorageTests",
             dependencies: ["VireoStorage", "VireoHost", "VireoCore", "VireoStore", "VireoTestSupport"],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "VireoHostTests",
             dependencies: ["VireoHost", "VireoTestSupport"],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "VireoTasksTests",
             dependencies: ["VireoTasks", "VireoCore", .product(name: "Logging", package: "swift-log")],

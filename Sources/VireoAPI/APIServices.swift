@@ -1,9 +1,9 @@
 import Foundation
 public import Logging
 public import VireoAccess
+public import VireoStorage
 public import VireoStore
 public import VireoTasks
-public import VireoStorage
 
 /// The domain services handlers use; assembled by the daemon.
 public struct APIServices: Sendable {

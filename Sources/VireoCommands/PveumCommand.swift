@@ -52,7 +52,7 @@ struct PveumCommand: AsyncParsableCommand {
         for (name, value) in zip(call.positionals, rest) {
             let placeholder = "{\(name)}"
             if path.contains(placeholder) {
-                path = path.replacingOccurrences(of: placeholder, with: APIClientPath.encode(value))
+                path = path.replacingOccurrences(of: placeholder, with: value)
             } else {
                 parameters.insert((name, value), at: 0)
             }
@@ -131,13 +131,5 @@ struct PveumCommand: AsyncParsableCommand {
         }
         guard let line = readLine(strippingNewline: true), !line.isEmpty else { throw CLIError("no password given") }
         return line
-    }
-}
-
-enum APIClientPath {
-    static func encode(_ segment: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~@!")
-        return segment.addingPercentEncoding(withAllowedCharacters: allowed) ?? segment
     }
 }

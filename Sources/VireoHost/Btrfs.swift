@@ -10,7 +10,8 @@ public struct Btrfs: Sendable {
     /// A snapshot of `source` at `target`; read-only with `readOnly`.
     public func snapshot(_ source: String, to target: String, readOnly: Bool) async throws(CommandError) {
         _ = try await runner.run(
-            Invocation("btrfs", ["subvolume", "snapshot"] + (readOnly ? ["-r"] : []) + ["--", source, target]))
+            Invocation("btrfs", ["subvolume", "snapshot"] + (readOnly ? ["-r"] : []) + ["--", source, target])
+        )
     }
 
     public func deleteSubvolume(_ path: String) async throws(CommandError) {

@@ -15,8 +15,11 @@ public struct FileSystemInfo: Sendable, Equatable {
         let block = Int(vfs.f_frsize)
         let total = Int(vfs.f_blocks) * block
         return FileSystemInfo(
-            total: total, used: total - Int(vfs.f_bfree) * block, available: Int(vfs.f_bavail) * block,
-            type: mountType(of: path) ?? "unknown")
+            total: total,
+            used: total - Int(vfs.f_bfree) * block,
+            available: Int(vfs.f_bavail) * block,
+            type: mountType(of: path) ?? "unknown"
+        )
     }
 
     /// The file system type of the longest mount point containing `path`, from `/proc/self/mounts`.

@@ -37,7 +37,9 @@ public struct QemuImg: Sendable {
         if !options.isEmpty { arguments += ["-o", options.joined(separator: ",")] }
         arguments.append(path)
         if let sizeKiB { arguments.append("\(sizeKiB)K") }
-        _ = try await runner.run(Invocation("qemu-img", arguments, workingDirectory: workingDirectory, timeout: .seconds(120)))
+        _ = try await runner.run(
+            Invocation("qemu-img", arguments, workingDirectory: workingDirectory, timeout: .seconds(120))
+        )
     }
 
     /// Sends `qemu-img info --output=json`.
@@ -53,33 +55,48 @@ public struct QemuImg: Sendable {
         let json = (try? JSONDecoder().decode(JSON.self, from: Data(text.utf8))) ?? .null
         let snapshots = json["snapshots"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
         return Info(
-            virtualSize: json["virtual-size"]?.intValue ?? 0, actualSize: json["actual-size"]?.intValue ?? 0,
-            format: json["format"]?.stringValue ?? "raw", backingFile: json["backing-filename"]?.stringValue,
-            snapshots: snapshots)
+            virtualSize: json["virtual-size"]?.intValue ?? 0,
+            actualSize: json["actual-size"]?.intValue ?? 0,
+            format: json["format"]?.stringValue ?? "raw",
+            backingFile: json["backing-filename"]?.stringValue,
+            snapshots: snapshots
+        )
     }
 
     public func resize(_ path: String, format: Format, sizeBytes: Int) async throws(CommandError) {
         _ = try await runner.run(
-            Invocation("qemu-img", ["resize", "-f", format.rawValue, path, String(sizeBytes)], timeout: .seconds(30)))
+            Invocation("qemu-img", ["resize", "-f", format.rawValue, path, String(sizeBytes)], timeout: .seconds(30))
+        )
     }
 
     public enum SnapshotAction: String, Sendable {
-        case create = "-c", apply = "-a", delete = "-d"
+        case create = "-c"
+        case apply = "-a"
+        case delete = "-d"
     }
 
     /// Sends `qemu-img snapshot -c|-a|-d <name> <path>` (internal qcow2 snapshots).
     public func snapshot(_ action: SnapshotAction, name: String, path: String) async throws(CommandError) {
         _ = try await runner.run(
-            Invocation("qemu-img", ["snapshot", action.rawValue, name, path], timeout: .seconds(120)))
+            Invocation("qemu-img", ["snapshot", action.rawValue, name, path], timeout: .seconds(120))
+        )
     }
 }
 
 extension QemuImg {
     /// Copies an image into an existing target (`qemu-img convert -n`), converting formats.
-    public func convert(from source: String, format: Format, to target: String, targetFormat: Format) async throws(CommandError) {
+    public func convert(
+        from source: String,
+        format: Format,
+        to target: String,
+        targetFormat: Format
+    ) async throws(CommandError) {
         _ = try await runner.run(
             Invocation(
-                "qemu-img", ["convert", "-p", "-n", "-f", format.rawValue, "-O", targetFormat.rawValue, source, target],
-                timeout: .seconds(3600)))
+                "qemu-img",
+                ["convert", "-p", "-n", "-f", format.rawValue, "-O", targetFormat.rawValue, source, target],
+                timeout: .seconds(3600)
+            )
+        )
     }
 }

@@ -44,7 +44,8 @@ public struct SubprocessRunner: CommandRunner {
                 platformOptions: options,
                 input: .array(invocation.standardInput),
                 output: .string(limit: 16 << 20),
-                error: .string(limit: 1 << 20))
+                error: .string(limit: 1 << 20)
+            )
         } catch {
             if "\(error)".contains("not found") || "\(error)".contains("No such file") {
                 throw CommandError.notFound(invocation.executable)

@@ -20,7 +20,11 @@ struct BlockBackend: Sendable {
     func volid(_ volname: String) -> String { "\(id):\(volname)" }
 
     /// Runs a tool, leaving a failure as the `CommandError` for callers that look at its stderr.
-    func attempt(_ executable: String, _ arguments: [String], timeout: Duration = queryTimeout)
+    func attempt(
+        _ executable: String,
+        _ arguments: [String],
+        timeout: Duration = queryTimeout
+    )
         async throws(CommandError) -> CommandOutput
     {
         try await runner.run(Invocation(executable, arguments, timeout: timeout))
@@ -28,7 +32,12 @@ struct BlockBackend: Sendable {
 
     /// Runs a tool and returns its stdout; a failure becomes a `VireoError` saying what failed.
     @discardableResult
-    func run(_ what: String, _ executable: String, _ arguments: [String], timeout: Duration = queryTimeout)
+    func run(
+        _ what: String,
+        _ executable: String,
+        _ arguments: [String],
+        timeout: Duration = queryTimeout
+    )
         async throws -> String
     {
         do throws(CommandError) {
@@ -53,7 +62,8 @@ struct BlockBackend: Sendable {
         guard !definition.overcommit, requested > available else { return }
         throw VireoError.invalid(
             "not enough space on storage '\(id)' (requested \(Self.humanReadable(requested)), "
-                + "available \(Self.humanReadable(max(available, 0))))")
+                + "available \(Self.humanReadable(max(available, 0))))"
+        )
     }
 
     /// Validates what every allocation needs before anything runs: an owner, a supported format, a
@@ -77,9 +87,13 @@ struct BlockBackend: Sendable {
 
     /// The name for a new volume: `requested` (already validated) unless it exists, or the next free
     /// `<kind>-<vmid>-disk-<n>` among `existing`.
-    func newName(_ requested: String?, kind: BlockVolumeName.Kind, vmid: Int, existing: [String],
-        counting: Set<BlockVolumeName.Kind>) throws -> String
-    {
+    func newName(
+        _ requested: String?,
+        kind: BlockVolumeName.Kind,
+        vmid: Int,
+        existing: [String],
+        counting: Set<BlockVolumeName.Kind>
+    ) throws -> String {
         guard let requested else {
             return try BlockVolumeName.nextDiskName(kind: kind, vmid: vmid, used: existing, counting: counting)
         }
@@ -103,8 +117,15 @@ struct BlockBackend: Sendable {
     static func capabilities(of type: String) -> StorageCapabilities {
         StorageTypes.schema(for: type)?.capabilities
             ?? StorageCapabilities(
-                formats: [.raw], defaultFormat: .raw, snapshotFormats: [], linkedClones: false, templates: false,
-                inherentlyShared: false, validContent: [.images], defaultContent: [.images])
+                formats: [.raw],
+                defaultFormat: .raw,
+                snapshotFormats: [],
+                linkedClones: false,
+                templates: false,
+                inherentlyShared: false,
+                validContent: [.images],
+                defaultContent: [.images]
+            )
     }
 
     /// A name handed to a tool as one argument (a VG, pool or dataset): safe characters only, no
@@ -113,7 +134,8 @@ struct BlockBackend: Sendable {
         guard let value, !value.isEmpty, !value.hasPrefix("-"), !value.hasPrefix("/"), !value.hasSuffix("/"),
             !value.split(separator: "/").contains(".."), !value.contains("//"),
             value.unicodeScalars.allSatisfy({
-                ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "+_.-".unicodeScalars.contains($0)
+                ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)))
+                    || "+_.-".unicodeScalars.contains($0)
                     || (allowsSlash && $0 == "/")
             })
         else {

@@ -75,7 +75,12 @@ public struct BlockVolumeName: Sendable, Hashable, CustomStringConvertible {
 
     /// `<kind>-<vmid>-disk-<n>` with the lowest `n` in 0…1023 that no name in `used` of the counted
     /// kinds has for that VMID. Throws `.conflict` when all are taken.
-    public static func nextDiskName(kind: Kind, vmid: Int, used: some Sequence<String>, counting: Set<Kind>) throws
+    public static func nextDiskName(
+        kind: Kind,
+        vmid: Int,
+        used: some Sequence<String>,
+        counting: Set<Kind>
+    ) throws
         -> String
     {
         var taken = Set<Int>()

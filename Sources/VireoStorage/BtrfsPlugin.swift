@@ -32,7 +32,8 @@ public struct BtrfsPlugin: StoragePlugin {
         var result: [VolumeInfo] = []
         if content == nil || content == .images || content == .rootdir, definition.content.contains(.images) {
             for owner in try vmid.map({ [$0] }) ?? storage.imageOwners() {
-                for entry in try storage.imageNames(vmid: owner).sorted() where !entry.contains("@") && !entry.contains(".tmp.") {
+                for entry in try storage.imageNames(vmid: owner).sorted()
+                where !entry.contains("@") && !entry.contains(".tmp.") {
                     guard let volume = try? PathVolume(parsing: "\(owner)/\(entry).raw"),
                         FileManager.default.fileExists(atPath: try diskFile(volume))
                     else { continue }
@@ -45,13 +46,14 @@ public struct BtrfsPlugin: StoragePlugin {
 
     public func allocate(_ request: AllocationRequest) async throws -> String {
         guard request.format == .raw else { throw unsupported("format '\(request.format.rawValue)'") }
-        let stem = try request.name.map { name -> String in
-            let volume = try PathVolume(parsing: "\(request.vmid)/\(name)")
-            guard volume.format == .raw else {
-                throw VireoError.parameter("filename", "btrfs images must be raw ('\(name)')")
-            }
-            return volume.stem
-        } ?? PathStorage.nextDiskName(vmid: request.vmid, used: storage.imageNames(vmid: request.vmid))
+        let stem =
+            try request.name.map { name -> String in
+                let volume = try PathVolume(parsing: "\(request.vmid)/\(name)")
+                guard volume.format == .raw else {
+                    throw VireoError.parameter("filename", "btrfs images must be raw ('\(name)')")
+                }
+                return volume.stem
+            } ?? PathStorage.nextDiskName(vmid: request.vmid, used: storage.imageNames(vmid: request.vmid))
         let volume = try PathVolume(parsing: "\(request.vmid)/\(stem).raw")
         let subvolume = try self.subvolume(volume)
         guard !FileManager.default.fileExists(atPath: subvolume) else {
@@ -59,13 +61,16 @@ public struct BtrfsPlugin: StoragePlugin {
         }
         try storage.checkSpace(bytes: request.sizeKiB * 1024)
         try FileManager.default.createDirectory(
-            atPath: (subvolume as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            atPath: (subvolume as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true
+        )
         do {
             try await btrfs.createSubvolume(subvolume)
         } catch { throw storage.failure("creating subvolume for '\(volume.volname)'", error) }
         do {
             let file = subvolume + "/disk.raw"
-            guard FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o640]) else {
+            guard FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o640])
+            else {
                 throw VireoError(.internalError, "storage '\(id)': cannot create '\(file)'")
             }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
@@ -103,7 +108,9 @@ public struct BtrfsPlugin: StoragePlugin {
         _ = try existingSubvolume(volume)
         let current = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
         guard sizeBytes >= current else {
-            throw VireoError.invalid("volume '\(id):\(volname)': shrinking from \(current) to \(sizeBytes) bytes is not allowed")
+            throw VireoError.invalid(
+                "volume '\(id):\(volname)': shrinking from \(current) to \(sizeBytes) bytes is not allowed"
+            )
         }
         try storage.checkSpace(bytes: sizeBytes - current)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
@@ -119,7 +126,11 @@ public struct BtrfsPlugin: StoragePlugin {
     public func info(_ volname: String) async throws -> VolumeInfo {
         let volume = try PathVolume(parsing: volname)
         guard volume.vmid != nil else {
-            guard let item = try storage.listFiles(content: volume.content, vmid: nil).first(where: { $0.volid == "\(id):\(volname)" }) else {
+            guard
+                let item = try storage.listFiles(content: volume.content, vmid: nil).first(where: {
+                    $0.volid == "\(id):\(volname)"
+                })
+            else {
                 throw VireoError.notFound("volume '\(id):\(volname)' does not exist")
             }
             return item
@@ -179,7 +190,9 @@ public struct BtrfsPlugin: StoragePlugin {
 
     public func createBase(_ volname: String) async throws -> String {
         let volume = try imageVolume(volname)
-        guard volume.name.hasPrefix("vm-") else { throw VireoError.invalid("volume '\(id):\(volname)' is already a base") }
+        guard volume.name.hasPrefix("vm-") else {
+            throw VireoError.invalid("volume '\(id):\(volname)' is already a base")
+        }
         var base = volume
         base.name = "base-" + volume.name.dropFirst(3)
         let from = try existingSubvolume(volume)
@@ -188,7 +201,9 @@ public struct BtrfsPlugin: StoragePlugin {
             throw VireoError.conflict("volume '\(id):\(base.volname)' already exists")
         }
         try FileManager.default.moveItem(atPath: from, toPath: to)
-        do { try await btrfs.setReadOnly(to, true) } catch { throw storage.failure("making '\(base.volname)' read-only", error) }
+        do { try await btrfs.setReadOnly(to, true) } catch {
+            throw storage.failure("making '\(base.volname)' read-only", error)
+        }
         return base.volname
     }
 
@@ -199,13 +214,17 @@ public struct BtrfsPlugin: StoragePlugin {
             try Self.checkSnapshotName(snapshot)
             from += "@" + snapshot
         } else if !source.isBase {
-            throw VireoError.invalid("linked clone of '\(id):\(volname)': the source must be a base volume or a snapshot")
+            throw VireoError.invalid(
+                "linked clone of '\(id):\(volname)': the source must be a base volume or a snapshot"
+            )
         }
         let stem = try PathStorage.nextDiskName(vmid: vmid, used: storage.imageNames(vmid: vmid))
         let clone = try PathVolume(parsing: "\(vmid)/\(stem).raw")
         let target = try subvolume(clone)
         try FileManager.default.createDirectory(
-            atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            atPath: (target as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true
+        )
         do { try await btrfs.snapshot(from, to: target, readOnly: false) } catch {
             storage.removeEmptyImageDirectory(vmid: vmid)
             throw storage.failure("linked clone of '\(volname)'", error)
@@ -216,16 +235,21 @@ public struct BtrfsPlugin: StoragePlugin {
     public func rename(_ volname: String, toVMID vmid: Int, name: String?) async throws -> String {
         let volume = try imageVolume(volname)
         let from = try existingSubvolume(volume)
-        let stem = try name.map { try PathVolume(parsing: "\(vmid)/\($0)").stem }
+        let stem =
+            try name.map { try PathVolume(parsing: "\(vmid)/\($0)").stem }
             ?? PathStorage.nextDiskName(vmid: vmid, used: storage.imageNames(vmid: vmid))
         let target = try PathVolume(parsing: "\(vmid)/\(stem).raw")
         let to = try subvolume(target)
         guard !FileManager.default.fileExists(atPath: to) else {
             throw VireoError.conflict("volume '\(id):\(target.volname)' already exists")
         }
-        guard try snapshots(of: volume).isEmpty else { throw VireoError.conflict("volume '\(id):\(volname)' has snapshots") }
+        guard try snapshots(of: volume).isEmpty else {
+            throw VireoError.conflict("volume '\(id):\(volname)' has snapshots")
+        }
         try FileManager.default.createDirectory(
-            atPath: (to as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            atPath: (to as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true
+        )
         try FileManager.default.moveItem(atPath: from, toPath: to)
         if let old = volume.vmid { storage.removeEmptyImageDirectory(vmid: old) }
         return target.volname
@@ -258,11 +282,14 @@ public struct BtrfsPlugin: StoragePlugin {
 
     private func snapshots(of volume: PathVolume) throws -> [String] {
         let prefix = volume.stem + "@"
-        return try storage.imageNames(vmid: volume.vmid ?? 0).filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+        return try storage.imageNames(vmid: volume.vmid ?? 0).filter { $0.hasPrefix(prefix) }.map {
+            String($0.dropFirst(prefix.count))
+        }
     }
 
     static func checkSnapshotName(_ name: String) throws {
-        guard !name.isEmpty, name.count <= 40, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }),
+        guard !name.isEmpty, name.count <= 40,
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }),
             name.first?.isLetter == true
         else { throw VireoError.parameter("snapname", "invalid snapshot name '\(name)'") }
     }
@@ -272,7 +299,13 @@ public struct BtrfsPlugin: StoragePlugin {
         var info = stat()
         stat(file, &info)
         return VolumeInfo(
-            volid: "\(id):\(volume.volname)", content: .images, format: "raw", size: Int(info.st_size),
-            used: Int(info.st_blocks) * 512, vmid: volume.vmid, ctime: Int(info.st_ctim.tv_sec))
+            volid: "\(id):\(volume.volname)",
+            content: .images,
+            format: "raw",
+            size: Int(info.st_size),
+            used: Int(info.st_blocks) * 512,
+            vmid: volume.vmid,
+            ctime: Int(info.st_ctim.tv_sec)
+        )
     }
 }

@@ -11,8 +11,15 @@ public struct DirPlugin: StoragePlugin {
     let qemuImg: QemuImg
 
     static let fallback = StorageCapabilities(
-        formats: [.raw], defaultFormat: .raw, snapshotFormats: [], linkedClones: false, templates: false,
-        inherentlyShared: false, validContent: [.images], defaultContent: [.images])
+        formats: [.raw],
+        defaultFormat: .raw,
+        snapshotFormats: [],
+        linkedClones: false,
+        templates: false,
+        inherentlyShared: false,
+        validContent: [.images],
+        defaultContent: [.images]
+    )
 
     public init(definition: StorageDefinition, runner: any CommandRunner) throws {
         self.definition = definition
@@ -42,10 +49,15 @@ public struct DirPlugin: StoragePlugin {
     public func allocate(_ request: AllocationRequest) async throws -> String {
         guard request.format != .subvol else { throw unsupported("subvol allocation") }
         let used = try storage.imageNames(vmid: request.vmid)
-        let name = try request.name ?? (PathStorage.nextDiskName(vmid: request.vmid, used: used) + ".\(request.format.rawValue)")
+        let name =
+            try request.name
+            ?? (PathStorage.nextDiskName(vmid: request.vmid, used: used) + ".\(request.format.rawValue)")
         let volume = try PathVolume(parsing: "\(request.vmid)/\(name)")
         guard volume.format == request.format else {
-            throw VireoError.parameter("filename", "extension of '\(name)' does not match format '\(request.format.rawValue)'")
+            throw VireoError.parameter(
+                "filename",
+                "extension of '\(name)' does not match format '\(request.format.rawValue)'"
+            )
         }
         let path = try storage.absolute(volume.relativePath)
         guard !FileManager.default.fileExists(atPath: path) else {
@@ -53,11 +65,16 @@ public struct DirPlugin: StoragePlugin {
         }
         try storage.checkSpace(bytes: request.sizeKiB * 1024)
         try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            atPath: (path as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true
+        )
         do {
             try await qemuImg.create(
-                at: path, format: QemuImg.Format(rawValue: request.format.rawValue) ?? .raw, sizeKiB: request.sizeKiB,
-                preallocation: preallocation(for: request.format))
+                at: path,
+                format: QemuImg.Format(rawValue: request.format.rawValue) ?? .raw,
+                sizeKiB: request.sizeKiB,
+                preallocation: preallocation(for: request.format)
+            )
         } catch {
             // A failed create must leave nothing behind.
             try? FileManager.default.removeItem(atPath: path)
@@ -97,7 +114,11 @@ public struct DirPlugin: StoragePlugin {
     public func info(_ volname: String) async throws -> VolumeInfo {
         let volume = try PathVolume(parsing: volname)
         guard volume.vmid != nil else {
-            guard let item = try storage.listFiles(content: volume.content, vmid: nil).first(where: { $0.volid == "\(id):\(volname)" }) else {
+            guard
+                let item = try storage.listFiles(content: volume.content, vmid: nil).first(where: {
+                    $0.volid == "\(id):\(volname)"
+                })
+            else {
                 throw VireoError.notFound("volume '\(id):\(volname)' does not exist")
             }
             return item
@@ -151,8 +172,12 @@ public struct DirPlugin: StoragePlugin {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         do {
             try await qemuImg.create(
-                at: path, format: .qcow2, sizeKiB: nil, backing: ("../\(baseVMID)/\(base.name)", try qemuFormat(base)),
-                workingDirectory: directory)
+                at: path,
+                format: .qcow2,
+                sizeKiB: nil,
+                backing: ("../\(baseVMID)/\(base.name)", try qemuFormat(base)),
+                workingDirectory: directory
+            )
         } catch {
             try? FileManager.default.removeItem(atPath: path)
             storage.removeEmptyImageDirectory(vmid: vmid)
@@ -165,14 +190,18 @@ public struct DirPlugin: StoragePlugin {
         let volume = try imageVolume(volname)
         guard volume.base == nil else { throw unsupported("renaming a linked clone") }
         let format = volume.format ?? .raw
-        let newName = try name ?? (PathStorage.nextDiskName(vmid: vmid, used: storage.imageNames(vmid: vmid)) + ".\(format.rawValue)")
+        let newName =
+            try name
+            ?? (PathStorage.nextDiskName(vmid: vmid, used: storage.imageNames(vmid: vmid)) + ".\(format.rawValue)")
         let target = try PathVolume(parsing: "\(vmid)/\(newName)")
         let to = try storage.absolute(target.relativePath)
         guard !FileManager.default.fileExists(atPath: to) else {
             throw VireoError.conflict("volume '\(id):\(target.volname)' already exists")
         }
         try FileManager.default.createDirectory(
-            atPath: (to as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            atPath: (to as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true
+        )
         try FileManager.default.moveItem(atPath: try existingPath(volume), toPath: to)
         if let old = volume.vmid { storage.removeEmptyImageDirectory(vmid: old) }
         return target.volname
@@ -182,7 +211,9 @@ public struct DirPlugin: StoragePlugin {
 
     private func snapshot(_ action: QemuImg.SnapshotAction, _ volname: String, _ name: String) async throws {
         let volume = try imageVolume(volname)
-        guard volume.format == .qcow2 else { throw unsupported("snapshots of \(volume.format?.rawValue ?? "?") images") }
+        guard volume.format == .qcow2 else {
+            throw unsupported("snapshots of \(volume.format?.rawValue ?? "?") images")
+        }
         do {
             try await qemuImg.snapshot(action, name: name, path: try existingPath(volume))
         } catch { throw storage.failure("snapshot \(action) '\(name)' of '\(volname)'", error) }
@@ -232,12 +263,17 @@ public struct DirPlugin: StoragePlugin {
         }
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         return VolumeInfo(
-            volid: "\(id):\(listed.volname)", content: .images, format: volume.format?.rawValue ?? "raw",
-            size: details.virtualSize, used: details.actualSize, vmid: volume.vmid,
+            volid: "\(id):\(listed.volname)",
+            content: .images,
+            format: volume.format?.rawValue ?? "raw",
+            size: details.virtualSize,
+            used: details.actualSize,
+            vmid: volume.vmid,
             parent: details.backingFile.map { _ in listed.base.map { $0.name } ?? "" },
             ctime: (attributes?[.creationDate] as? Date ?? attributes?[.modificationDate] as? Date).map {
                 Int($0.timeIntervalSince1970)
-            })
+            }
+        )
     }
 
     /// Volumes whose backing file is this base.

@@ -27,7 +27,10 @@ public struct LVMPlugin: StoragePlugin {
 
     func logicalVolumes(vg: String) async throws -> [LVMReport.LogicalVolume] {
         let text = try await backend.run(
-            "listing logical volumes of '\(vg)'", "lvs", LVMReport.logicalVolumesArguments(vg: vg))
+            "listing logical volumes of '\(vg)'",
+            "lvs",
+            LVMReport.logicalVolumesArguments(vg: vg)
+        )
         return LVMReport.logicalVolumes(text).filter { $0.vg == vg }
     }
 
@@ -43,16 +46,29 @@ public struct LVMPlugin: StoragePlugin {
     func extend(vg: String, name: String, sizeBytes: Int) async throws {
         guard sizeBytes > 0 else { throw VireoError.invalid("invalid size \(sizeBytes) for '\(backend.volid(name))'") }
         try await backend.run(
-            "resizing '\(name)'", "lvextend", ["-L", "\(BlockBackend.kibibytes(sizeBytes))k", "/dev/\(vg)/\(name)"],
-            timeout: BlockBackend.changeTimeout)
+            "resizing '\(name)'",
+            "lvextend",
+            ["-L", "\(BlockBackend.kibibytes(sizeBytes))k", "/dev/\(vg)/\(name)"],
+            timeout: BlockBackend.changeTimeout
+        )
     }
 
-    func volumeInfo(_ lv: LVMReport.LogicalVolume, volname: String, vmid: Int, content: ContentType = .images,
-        used: Int? = nil) -> VolumeInfo
-    {
+    func volumeInfo(
+        _ lv: LVMReport.LogicalVolume,
+        volname: String,
+        vmid: Int,
+        content: ContentType = .images,
+        used: Int? = nil
+    ) -> VolumeInfo {
         VolumeInfo(
-            volid: backend.volid(volname), content: content, format: VolumeFormat.raw.rawValue, size: lv.size,
-            used: used, vmid: vmid, ctime: lv.ctime)
+            volid: backend.volid(volname),
+            content: content,
+            format: VolumeFormat.raw.rawValue,
+            size: lv.size,
+            used: used,
+            vmid: vmid,
+            ctime: lv.ctime
+        )
     }
 
     // MARK: StoragePlugin
@@ -87,13 +103,22 @@ public struct LVMPlugin: StoragePlugin {
         }
         try backend.checkSpace(requested: request.sizeKiB * 1024, available: group.free)
         let existing = try await logicalVolumes(vg: vg).map(\.name)
-        let name = try backend.newName(request.name, kind: .vm, vmid: request.vmid, existing: existing, counting: [.vm, .base])
+        let name = try backend.newName(
+            request.name,
+            kind: .vm,
+            vmid: request.vmid,
+            existing: existing,
+            counting: [.vm, .base]
+        )
         try await backend.run(
-            "creating '\(name)'", "lvcreate",
+            "creating '\(name)'",
+            "lvcreate",
             [
                 "-aly", "-Wy", "--yes", "--size", "\(request.sizeKiB)k", "--name", name, "--setautoactivation", "n",
                 "--addtag", "pve-vm-\(request.vmid)", vg,
-            ], timeout: BlockBackend.changeTimeout)
+            ],
+            timeout: BlockBackend.changeTimeout
+        )
         return name
     }
 
@@ -102,21 +127,40 @@ public struct LVMPlugin: StoragePlugin {
         let vg = try volumeGroup()
         guard definition.flag("saferemove") else {
             try await backend.run(
-                "removing '\(volume.name)'", "lvremove", ["-f", "\(vg)/\(volume.name)"], timeout: BlockBackend.removeTimeout)
+                "removing '\(volume.name)'",
+                "lvremove",
+                ["-f", "\(vg)/\(volume.name)"],
+                timeout: BlockBackend.removeTimeout
+            )
             return
         }
         // Zero the blocks so the next LV cut from them cannot read this guest's data; the `del-`
         // name hides it from listings meanwhile.
         let doomed = "del-\(volume.name)"
         try await backend.run(
-            "renaming '\(volume.name)' for removal", "lvrename", [vg, volume.name, doomed],
-            timeout: BlockBackend.changeTimeout)
+            "renaming '\(volume.name)' for removal",
+            "lvrename",
+            [vg, volume.name, doomed],
+            timeout: BlockBackend.changeTimeout
+        )
         try await backend.run(
-            "activating '\(doomed)'", "lvchange", ["-aly", "\(vg)/\(doomed)"], timeout: BlockBackend.changeTimeout)
+            "activating '\(doomed)'",
+            "lvchange",
+            ["-aly", "\(vg)/\(doomed)"],
+            timeout: BlockBackend.changeTimeout
+        )
         try await backend.run(
-            "zeroing '\(doomed)'", "blkdiscard", ["--zeroout", "/dev/\(vg)/\(doomed)"], timeout: .seconds(24 * 3600))
+            "zeroing '\(doomed)'",
+            "blkdiscard",
+            ["--zeroout", "/dev/\(vg)/\(doomed)"],
+            timeout: .seconds(24 * 3600)
+        )
         try await backend.run(
-            "removing '\(doomed)'", "lvremove", ["-f", "\(vg)/\(doomed)"], timeout: BlockBackend.removeTimeout)
+            "removing '\(doomed)'",
+            "lvremove",
+            ["-f", "\(vg)/\(doomed)"],
+            timeout: BlockBackend.removeTimeout
+        )
     }
 
     public func resize(_ volname: String, sizeBytes: Int) async throws {
@@ -172,15 +216,20 @@ public struct LVMPlugin: StoragePlugin {
         }
         let target = try backend.newName(name, kind: .vm, vmid: vmid, existing: existing, counting: [.vm, .base])
         try await backend.run(
-            "renaming '\(volume.name)' to '\(target)'", "lvrename", [vg, volume.name, target],
-            timeout: BlockBackend.changeTimeout)
+            "renaming '\(volume.name)' to '\(target)'",
+            "lvrename",
+            [vg, volume.name, target],
+            timeout: BlockBackend.changeTimeout
+        )
         guard vmid != volume.vmid else { return target }
         // The owner tag decides what `tagged_only` lists.
         do {
             try await backend.run(
-                "retagging '\(target)'", "lvchange",
+                "retagging '\(target)'",
+                "lvchange",
                 ["--deltag", "pve-vm-\(volume.vmid)", "--addtag", "pve-vm-\(vmid)", "\(vg)/\(target)"],
-                timeout: BlockBackend.changeTimeout)
+                timeout: BlockBackend.changeTimeout
+            )
         } catch {
             _ = try? await backend.run("renaming '\(target)' back", "lvrename", [vg, target, volume.name])
             throw error

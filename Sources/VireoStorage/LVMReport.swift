@@ -41,7 +41,9 @@ enum LVMReport {
         /// `lv_attr` character 0: `t` thin pool, `V` thin volume, `-` plain, `m`/`M` mirror, `r`/`R` raid, …
         var type: Character { attributes.first ?? "?" }
         /// `lv_attr` character 4: `a` when active.
-        var isActive: Bool { attributes.count > 4 && attributes[attributes.index(attributes.startIndex, offsetBy: 4)] == "a" }
+        var isActive: Bool {
+            attributes.count > 4 && attributes[attributes.index(attributes.startIndex, offsetBy: 4)] == "a"
+        }
         /// Bytes in use, for thin volumes and pools.
         var usedBytes: Int? { dataPercent.map { Int((Double(size) * $0 / 100).rounded()) } }
     }
@@ -65,18 +67,26 @@ enum LVMReport {
             // Older LVM prints fewer trailing columns; treat missing ones as empty.
             fields += Array(repeating: "", count: max(0, 12 - fields.count))
             return LogicalVolume(
-                vg: fields[0], name: fields[1], size: size, attributes: fields[3],
+                vg: fields[0],
+                name: fields[1],
+                size: size,
+                attributes: fields[3],
                 pool: fields[4].isEmpty ? nil : fields[4],
-                dataPercent: percent(fields[5]), metadataPercent: percent(fields[6]),
-                uuid: fields[8], tags: fields[9].split(separator: ",").map(String.init),
-                metadataSize: Int(fields[10]), ctime: Int(fields[11]))
+                dataPercent: percent(fields[5]),
+                metadataPercent: percent(fields[6]),
+                uuid: fields[8],
+                tags: fields[9].split(separator: ",").map(String.init),
+                metadataSize: Int(fields[10]),
+                ctime: Int(fields[11])
+            )
         }
     }
 
     private static func fields(of line: Substring) -> [String] {
         line.split(separator: ":", omittingEmptySubsequences: false).map { field in
             let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-            guard let first = field.firstIndex(where: { !isBlank($0) }), let last = field.lastIndex(where: { !isBlank($0) })
+            guard let first = field.firstIndex(where: { !isBlank($0) }),
+                let last = field.lastIndex(where: { !isBlank($0) })
             else { return "" }
             return String(field[first...last])
         }

@@ -36,7 +36,12 @@ public struct LVMThinPlugin: StoragePlugin {
     }
 
     func lvremove(_ vg: String, _ name: String) async throws {
-        try await backend.run("removing '\(name)'", "lvremove", ["-f", "\(vg)/\(name)"], timeout: BlockBackend.removeTimeout)
+        try await backend.run(
+            "removing '\(name)'",
+            "lvremove",
+            ["-f", "\(vg)/\(name)"],
+            timeout: BlockBackend.removeTimeout
+        )
     }
 
     // MARK: StoragePlugin
@@ -79,11 +84,18 @@ public struct LVMThinPlugin: StoragePlugin {
         }
         try backend.checkSpace(requested: request.sizeKiB * 1024, available: poolLV.size - (poolLV.usedBytes ?? 0))
         let name = try backend.newName(
-            request.name, kind: .vm, vmid: request.vmid, existing: lvs.map(\.name), counting: [.vm, .base])
+            request.name,
+            kind: .vm,
+            vmid: request.vmid,
+            existing: lvs.map(\.name),
+            counting: [.vm, .base]
+        )
         try await backend.run(
-            "creating '\(name)'", "lvcreate",
+            "creating '\(name)'",
+            "lvcreate",
             ["-aly", "-V", "\(request.sizeKiB)k", "--name", name, "--thinpool", "\(vg)/\(pool)"],
-            timeout: BlockBackend.changeTimeout)
+            timeout: BlockBackend.changeTimeout
+        )
         do {
             try await lvchange("disabling autoactivation of '\(name)'", ["--setautoactivation", "n", "\(vg)/\(name)"])
         } catch {
@@ -125,9 +137,11 @@ public struct LVMThinPlugin: StoragePlugin {
         try BlockVolumeName.validateSnapshotName(name)
         let vg = try lvm.volumeGroup()
         try await backend.run(
-            "creating snapshot '\(name)' of '\(volume.name)'", "lvcreate",
+            "creating snapshot '\(name)' of '\(volume.name)'",
+            "lvcreate",
             ["-n", Self.snapshotLV(volume.name, name), "-pr", "-s", "\(vg)/\(volume.name)"],
-            timeout: BlockBackend.changeTimeout)
+            timeout: BlockBackend.changeTimeout
+        )
     }
 
     public func rollbackSnapshot(_ volname: String, name: String) async throws {
@@ -141,8 +155,11 @@ public struct LVMThinPlugin: StoragePlugin {
         }
         try await lvremove(vg, volume.name)
         try await backend.run(
-            "rolling '\(volume.name)' back to '\(name)'", "lvcreate",
-            ["-kn", "-n", volume.name, "-s", "\(vg)/\(snapshot)"], timeout: BlockBackend.changeTimeout)
+            "rolling '\(volume.name)' back to '\(name)'",
+            "lvcreate",
+            ["-kn", "-n", volume.name, "-s", "\(vg)/\(snapshot)"],
+            timeout: BlockBackend.changeTimeout
+        )
     }
 
     public func deleteSnapshot(_ volname: String, name: String) async throws {
@@ -167,8 +184,11 @@ public struct LVMThinPlugin: StoragePlugin {
             throw VireoError.conflict("volume '\(backend.volid(base))' already exists")
         }
         try await backend.run(
-            "renaming '\(volume.name)' to '\(base)'", "lvrename", [vg, volume.name, base],
-            timeout: BlockBackend.changeTimeout)
+            "renaming '\(volume.name)' to '\(base)'",
+            "lvrename",
+            [vg, volume.name, base],
+            timeout: BlockBackend.changeTimeout
+        )
         do {
             try await lvchange("making '\(base)' read-only", ["-pr", "-ky", "\(vg)/\(base)"])
         } catch {
@@ -200,8 +220,11 @@ public struct LVMThinPlugin: StoragePlugin {
         }
         let name = try backend.newName(nil, kind: .vm, vmid: vmid, existing: lvs.map(\.name), counting: [.vm, .base])
         try await backend.run(
-            "cloning '\(source)' to '\(name)'", "lvcreate", ["-n", name, "-prw", "-kn", "-s", "\(vg)/\(source)"],
-            timeout: BlockBackend.changeTimeout)
+            "cloning '\(source)' to '\(name)'",
+            "lvcreate",
+            ["-n", name, "-prw", "-kn", "-s", "\(vg)/\(source)"],
+            timeout: BlockBackend.changeTimeout
+        )
         return name
     }
 
@@ -218,10 +241,18 @@ public struct LVMThinPlugin: StoragePlugin {
             throw VireoError.conflict("can't rename '\(backend.volid(volname))': it has snapshots")
         }
         let target = try backend.newName(
-            name, kind: volume.kind, vmid: vmid, existing: lvs.map(\.name), counting: [.vm, .base])
+            name,
+            kind: volume.kind,
+            vmid: vmid,
+            existing: lvs.map(\.name),
+            counting: [.vm, .base]
+        )
         try await backend.run(
-            "renaming '\(volume.name)' to '\(target)'", "lvrename", [vg, volume.name, target],
-            timeout: BlockBackend.changeTimeout)
+            "renaming '\(volume.name)' to '\(target)'",
+            "lvrename",
+            [vg, volume.name, target],
+            timeout: BlockBackend.changeTimeout
+        )
         return target
     }
 }

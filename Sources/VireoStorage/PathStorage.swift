@@ -85,7 +85,8 @@ public struct PathStorage: Sendable {
                     return Int(rest)
                 }
                 return nil
-            })
+            }
+        )
         guard let free = (0...1023).first(where: { !taken.contains($0) }) else {
             throw VireoError.conflict("unable to allocate an image name for VM \(vmid)")
         }
@@ -113,7 +114,10 @@ public struct PathStorage: Sendable {
             guard let directory = PathVolume.directories[content] else { continue }
             let names = (try? fm.contentsOfDirectory(atPath: try absolute(directory))) ?? []
             for name in names.sorted() {
-                guard let volume = try? PathVolume(parsing: PathVolume.prefixes.first { $0.value == content }.map { "\($0.key)/\(name)" } ?? ""),
+                guard
+                    let volume = try? PathVolume(
+                        parsing: PathVolume.prefixes.first { $0.value == content }.map { "\($0.key)/\(name)" } ?? ""
+                    ),
                     let attributes = try? fm.attributesOfItem(atPath: try absolute(volume.relativePath)),
                     (attributes[.type] as? FileAttributeType) == .typeRegular
                 else { continue }
@@ -122,11 +126,16 @@ public struct PathStorage: Sendable {
                 let notes = (try? String(contentsOfFile: try absolute(volume.relativePath) + ".notes", encoding: .utf8))
                 result.append(
                     VolumeInfo(
-                        volid: "\(id):\(volume.volname)", content: content, format: volume.listedFormat,
-                        size: (attributes[.size] as? Int) ?? 0, vmid: owner,
+                        volid: "\(id):\(volume.volname)",
+                        content: content,
+                        format: volume.listedFormat,
+                        size: (attributes[.size] as? Int) ?? 0,
+                        vmid: owner,
                         ctime: (attributes[.modificationDate] as? Date).map { Int($0.timeIntervalSince1970) },
                         notes: notes?.trimmingCharacters(in: .newlines),
-                        protected: fm.fileExists(atPath: try absolute(volume.relativePath) + ".protected")))
+                        protected: fm.fileExists(atPath: try absolute(volume.relativePath) + ".protected")
+                    )
+                )
             }
         }
         return result

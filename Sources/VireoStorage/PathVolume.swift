@@ -45,7 +45,9 @@ public struct PathVolume: Sendable, Equatable {
         if parts.count == 2, let content = Self.prefixes[parts[0]] {
             try Self.checkFileName(parts[1], volname: volname)
             guard Self.hasValidExtension(parts[1], for: content) else {
-                throw VireoError.invalid("volume name '\(volname)': '\(parts[1])' has no valid extension for \(content.rawValue)")
+                throw VireoError.invalid(
+                    "volume name '\(volname)': '\(parts[1])' has no valid extension for \(content.rawValue)"
+                )
             }
             self.init(content: content, name: parts[1])
             return
@@ -137,7 +139,9 @@ public struct PathVolume: Sendable, Equatable {
             return "tar"
         case .backup:
             for kind in ["vma", "tar"] {
-                if let range = name.range(of: ".\(kind)") { return String(name[name.index(after: range.lowerBound)...]) }
+                if let range = name.range(of: ".\(kind)") {
+                    return String(name[name.index(after: range.lowerBound)...])
+                }
             }
             return "tgz"
         case .import:

@@ -18,7 +18,9 @@ public struct StorageDefinition: Sendable, Equatable {
 
     public var disabled: Bool { flag("disable") }
     /// Declared shared by the user (or inherently shared by its type).
-    public var shared: Bool { flag("shared") || (StorageTypes.schema(for: type)?.capabilities.inherentlyShared ?? false) }
+    public var shared: Bool {
+        flag("shared") || (StorageTypes.schema(for: type)?.capabilities.inherentlyShared ?? false)
+    }
     /// Allocations beyond the free space are allowed (a Vireo option; off by default).
     public var overcommit: Bool { flag("overcommit") }
     public var path: String? { section["path"] }

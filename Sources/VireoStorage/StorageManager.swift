@@ -42,8 +42,10 @@ public final class StorageManager: Sendable {
         try await store.update(Self.configPath) { existing in
             guard existing == nil else { return nil }
             let local = try SectionConfig.Section(
-                type: "dir", id: "local",
-                options: [.init("path", localPath), .init("content", "backup,images,import,iso,snippets,vztmpl")])
+                type: "dir",
+                id: "local",
+                options: [.init("path", localPath), .init("content", "backup,images,import,iso,snippets,vztmpl")]
+            )
             return try SectionConfig(sections: [local]).description
         }
     }

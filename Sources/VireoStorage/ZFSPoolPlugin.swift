@@ -35,22 +35,34 @@ public struct ZFSPoolPlugin: StoragePlugin {
 
     static func isFilesystem(_ kind: BlockVolumeName.Kind) -> Bool { kind == .subvol || kind == .basevol }
 
-    func zfs(_ what: String, _ arguments: [String], timeout: Duration = BlockBackend.changeTimeout) async throws
+    @discardableResult
+    func zfs(
+        _ what: String,
+        _ arguments: [String],
+        timeout: Duration = BlockBackend.changeTimeout
+    ) async throws
         -> String
     {
         try await backend.run(what, "zfs", arguments, timeout: timeout)
     }
 
     /// Runs `zfs`; a "does not exist" failure becomes `.notFound` naming the volume.
-    func zfsOnVolume(_ what: String, _ volname: String, _ arguments: [String],
-        timeout: Duration = BlockBackend.changeTimeout) async throws -> String
-    {
+    @discardableResult
+    func zfsOnVolume(
+        _ what: String,
+        _ volname: String,
+        _ arguments: [String],
+        timeout: Duration = BlockBackend.changeTimeout
+    ) async throws -> String {
         do throws(CommandError) {
             return try await backend.attempt("zfs", arguments, timeout: timeout).standardOutput
         } catch {
             if case .failed(_, _, let stderr, _) = error, stderr.contains("does not exist") {
                 throw VireoError(
-                    .notFound, "volume '\(backend.volid(volname))' does not exist: \(error)", underlying: error)
+                    .notFound,
+                    "volume '\(backend.volid(volname))' does not exist: \(error)",
+                    underlying: error
+                )
             }
             throw backend.failure(what, error)
         }
@@ -60,8 +72,12 @@ public struct ZFSPoolPlugin: StoragePlugin {
         let pool = try pool()
         let text = try await zfs(
             "listing volumes",
-            ["list", "-o", ZFSReport.listColumns.joined(separator: ","), "-t", "volume,filesystem", "-d1", "-Hp", pool],
-            timeout: BlockBackend.queryTimeout)
+            [
+                "list", "-o", ZFSReport.listColumns.joined(separator: ","), "-t", "volume,filesystem", "-d1", "-Hp",
+                pool,
+            ],
+            timeout: BlockBackend.queryTimeout
+        )
         return ZFSReport.datasets(text).filter { $0.name.hasPrefix(pool + "/") }
     }
 
@@ -93,9 +109,15 @@ public struct ZFSPoolPlugin: StoragePlugin {
         let volume = BlockVolumeName(kind: kind, vmid: vmid, name: dataset.shortName, base: base)
         let size = Self.isFilesystem(kind) ? dataset.refquota ?? 0 : dataset.volsize ?? 0
         return VolumeInfo(
-            volid: backend.volid(volume.volname), content: content,
-            format: Self.isFilesystem(kind) ? VolumeFormat.subvol.rawValue : VolumeFormat.raw.rawValue, size: size,
-            used: dataset.used, vmid: vmid, parent: base, ctime: dataset.creation)
+            volid: backend.volid(volume.volname),
+            content: content,
+            format: Self.isFilesystem(kind) ? VolumeFormat.subvol.rawValue : VolumeFormat.raw.rawValue,
+            size: size,
+            used: dataset.used,
+            vmid: vmid,
+            parent: base,
+            ctime: dataset.creation
+        )
     }
 
     /// KiB rounded up to whole MiB, as zvol sizes must be.
@@ -111,8 +133,11 @@ public struct ZFSPoolPlugin: StoragePlugin {
         } catch {
             guard case .failed = error else { throw backend.failure("checking pool '\(poolName)'", error) }
             try await backend.run(
-                "importing pool '\(poolName)'", "zpool",
-                ["import", "-d", "/dev/disk/by-id/", "-o", "cachefile=none", poolName], timeout: BlockBackend.removeTimeout)
+                "importing pool '\(poolName)'",
+                "zpool",
+                ["import", "-d", "/dev/disk/by-id/", "-o", "cachefile=none", poolName],
+                timeout: BlockBackend.removeTimeout
+            )
         }
         try await zfs("mounting datasets", ["mount", "-a"], timeout: BlockBackend.removeTimeout)
     }
@@ -121,7 +146,11 @@ public struct ZFSPoolPlugin: StoragePlugin {
         // Like Proxmox: a pool whose properties cannot be read is inactive, not an error.
         guard let space = try? await space() else { return .inactive }
         return StorageStatus(
-            total: space.available + space.used, used: space.used, available: space.available, active: true)
+            total: space.available + space.used,
+            used: space.used,
+            available: space.available,
+            active: true
+        )
     }
 
     public func list(content: ContentType?, vmid: Int?) async throws -> [VolumeInfo] {
@@ -141,15 +170,21 @@ public struct ZFSPoolPlugin: StoragePlugin {
         }
         try backend.checkSpace(requested: kib * 1024, available: space.available)
         let name = try backend.newName(
-            request.name, kind: kind, vmid: request.vmid, existing: try await datasets().map(\.shortName),
-            counting: Self.allKinds)
+            request.name,
+            kind: kind,
+            vmid: request.vmid,
+            existing: try await datasets().map(\.shortName),
+            counting: Self.allKinds
+        )
         if kind == .subvol {
             try await zfs(
                 "creating '\(name)'",
                 [
-                    "create", "-o", "acltype=posixacl", "-o", "xattr=sa", "-o", "refquota=\(kib > 0 ? "\(kib)k" : "none")",
+                    "create", "-o", "acltype=posixacl", "-o", "xattr=sa", "-o",
+                    "refquota=\(kib > 0 ? "\(kib)k" : "none")",
                     "\(pool)/\(name)",
-                ])
+                ]
+            )
             return name
         }
         var arguments = ["create"]
@@ -160,8 +195,11 @@ public struct ZFSPoolPlugin: StoragePlugin {
         // udev makes the /dev/zvol link a moment later; waiting here saves the first VM start a failure.
         // A slow udev is no reason to call the allocation failed, so this is best effort.
         _ = try? await backend.run(
-            "waiting for the device of '\(name)'", "udevadm",
-            ["settle", "--timeout=10", "--exit-if-exists=/dev/zvol/\(pool)/\(name)"], timeout: .seconds(15))
+            "waiting for the device of '\(name)'",
+            "udevadm",
+            ["settle", "--timeout=10", "--exit-if-exists=/dev/zvol/\(pool)/\(name)"],
+            timeout: .seconds(15)
+        )
         return name
     }
 
@@ -183,7 +221,9 @@ public struct ZFSPoolPlugin: StoragePlugin {
                 _ = try await backend.attempt("zfs", ["destroy", "-r", dataset], timeout: BlockBackend.removeTimeout)
                 return
             } catch {
-                guard case .failed(_, _, let stderr, _) = error else { throw backend.failure("removing '\(volname)'", error) }
+                guard case .failed(_, _, let stderr, _) = error else {
+                    throw backend.failure("removing '\(volname)'", error)
+                }
                 if stderr.contains("does not exist") { return }
                 guard stderr.contains("dataset is busy"), attempt < Self.destroyAttempts else {
                     throw backend.failure("removing '\(volname)'", error)
@@ -195,7 +235,9 @@ public struct ZFSPoolPlugin: StoragePlugin {
 
     public func resize(_ volname: String, sizeBytes: Int) async throws {
         let volume = try parse(volname)
-        guard sizeBytes > 0 else { throw VireoError.invalid("invalid size \(sizeBytes) for '\(backend.volid(volname))'") }
+        guard sizeBytes > 0 else {
+            throw VireoError.invalid("invalid size \(sizeBytes) for '\(backend.volid(volname))'")
+        }
         let current = try await info(volname).size
         // A smaller volsize cuts off the end of the disk; nothing asks for that on purpose.
         guard sizeBytes >= current else {
@@ -223,9 +265,11 @@ public struct ZFSPoolPlugin: StoragePlugin {
     public func info(_ volname: String) async throws -> VolumeInfo {
         let volume = try parse(volname)
         let text = try await zfsOnVolume(
-            "reading '\(volname)'", volname,
+            "reading '\(volname)'",
+            volname,
             ["list", "-o", ZFSReport.infoColumns.joined(separator: ","), "-Hp", try dataset(volume)],
-            timeout: BlockBackend.queryTimeout)
+            timeout: BlockBackend.queryTimeout
+        )
         guard let dataset = ZFSReport.datasets(text, columns: ZFSReport.infoColumns).first,
             let info = volumeInfo(dataset, filter: nil)
         else { throw VireoError.notFound("volume '\(backend.volid(volname))' does not exist") }
@@ -239,14 +283,22 @@ public struct ZFSPoolPlugin: StoragePlugin {
         var arguments = ["snapshot"]
         if Self.isFilesystem(volume.kind) {
             // The quota is not part of a snapshot; keep it with one so rollback can restore it.
-            let refquota = ZFSReport.values(
-                try await zfsOnVolume(
-                    "reading the quota of '\(volname)'", volname, ["get", "-Hp", "-o", "value", "refquota", dataset],
-                    timeout: BlockBackend.queryTimeout)
-            ).first ?? "0"
+            let refquota =
+                ZFSReport.values(
+                    try await zfsOnVolume(
+                        "reading the quota of '\(volname)'",
+                        volname,
+                        ["get", "-Hp", "-o", "value", "refquota", dataset],
+                        timeout: BlockBackend.queryTimeout
+                    )
+                ).first ?? "0"
             arguments += ["-o", "pve-storage:refquota=\(refquota)"]
         }
-        try await zfsOnVolume("creating snapshot '\(name)' of '\(volname)'", volname, arguments + ["\(dataset)@\(name)"])
+        try await zfsOnVolume(
+            "creating snapshot '\(name)' of '\(volname)'",
+            volname,
+            arguments + ["\(dataset)@\(name)"]
+        )
     }
 
     public func rollbackSnapshot(_ volname: String, name: String) async throws {
@@ -255,9 +307,12 @@ public struct ZFSPoolPlugin: StoragePlugin {
         let dataset = try dataset(volume)
         let snapshots = ZFSReport.snapshotNames(
             try await zfsOnVolume(
-                "listing snapshots of '\(volname)'", volname,
+                "listing snapshots of '\(volname)'",
+                volname,
                 ["list", "-H", "-t", "snapshot", "-o", "name", "-s", "creation", "-d", "1", dataset],
-                timeout: BlockBackend.queryTimeout))
+                timeout: BlockBackend.queryTimeout
+            )
+        )
         guard snapshots.contains(name) else {
             throw VireoError.notFound("snapshot '\(name)' of '\(backend.volid(volname))' does not exist")
         }
@@ -269,8 +324,10 @@ public struct ZFSPoolPlugin: StoragePlugin {
         guard Self.isFilesystem(volume.kind) else { return }
         let saved = ZFSReport.values(
             try await zfs(
-                "reading the saved quota of '\(name)'", ["get", "-Hp", "-o", "value", "pve-storage:refquota", "\(dataset)@\(name)"],
-                timeout: BlockBackend.queryTimeout)
+                "reading the saved quota of '\(name)'",
+                ["get", "-Hp", "-o", "value", "pve-storage:refquota", "\(dataset)@\(name)"],
+                timeout: BlockBackend.queryTimeout
+            )
         ).first
         if let saved, let quota = Int(saved) {
             try await zfs("restoring the quota of '\(volname)'", ["set", "refquota=\(quota)", dataset])
@@ -284,8 +341,11 @@ public struct ZFSPoolPlugin: StoragePlugin {
         let volume = try parse(volname)
         try BlockVolumeName.validateSnapshotName(name)
         try await zfsOnVolume(
-            "removing snapshot '\(name)' of '\(volname)'", volname, ["destroy", "\(try dataset(volume))@\(name)"],
-            timeout: BlockBackend.removeTimeout)
+            "removing snapshot '\(name)' of '\(volname)'",
+            volname,
+            ["destroy", "\(try dataset(volume))@\(name)"],
+            timeout: BlockBackend.removeTimeout
+        )
     }
 
     public func createBase(_ volname: String) async throws -> String {
@@ -293,9 +353,16 @@ public struct ZFSPoolPlugin: StoragePlugin {
         guard !volume.isBase else { throw VireoError.conflict("volume '\(backend.volid(volname))' is already a base") }
         let pool = try pool()
         let base = volume.objectName(as: volume.kind.baseKind)
-        try await zfsOnVolume("renaming '\(volname)' to '\(base)'", volname, ["rename", "\(pool)/\(volume.name)", "\(pool)/\(base)"])
+        try await zfsOnVolume(
+            "renaming '\(volname)' to '\(base)'",
+            volname,
+            ["rename", "\(pool)/\(volume.name)", "\(pool)/\(base)"]
+        )
         do {
-            try await zfs("creating the base snapshot of '\(base)'", ["snapshot", "\(pool)/\(base)@\(Self.baseSnapshot)"])
+            try await zfs(
+                "creating the base snapshot of '\(base)'",
+                ["snapshot", "\(pool)/\(base)@\(Self.baseSnapshot)"]
+            )
         } catch {
             _ = try? await zfs("renaming '\(base)' back", ["rename", "\(pool)/\(base)", "\(pool)/\(volume.name)"])
             throw error
@@ -313,14 +380,23 @@ public struct ZFSPoolPlugin: StoragePlugin {
         let pool = try pool()
         let kind = volume.kind.volumeKind
         let name = try backend.newName(
-            nil, kind: kind, vmid: vmid, existing: try await datasets().map(\.shortName), counting: Self.allKinds)
+            nil,
+            kind: kind,
+            vmid: vmid,
+            existing: try await datasets().map(\.shortName),
+            counting: Self.allKinds
+        )
         var arguments = ["clone"]
         if Self.isFilesystem(kind) {
-            let refquota = ZFSReport.values(
-                try await zfsOnVolume(
-                    "reading the quota of '\(volname)'", volname,
-                    ["get", "-Hp", "-o", "value", "refquota", "\(pool)/\(volume.name)"], timeout: BlockBackend.queryTimeout)
-            ).first ?? "0"
+            let refquota =
+                ZFSReport.values(
+                    try await zfsOnVolume(
+                        "reading the quota of '\(volname)'",
+                        volname,
+                        ["get", "-Hp", "-o", "value", "refquota", "\(pool)/\(volume.name)"],
+                        timeout: BlockBackend.queryTimeout
+                    )
+                ).first ?? "0"
             arguments += ["-o", "refquota=\(refquota)"]
         }
         arguments += ["\(pool)/\(volume.name)@\(Self.baseSnapshot)", "\(pool)/\(name)"]
@@ -336,8 +412,17 @@ public struct ZFSPoolPlugin: StoragePlugin {
         guard existing.contains(volume.name) else {
             throw VireoError.notFound("volume '\(backend.volid(volname))' does not exist")
         }
-        let target = try backend.newName(name, kind: volume.kind, vmid: vmid, existing: existing, counting: Self.allKinds)
-        try await zfs("renaming '\(volname)' to '\(target)'", ["rename", "\(pool)/\(volume.name)", "\(pool)/\(target)"])
+        let target = try backend.newName(
+            name,
+            kind: volume.kind,
+            vmid: vmid,
+            existing: existing,
+            counting: Self.allKinds
+        )
+        try await zfs(
+            "renaming '\(volname)' to '\(target)'",
+            ["rename", "\(pool)/\(volume.name)", "\(pool)/\(target)"]
+        )
         return volume.base.map { "\($0)/\(target)" } ?? target
     }
 }

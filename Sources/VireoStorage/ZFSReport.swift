@@ -34,9 +34,14 @@ enum ZFSReport {
             for (column, field) in zip(columns, fields) where field != "-" && !field.isEmpty { values[column] = field }
             guard let name = values["name"] else { return nil }
             return Dataset(
-                name: name, volsize: values["volsize"].flatMap { Int($0) }, origin: values["origin"],
-                type: values["type"] ?? "", refquota: values["refquota"].flatMap { Int($0) },
-                used: values["used"].flatMap { Int($0) }, creation: values["creation"].flatMap { Int($0) })
+                name: name,
+                volsize: values["volsize"].flatMap { Int($0) },
+                origin: values["origin"],
+                type: values["type"] ?? "",
+                refquota: values["refquota"].flatMap { Int($0) },
+                used: values["used"].flatMap { Int($0) },
+                creation: values["creation"].flatMap { Int($0) }
+            )
         }
     }
 

@@ -6,10 +6,10 @@ import NIOCore
 import Testing
 import VireoAccess
 import VireoCore
+import VireoHost
+import VireoStorage
 import VireoStore
 import VireoTasks
-import VireoStorage
-import VireoHost
 
 @testable import VireoAPI
 
@@ -33,7 +33,13 @@ import VireoHost
         )
         let storage = StorageManager(store: store, node: "n1", runner: SubprocessRunner(), logger: Logger(label: "t"))
         let services = APIServices(
-            node: "n1", store: store, access: access, tasks: tasks, storage: storage, logger: Logger(label: "t"))
+            node: "n1",
+            store: store,
+            access: access,
+            tasks: tasks,
+            storage: storage,
+            logger: Logger(label: "t")
+        )
         let responder = APIResponder<BasicRequestContext>(
             registry: VireoAPI.makeRegistry(),
             services: services,

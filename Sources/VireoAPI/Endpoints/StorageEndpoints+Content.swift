@@ -37,8 +37,13 @@ extension StorageEndpoints {
     static func kibibytes(_ text: String, parameter: String = "size") throws -> Int {
         var digits = Substring(text)
         var factor = 1
-        if digits.hasSuffix("M") { factor = 1024; digits = digits.dropLast() }
-        else if digits.hasSuffix("G") { factor = 1024 * 1024; digits = digits.dropLast() }
+        if digits.hasSuffix("M") {
+            factor = 1024
+            digits = digits.dropLast()
+        } else if digits.hasSuffix("G") {
+            factor = 1024 * 1024
+            digits = digits.dropLast()
+        }
         guard let value = Int(digits), value > 0, value <= Int.max / factor / 1024 else {
             throw VireoError.parameter(parameter, "invalid size '\(text)'")
         }
@@ -50,7 +55,9 @@ extension StorageEndpoints {
             _ = try NodeEndpoints.checkNode(request)
             let id = try request.parameters.require("storage")
             let content = try request.parameters["content"].map { text -> ContentType in
-                guard let type = ContentType(rawValue: text) else { throw VireoError.parameter("content", "invalid content type '\(text)'") }
+                guard let type = ContentType(rawValue: text) else {
+                    throw VireoError.parameter("content", "invalid content type '\(text)'")
+                }
                 return type
             }
             let plugin = try await request.services.storage.activePlugin(id)
@@ -68,7 +75,8 @@ extension StorageEndpoints {
             if let given = p["format"], let fromName, given != fromName.rawValue {
                 throw VireoError.parameter("format", "format '\(given)' does not match the extension of '\(filename)'")
             }
-            let format = try VolumeFormat(rawValue: p["format"] ?? fromName?.rawValue ?? "raw")
+            let format =
+                try VolumeFormat(rawValue: p["format"] ?? fromName?.rawValue ?? "raw")
                 ?? { throw VireoError.parameter("format", "invalid format") }()
             guard !filename.contains("/"), filename != ".", filename != "..", !filename.hasPrefix(".") else {
                 throw VireoError.parameter("filename", "invalid file name '\(filename)'")
@@ -83,8 +91,11 @@ extension StorageEndpoints {
             }
             let volname = try await manager.withLock(id) {
                 do {
-                    return try await plugin.allocate(AllocationRequest(vmid: vmid, name: filename, format: format, sizeKiB: sizeKiB))
-                } catch let error as VireoError where error.code == .invalidArgument && error.parameterErrors.isEmpty
+                    return try await plugin.allocate(
+                        AllocationRequest(vmid: vmid, name: filename, format: format, sizeKiB: sizeKiB)
+                    )
+                } catch let error as VireoError
+                    where error.code == .invalidArgument && error.parameterErrors.isEmpty
                     && error.message.hasPrefix("volume name")
                 {
                     throw VireoError.parameter("filename", error.message)
@@ -113,12 +124,15 @@ extension StorageEndpoints {
             let plugin = try await request.services.storage.activePlugin(id)
             let volume = try PathVolume(parsing: volname)
             guard volume.vmid == nil else {
-                throw VireoError.invalid("notes and protection are only supported on backups and templates, not on '\(id):\(volname)'")
+                throw VireoError.invalid(
+                    "notes and protection are only supported on backups and templates, not on '\(id):\(volname)'"
+                )
             }
             let path = try plugin.path(volname)
             _ = try await plugin.info(volname)
             if let notes = request.parameters["notes"] {
-                try notes.isEmpty ? try? FileManager.default.removeItem(atPath: path + ".notes")
+                try notes.isEmpty
+                    ? try? FileManager.default.removeItem(atPath: path + ".notes")
                     : notes.write(toFile: path + ".notes", atomically: true, encoding: .utf8)
             }
             if let protected = request.parameters.bool("protected") {
@@ -143,15 +157,23 @@ extension StorageEndpoints {
             }
             let owner = (try? PathVolume(parsing: volname))?.vmid
             let upid = try request.services.tasks.start(
-                type: "imgdel", id: owner.map { "\($0)@\(id)" } ?? id, user: request.identity.authID
+                type: "imgdel",
+                id: owner.map { "\($0)@\(id)" } ?? id,
+                user: request.identity.authID
             ) { log in
                 try await manager.withLock(id) { try await plugin.free(volname) }
                 log.append("Removed volume '\(volid)'")
             }
             if let delay = request.parameters.int("delay") {
                 let finished = await withTaskGroup(of: Bool.self) { group in
-                    group.addTask { await request.services.tasks.wait(upid.description); return true }
-                    group.addTask { try? await Task.sleep(for: .seconds(delay)); return false }
+                    group.addTask {
+                        await request.services.tasks.wait(upid.description)
+                        return true
+                    }
+                    group.addTask {
+                        try? await Task.sleep(for: .seconds(delay))
+                        return false
+                    }
                     let first = await group.next() ?? false
                     group.cancelAll()
                     return first
@@ -165,9 +187,16 @@ extension StorageEndpoints {
     /// Datastore.Allocate grants all; reading needs Audit or AllocateSpace on the storage.
     static func checkVolumeAccess(_ request: APIRequest, storage: String, write: Bool) throws {
         let path = "/storage/\(storage)"
-        let privileges = write ? ["Datastore.Allocate", "Datastore.AllocateSpace"] : ["Datastore.Audit", "Datastore.AllocateSpace", "Datastore.Allocate"]
-        guard request.access.permissions.check(request.identity.authID, path: path, privileges: privileges, any: true) else {
-            throw VireoError(.permissionDenied, "Permission check failed (\(path), \(privileges.joined(separator: "|")))")
+        let privileges =
+            write
+            ? ["Datastore.Allocate", "Datastore.AllocateSpace"]
+            : ["Datastore.Audit", "Datastore.AllocateSpace", "Datastore.Allocate"]
+        guard request.access.permissions.check(request.identity.authID, path: path, privileges: privileges, any: true)
+        else {
+            throw VireoError(
+                .permissionDenied,
+                "Permission check failed (\(path), \(privileges.joined(separator: "|")))"
+            )
         }
     }
 }

@@ -16,14 +16,17 @@ extension StorageEndpoints {
                 ParameterSpec("volume", .string),
             ] + extra,
             permission: .perm("/storage/{storage}", ["Datastore.AllocateSpace"], any: false, requireParam: nil),
-            protected: true, returns: returns)
+            protected: true,
+            returns: returns
+        )
     }
 
     static let snapshotName = ParameterSpec("snapname", .string, pattern: "[A-Za-z][A-Za-z0-9_\\-]+", maxLength: 40)
 
     static func registerVolumeOperations(in registry: inout APIRegistry) {
         registry.register(
-            .put, volumePath + "/resize",
+            .put,
+            volumePath + "/resize",
             schema: volumeSchema([ParameterSpec("size", .string, pattern: "\\+?\\d+(\\.\\d+)?[KMGT]?")])
         ) { request in
             let (id, volname) = try volname(request)
@@ -35,7 +38,10 @@ extension StorageEndpoints {
             }
             let target = text.hasPrefix("+") ? current + amount : amount
             guard target >= current else {
-                throw VireoError.parameter("size", "shrinking from \(ByteSize(bytes: current)) to \(ByteSize(bytes: target)) is not allowed")
+                throw VireoError.parameter(
+                    "size",
+                    "shrinking from \(ByteSize(bytes: current)) to \(ByteSize(bytes: target)) is not allowed"
+                )
             }
             try await request.services.storage.withLock(id) { try await plugin.resize(volname, sizeBytes: target) }
             return .null
@@ -58,7 +64,8 @@ extension StorageEndpoints {
             try await request.services.storage.withLock(id) { try await plugin.rollbackSnapshot(volname, name: name) }
             return .null
         }
-        registry.register(.delete, volumePath + "/snapshot/{snapname}", schema: volumeSchema([snapshotName])) { request in
+        registry.register(.delete, volumePath + "/snapshot/{snapname}", schema: volumeSchema([snapshotName])) {
+            request in
             let (id, volname) = try volname(request)
             let name = try request.parameters.require("snapname")
             let plugin = try await request.services.storage.activePlugin(id)
@@ -75,14 +82,23 @@ extension StorageEndpoints {
             return .init(.string("\(id):\(base)"))
         }
         registry.register(
-            .post, volumePath + "/clone",
+            .post,
+            volumePath + "/clone",
             schema: volumeSchema(
                 [
                     ParameterSpec("vmid", .integer, format: "pve-vmid", minimum: 100, maximum: 999_999_999),
-                    ParameterSpec("snapname", .string, optional: true, pattern: "[A-Za-z][A-Za-z0-9_\\-]+", maxLength: 40),
+                    ParameterSpec(
+                        "snapname",
+                        .string,
+                        optional: true,
+                        pattern: "[A-Za-z][A-Za-z0-9_\\-]+",
+                        maxLength: 40
+                    ),
                     ParameterSpec("full", .boolean, optional: true, defaultValue: "0"),
                     ParameterSpec("format", .string, optional: true, enumValues: ["raw", "qcow2", "vmdk"]),
-                ], returns: "string")
+                ],
+                returns: "string"
+            )
         ) { request in
             let (id, volname) = try volname(request)
             let p = request.parameters
@@ -90,7 +106,13 @@ extension StorageEndpoints {
             let manager = request.services.storage
             let plugin = try await manager.activePlugin(id)
             if p.bool("full", default: false) {
-                let clone = try await fullClone(plugin, volname, vmid: vmid, format: p["format"], runner: manager.runner)
+                let clone = try await fullClone(
+                    plugin,
+                    volname,
+                    vmid: vmid,
+                    format: p["format"],
+                    runner: manager.runner
+                )
                 return .init(.string("\(id):\(clone)"))
             }
             let clone = try await manager.withLock(id) {
@@ -111,18 +133,30 @@ extension StorageEndpoints {
         let source = try await plugin.info(volname)
         let targetFormat = VolumeFormat(rawValue: format ?? source.format) ?? plugin.definition.defaultFormat
         guard plugin.capabilities.formats.contains(targetFormat) else {
-            throw VireoError.parameter("format", "format '\(targetFormat.rawValue)' is not supported on storage '\(plugin.id)'")
+            throw VireoError.parameter(
+                "format",
+                "format '\(targetFormat.rawValue)' is not supported on storage '\(plugin.id)'"
+            )
         }
         let sizeKiB = (source.size + 1023) / 1024
-        let clone = try await plugin.allocate(AllocationRequest(vmid: vmid, name: nil, format: targetFormat, sizeKiB: sizeKiB))
+        let clone = try await plugin.allocate(
+            AllocationRequest(vmid: vmid, name: nil, format: targetFormat, sizeKiB: sizeKiB)
+        )
         do {
             try await QemuImg(runner: runner).convert(
-                from: try plugin.path(volname), format: QemuImg.Format(rawValue: source.format) ?? .raw,
-                to: try plugin.path(clone), targetFormat: QemuImg.Format(rawValue: targetFormat.rawValue) ?? .raw)
+                from: try plugin.path(volname),
+                format: QemuImg.Format(rawValue: source.format) ?? .raw,
+                to: try plugin.path(clone),
+                targetFormat: QemuImg.Format(rawValue: targetFormat.rawValue) ?? .raw
+            )
         } catch {
             // No half-made copy stays behind.
             try? await plugin.free(clone)
-            throw VireoError(.internalError, "storage '\(plugin.id)': copying '\(volname)' failed: \(error)", underlying: error)
+            throw VireoError(
+                .internalError,
+                "storage '\(plugin.id)': copying '\(volname)' failed: \(error)",
+                underlying: error
+            )
         }
         return clone
     }

@@ -38,8 +38,11 @@ enum StorageEndpoints {
 
     static func canSee(_ request: APIRequest, _ id: String) -> Bool {
         request.access.permissions.check(
-            request.identity.authID, path: "/storage/\(id)", privileges: ["Datastore.Audit", "Datastore.AllocateSpace"],
-            any: true)
+            request.identity.authID,
+            path: "/storage/\(id)",
+            privileges: ["Datastore.Audit", "Datastore.AllocateSpace"],
+            any: true
+        )
     }
 
     // MARK: - storage.cfg
@@ -54,7 +57,9 @@ enum StorageEndpoints {
             return .init(.array(items.map { configJSON($0, digest: digest) }))
         }
         registry.register(
-            .post, "/storage", schema: APISchema.pveEndpoint(.post, "/storage")?.adding(extraOptions)
+            .post,
+            "/storage",
+            schema: APISchema.pveEndpoint(.post, "/storage")?.adding(extraOptions)
         ) { request in
             let p = request.parameters
             let id = try p.require("storage")
@@ -83,7 +88,9 @@ enum StorageEndpoints {
             return .init(configJSON(StorageDefinition(section: section), digest: digest))
         }
         registry.register(
-            .put, "/storage/{storage}", schema: APISchema.pveEndpoint(.put, "/storage/{storage}")?.adding(extraOptions)
+            .put,
+            "/storage/{storage}",
+            schema: APISchema.pveEndpoint(.put, "/storage/{storage}")?.adding(extraOptions)
         ) { request in
             let p = request.parameters
             let id = try p.require("storage")
@@ -138,7 +145,10 @@ enum StorageEndpoints {
             throw VireoError.parameter(required, "property is missing and it is not optional")
         }
         let section = try SectionConfig.Section(
-            type: type, id: id, options: values.map { SectionConfig.Option($0.key, $0.value) })
+            type: type,
+            id: id,
+            options: values.map { SectionConfig.Option($0.key, $0.value) }
+        )
         return try canonical(section)
     }
 
@@ -159,7 +169,10 @@ enum StorageEndpoints {
                 let content = try ContentType.parseList(value)
                 guard content.isSubset(of: schema.capabilities.validContent) else {
                     let invalid = content.subtracting(schema.capabilities.validContent).sorted().map(\.rawValue)
-                    throw VireoError.parameter("content", "content type '\(invalid.joined(separator: ","))' is not allowed on '\(type)' storages")
+                    throw VireoError.parameter(
+                        "content",
+                        "content type '\(invalid.joined(separator: ","))' is not allowed on '\(type)' storages"
+                    )
                 }
                 values[key] = ContentType.listText(content)
             case "path":
@@ -202,7 +215,12 @@ enum StorageEndpoints {
 
     // MARK: - Node view
 
-    static func statusJSON(_ definition: StorageDefinition, _ status: StorageStatus, node: String, fraction: Bool) -> [String: JSON] {
+    static func statusJSON(
+        _ definition: StorageDefinition,
+        _ status: StorageStatus,
+        node: String,
+        fraction: Bool
+    ) -> [String: JSON] {
         var object: [String: JSON] = [
             "storage": .string(definition.id), "type": .string(definition.type),
             "content": .string(ContentType.listText(definition.content)),
@@ -229,7 +247,8 @@ enum StorageEndpoints {
                 if p.bool("enabled", default: false) || wanted != nil, !enabled { continue }
                 let status = await request.services.storage.status(of: definition)
                 var object = statusJSON(definition, status, node: node, fraction: true)
-                if p.bool("format", default: false), let caps = StorageTypes.schema(for: definition.type)?.capabilities {
+                if p.bool("format", default: false), let caps = StorageTypes.schema(for: definition.type)?.capabilities
+                {
                     object["formats"] = [
                         "supported": .array(caps.formats.map { .string($0.rawValue) }),
                         "default": .string(definition.defaultFormat.rawValue),

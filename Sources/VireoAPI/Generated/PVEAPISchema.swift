@@ -8,13 +8,19 @@ extension APISchema {
         "GET /access": EndpointSchema(
             parameters: [],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "GET /access/acl": EndpointSchema(
             parameters: [],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "PUT /access/acl": EndpointSchema(
             parameters: [
                 ParameterSpec("delete", .boolean, optional: true),
@@ -23,16 +29,22 @@ extension APISchema {
                 ParameterSpec("propagate", .boolean, optional: true, defaultValue: "1"),
                 ParameterSpec("roles", .string, format: "pve-roleid-list"),
                 ParameterSpec("tokens", .string, optional: true, format: "pve-tokenid-list"),
-                ParameterSpec("users", .string, optional: true, format: "pve-userid-list")
+                ParameterSpec("users", .string, optional: true, format: "pve-userid-list"),
             ],
             permission: .permModify("{path}"),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /access/domains": EndpointSchema(
             parameters: [],
             permission: .world,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "POST /access/domains": EndpointSchema(
             parameters: [
                 ParameterSpec("acr-values", .string, optional: true, pattern: "^[^\\x00-\\x1F\\x7F <>#\"]*$"),
@@ -50,7 +62,13 @@ extension APISchema {
                 ParameterSpec("default", .boolean, optional: true),
                 ParameterSpec("domain", .string, optional: true, pattern: "\\S+", maxLength: 256),
                 ParameterSpec("filter", .string, optional: true, maxLength: 2048),
-                ParameterSpec("group_classes", .string, optional: true, format: "ldap-simple-attr-list", defaultValue: "groupOfNames, group, univentionGroup, ipausergroup"),
+                ParameterSpec(
+                    "group_classes",
+                    .string,
+                    optional: true,
+                    format: "ldap-simple-attr-list",
+                    defaultValue: "groupOfNames, group, univentionGroup, ipausergroup"
+                ),
                 ParameterSpec("group_dn", .string, optional: true, maxLength: 256),
                 ParameterSpec("group_filter", .string, optional: true, maxLength: 2048),
                 ParameterSpec("group_name_attr", .string, optional: true, format: "ldap-simple-attr", maxLength: 256),
@@ -58,7 +76,13 @@ extension APISchema {
                 ParameterSpec("groups-claim", .string, optional: true, pattern: "[A-Za-z0-9\\.\\-_]+", maxLength: 256),
                 ParameterSpec("groups-overwrite", .boolean, optional: true, defaultValue: "0"),
                 ParameterSpec("issuer-url", .string, optional: true, maxLength: 256),
-                ParameterSpec("mode", .string, optional: true, enumValues: ["ldap", "ldaps", "ldap+starttls"], defaultValue: "ldap"),
+                ParameterSpec(
+                    "mode",
+                    .string,
+                    optional: true,
+                    enumValues: ["ldap", "ldaps", "ldap+starttls"],
+                    defaultValue: "ldap"
+                ),
                 ParameterSpec("password", .string, optional: true),
                 ParameterSpec("port", .integer, optional: true, minimum: 1, maximum: 65535),
                 ParameterSpec("prompt", .string, optional: true, pattern: "(?:none|login|consent|select_account|\\S+)"),
@@ -68,33 +92,53 @@ extension APISchema {
                 ParameterSpec("secure", .boolean, optional: true),
                 ParameterSpec("server1", .string, optional: true, format: "address", maxLength: 256),
                 ParameterSpec("server2", .string, optional: true, format: "address", maxLength: 256),
-                ParameterSpec("sslversion", .string, optional: true, enumValues: ["tlsv1", "tlsv1_1", "tlsv1_2", "tlsv1_3"]),
+                ParameterSpec(
+                    "sslversion",
+                    .string,
+                    optional: true,
+                    enumValues: ["tlsv1", "tlsv1_1", "tlsv1_2", "tlsv1_3"]
+                ),
                 ParameterSpec("sync-defaults-options", .string, optional: true, format: "realm-sync-options"),
                 ParameterSpec("sync_attributes", .string, optional: true, pattern: "\\w+=[^,]+(,\\s*\\w+=[^,]+)*"),
                 ParameterSpec("tfa", .string, optional: true, format: "pve-tfa-config", maxLength: 128),
                 ParameterSpec("type", .string, enumValues: ["ad", "ldap", "openid", "pam", "pve"]),
                 ParameterSpec("user_attr", .string, optional: true, pattern: "\\S{2,}", maxLength: 256),
-                ParameterSpec("user_classes", .string, optional: true, format: "ldap-simple-attr-list", defaultValue: "inetorgperson, posixaccount, person, user"),
+                ParameterSpec(
+                    "user_classes",
+                    .string,
+                    optional: true,
+                    format: "ldap-simple-attr-list",
+                    defaultValue: "inetorgperson, posixaccount, person, user"
+                ),
                 ParameterSpec("username-claim", .string, optional: true),
-                ParameterSpec("verify", .boolean, optional: true, defaultValue: "0")
+                ParameterSpec("verify", .boolean, optional: true, defaultValue: "0"),
             ],
             permission: .perm("/access/realm", ["Realm.Allocate"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "DELETE /access/domains/{realm}": EndpointSchema(
             parameters: [
                 ParameterSpec("realm", .string, format: "pve-realm", maxLength: 32)
             ],
             permission: .perm("/access/realm", ["Realm.Allocate"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /access/domains/{realm}": EndpointSchema(
             parameters: [
                 ParameterSpec("realm", .string, format: "pve-realm", maxLength: 32)
             ],
             permission: .perm("/access/realm", ["Realm.Allocate", "Sys.Audit"], any: true, requireParam: nil),
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "PUT /access/domains/{realm}": EndpointSchema(
             parameters: [
                 ParameterSpec("acr-values", .string, optional: true, pattern: "^[^\\x00-\\x1F\\x7F <>#\"]*$"),
@@ -114,7 +158,13 @@ extension APISchema {
                 ParameterSpec("digest", .string, optional: true, maxLength: 64),
                 ParameterSpec("domain", .string, optional: true, pattern: "\\S+", maxLength: 256),
                 ParameterSpec("filter", .string, optional: true, maxLength: 2048),
-                ParameterSpec("group_classes", .string, optional: true, format: "ldap-simple-attr-list", defaultValue: "groupOfNames, group, univentionGroup, ipausergroup"),
+                ParameterSpec(
+                    "group_classes",
+                    .string,
+                    optional: true,
+                    format: "ldap-simple-attr-list",
+                    defaultValue: "groupOfNames, group, univentionGroup, ipausergroup"
+                ),
                 ParameterSpec("group_dn", .string, optional: true, maxLength: 256),
                 ParameterSpec("group_filter", .string, optional: true, maxLength: 2048),
                 ParameterSpec("group_name_attr", .string, optional: true, format: "ldap-simple-attr", maxLength: 256),
@@ -122,7 +172,13 @@ extension APISchema {
                 ParameterSpec("groups-claim", .string, optional: true, pattern: "[A-Za-z0-9\\.\\-_]+", maxLength: 256),
                 ParameterSpec("groups-overwrite", .boolean, optional: true, defaultValue: "0"),
                 ParameterSpec("issuer-url", .string, optional: true, maxLength: 256),
-                ParameterSpec("mode", .string, optional: true, enumValues: ["ldap", "ldaps", "ldap+starttls"], defaultValue: "ldap"),
+                ParameterSpec(
+                    "mode",
+                    .string,
+                    optional: true,
+                    enumValues: ["ldap", "ldaps", "ldap+starttls"],
+                    defaultValue: "ldap"
+                ),
                 ParameterSpec("password", .string, optional: true),
                 ParameterSpec("port", .integer, optional: true, minimum: 1, maximum: 65535),
                 ParameterSpec("prompt", .string, optional: true, pattern: "(?:none|login|consent|select_account|\\S+)"),
@@ -132,117 +188,181 @@ extension APISchema {
                 ParameterSpec("secure", .boolean, optional: true),
                 ParameterSpec("server1", .string, optional: true, format: "address", maxLength: 256),
                 ParameterSpec("server2", .string, optional: true, format: "address", maxLength: 256),
-                ParameterSpec("sslversion", .string, optional: true, enumValues: ["tlsv1", "tlsv1_1", "tlsv1_2", "tlsv1_3"]),
+                ParameterSpec(
+                    "sslversion",
+                    .string,
+                    optional: true,
+                    enumValues: ["tlsv1", "tlsv1_1", "tlsv1_2", "tlsv1_3"]
+                ),
                 ParameterSpec("sync-defaults-options", .string, optional: true, format: "realm-sync-options"),
                 ParameterSpec("sync_attributes", .string, optional: true, pattern: "\\w+=[^,]+(,\\s*\\w+=[^,]+)*"),
                 ParameterSpec("tfa", .string, optional: true, format: "pve-tfa-config", maxLength: 128),
                 ParameterSpec("user_attr", .string, optional: true, pattern: "\\S{2,}", maxLength: 256),
-                ParameterSpec("user_classes", .string, optional: true, format: "ldap-simple-attr-list", defaultValue: "inetorgperson, posixaccount, person, user"),
-                ParameterSpec("verify", .boolean, optional: true, defaultValue: "0")
+                ParameterSpec(
+                    "user_classes",
+                    .string,
+                    optional: true,
+                    format: "ldap-simple-attr-list",
+                    defaultValue: "inetorgperson, posixaccount, person, user"
+                ),
+                ParameterSpec("verify", .boolean, optional: true, defaultValue: "0"),
             ],
             permission: .perm("/access/realm", ["Realm.Allocate"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /access/groups": EndpointSchema(
             parameters: [],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "POST /access/groups": EndpointSchema(
             parameters: [
                 ParameterSpec("comment", .string, optional: true),
-                ParameterSpec("groupid", .string, format: "pve-groupid")
+                ParameterSpec("groupid", .string, format: "pve-groupid"),
             ],
             permission: .perm("/access/groups", ["Group.Allocate"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "DELETE /access/groups/{groupid}": EndpointSchema(
             parameters: [
                 ParameterSpec("groupid", .string, format: "pve-groupid")
             ],
             permission: .perm("/access/groups", ["Group.Allocate"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /access/groups/{groupid}": EndpointSchema(
             parameters: [
                 ParameterSpec("groupid", .string, format: "pve-groupid")
             ],
             permission: .perm("/access/groups", ["Sys.Audit", "Group.Allocate"], any: true, requireParam: nil),
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "PUT /access/groups/{groupid}": EndpointSchema(
             parameters: [
                 ParameterSpec("comment", .string, optional: true),
-                ParameterSpec("groupid", .string, format: "pve-groupid")
+                ParameterSpec("groupid", .string, format: "pve-groupid"),
             ],
             permission: .perm("/access/groups", ["Group.Allocate"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "PUT /access/password": EndpointSchema(
             parameters: [
                 ParameterSpec("confirmation-password", .string, optional: true, minLength: 5, maxLength: 64),
                 ParameterSpec("password", .string, minLength: 8, maxLength: 64),
-                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64),
             ],
-            permission: .or([.useridSelf, .and([.useridParam("Realm.AllocateUser"), .useridGroup(["User.Modify"], groupsParam: nil)])]),
-            protected: true, allowToken: false, additionalProperties: false,
-            returns: "null"),
+            permission: .or([
+                .useridSelf,
+                .and([.useridParam("Realm.AllocateUser"), .useridGroup(["User.Modify"], groupsParam: nil)]),
+            ]),
+            protected: true,
+            allowToken: false,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /access/permissions": EndpointSchema(
             parameters: [
                 ParameterSpec("path", .string, optional: true),
-                ParameterSpec("userid", .string, optional: true, pattern: "^(?^:[^\\s:/]+)\\@(?^:[A-Za-z][A-Za-z0-9\\.\\-_]+)(?:!(?^:[A-Za-z][A-Za-z0-9\\.\\-_]+))?$")
+                ParameterSpec(
+                    "userid",
+                    .string,
+                    optional: true,
+                    pattern: "^(?^:[^\\s:/]+)\\@(?^:[A-Za-z][A-Za-z0-9\\.\\-_]+)(?:!(?^:[A-Za-z][A-Za-z0-9\\.\\-_]+))?$"
+                ),
             ],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "GET /access/roles": EndpointSchema(
             parameters: [],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "POST /access/roles": EndpointSchema(
             parameters: [
                 ParameterSpec("privs", .string, optional: true, format: "pve-priv-list"),
-                ParameterSpec("roleid", .string, format: "pve-roleid")
+                ParameterSpec("roleid", .string, format: "pve-roleid"),
             ],
             permission: .perm("/access", ["Sys.Modify"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "DELETE /access/roles/{roleid}": EndpointSchema(
             parameters: [
                 ParameterSpec("roleid", .string, format: "pve-roleid")
             ],
             permission: .perm("/access", ["Sys.Modify"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /access/roles/{roleid}": EndpointSchema(
             parameters: [
                 ParameterSpec("roleid", .string, format: "pve-roleid")
             ],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "PUT /access/roles/{roleid}": EndpointSchema(
             parameters: [
                 ParameterSpec("append", .boolean, optional: true, requires: "privs"),
                 ParameterSpec("privs", .string, optional: true, format: "pve-priv-list"),
-                ParameterSpec("roleid", .string, format: "pve-roleid")
+                ParameterSpec("roleid", .string, format: "pve-roleid"),
             ],
             permission: .perm("/access", ["Sys.Modify"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /access/tfa": EndpointSchema(
             parameters: [],
             permission: .anyUser,
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "GET /access/tfa/{userid}": EndpointSchema(
             parameters: [
                 ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
             ],
             permission: .or([.useridSelf, .useridGroup(["User.Modify", "Sys.Audit"], groupsParam: nil)]),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "POST /access/tfa/{userid}": EndpointSchema(
             parameters: [
                 ParameterSpec("challenge", .string, optional: true),
@@ -251,66 +371,94 @@ extension APISchema {
                 ParameterSpec("totp", .string, optional: true),
                 ParameterSpec("type", .string, enumValues: ["totp", "u2f", "webauthn", "recovery", "yubico"]),
                 ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64),
-                ParameterSpec("value", .string, optional: true)
+                ParameterSpec("value", .string, optional: true),
             ],
             permission: .or([.useridSelf, .useridGroup(["User.Modify"], groupsParam: nil)]),
-            protected: true, allowToken: false, additionalProperties: false,
-            returns: "object"),
+            protected: true,
+            allowToken: false,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "DELETE /access/tfa/{userid}/{id}": EndpointSchema(
             parameters: [
                 ParameterSpec("id", .string),
                 ParameterSpec("password", .string, optional: true, minLength: 5, maxLength: 64),
-                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64),
             ],
             permission: .or([.useridSelf, .useridGroup(["User.Modify"], groupsParam: nil)]),
-            protected: true, allowToken: false, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: false,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /access/tfa/{userid}/{id}": EndpointSchema(
             parameters: [
                 ParameterSpec("id", .string),
-                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64),
             ],
             permission: .or([.useridSelf, .useridGroup(["User.Modify", "Sys.Audit"], groupsParam: nil)]),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "PUT /access/tfa/{userid}/{id}": EndpointSchema(
             parameters: [
                 ParameterSpec("description", .string, optional: true, maxLength: 255),
                 ParameterSpec("enable", .boolean, optional: true),
                 ParameterSpec("id", .string),
                 ParameterSpec("password", .string, optional: true, minLength: 5, maxLength: 64),
-                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64),
             ],
             permission: .or([.useridSelf, .useridGroup(["User.Modify"], groupsParam: nil)]),
-            protected: true, allowToken: false, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: false,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /access/ticket": EndpointSchema(
             parameters: [],
             permission: .world,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "POST /access/ticket": EndpointSchema(
             parameters: [
                 ParameterSpec("new-format", .boolean, optional: true, defaultValue: "1"),
                 ParameterSpec("otp", .string, optional: true),
                 ParameterSpec("password", .string),
                 ParameterSpec("path", .string, optional: true, maxLength: 64, requires: "privs"),
-                ParameterSpec("privs", .string, optional: true, format: "pve-priv-list", maxLength: 64, requires: "path"),
+                ParameterSpec(
+                    "privs",
+                    .string,
+                    optional: true,
+                    format: "pve-priv-list",
+                    maxLength: 64,
+                    requires: "path"
+                ),
                 ParameterSpec("realm", .string, optional: true, format: "pve-realm", maxLength: 32),
                 ParameterSpec("tfa-challenge", .string, optional: true),
-                ParameterSpec("username", .string, maxLength: 64)
+                ParameterSpec("username", .string, maxLength: 64),
             ],
             permission: .world,
-            protected: true, allowToken: false, additionalProperties: false,
-            returns: "object"),
+            protected: true,
+            allowToken: false,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "GET /access/users": EndpointSchema(
             parameters: [
                 ParameterSpec("enabled", .boolean, optional: true),
-                ParameterSpec("full", .boolean, optional: true, defaultValue: "0")
+                ParameterSpec("full", .boolean, optional: true, defaultValue: "0"),
             ],
             permission: .anyUser,
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "POST /access/users": EndpointSchema(
             parameters: [
                 ParameterSpec("comment", .string, optional: true, maxLength: 2048),
@@ -322,25 +470,34 @@ extension APISchema {
                 ParameterSpec("keys", .string, optional: true, pattern: "[0-9a-zA-Z!=]{0,4096}"),
                 ParameterSpec("lastname", .string, optional: true, maxLength: 1024),
                 ParameterSpec("password", .string, optional: true, minLength: 8, maxLength: 64),
-                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64),
             ],
             permission: .and([.useridParam("Realm.AllocateUser"), .useridGroup(["User.Modify"], groupsParam: .create)]),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "DELETE /access/users/{userid}": EndpointSchema(
             parameters: [
                 ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
             ],
             permission: .and([.useridParam("Realm.AllocateUser"), .useridGroup(["User.Modify"], groupsParam: nil)]),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /access/users/{userid}": EndpointSchema(
             parameters: [
                 ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
             ],
             permission: .useridGroup(["User.Modify", "Sys.Audit"], groupsParam: nil),
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "PUT /access/users/{userid}": EndpointSchema(
             parameters: [
                 ParameterSpec("append", .boolean, optional: true, requires: "groups"),
@@ -352,53 +509,71 @@ extension APISchema {
                 ParameterSpec("groups", .string, optional: true, format: "pve-groupid-list"),
                 ParameterSpec("keys", .string, optional: true, pattern: "[0-9a-zA-Z!=]{0,4096}"),
                 ParameterSpec("lastname", .string, optional: true, maxLength: 1024),
-                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64),
             ],
             permission: .useridGroup(["User.Modify"], groupsParam: .update),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /access/users/{userid}/tfa": EndpointSchema(
             parameters: [
                 ParameterSpec("multiple", .boolean, optional: true, defaultValue: "0"),
-                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64),
             ],
             permission: .or([.useridSelf, .useridGroup(["User.Modify", "Sys.Audit"], groupsParam: nil)]),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "GET /access/users/{userid}/token": EndpointSchema(
             parameters: [
                 ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
             ],
             permission: .or([.useridSelf, .useridGroup(["User.Modify"], groupsParam: nil)]),
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "DELETE /access/users/{userid}/token/{tokenid}": EndpointSchema(
             parameters: [
                 ParameterSpec("tokenid", .string, pattern: "[A-Za-z][A-Za-z0-9\\.\\-_]+"),
-                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64),
             ],
             permission: .or([.useridSelf, .useridGroup(["User.Modify"], groupsParam: nil)]),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /access/users/{userid}/token/{tokenid}": EndpointSchema(
             parameters: [
                 ParameterSpec("tokenid", .string, pattern: "[A-Za-z][A-Za-z0-9\\.\\-_]+"),
-                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64),
             ],
             permission: .or([.useridSelf, .useridGroup(["User.Modify"], groupsParam: nil)]),
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "POST /access/users/{userid}/token/{tokenid}": EndpointSchema(
             parameters: [
                 ParameterSpec("comment", .string, optional: true),
                 ParameterSpec("expire", .integer, optional: true, minimum: 0),
                 ParameterSpec("privsep", .boolean, optional: true, defaultValue: "1"),
                 ParameterSpec("tokenid", .string, pattern: "[A-Za-z][A-Za-z0-9\\.\\-_]+"),
-                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64),
             ],
             permission: .or([.useridSelf, .useridGroup(["User.Modify"], groupsParam: nil)]),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "PUT /access/users/{userid}/token/{tokenid}": EndpointSchema(
             parameters: [
                 ParameterSpec("comment", .string, optional: true),
@@ -406,67 +581,97 @@ extension APISchema {
                 ParameterSpec("expire", .integer, optional: true, minimum: 0),
                 ParameterSpec("privsep", .boolean, optional: true, defaultValue: "1"),
                 ParameterSpec("tokenid", .string, pattern: "[A-Za-z][A-Za-z0-9\\.\\-_]+"),
-                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64)
+                ParameterSpec("userid", .string, format: "pve-userid", maxLength: 64),
             ],
             permission: .or([.useridSelf, .useridGroup(["User.Modify"], groupsParam: nil)]),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "GET /cluster": EndpointSchema(
             parameters: [],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "GET /cluster/nextid": EndpointSchema(
             parameters: [
-                ParameterSpec("vmid", .integer, optional: true, format: "pve-vmid", minimum: 100, maximum: 999999999)
+                ParameterSpec("vmid", .integer, optional: true, format: "pve-vmid", minimum: 100, maximum: 999_999_999)
             ],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "integer"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "integer"
+        ),
         "GET /cluster/resources": EndpointSchema(
             parameters: [
                 ParameterSpec("type", .string, optional: true, enumValues: ["vm", "storage", "node", "sdn"])
             ],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "GET /cluster/status": EndpointSchema(
             parameters: [],
             permission: .perm("/", ["Sys.Audit"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "GET /cluster/tasks": EndpointSchema(
             parameters: [],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "GET /nodes": EndpointSchema(
             parameters: [],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "GET /nodes/{node}": EndpointSchema(
             parameters: [
                 ParameterSpec("node", .string, format: "pve-node")
             ],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "GET /nodes/{node}/status": EndpointSchema(
             parameters: [
                 ParameterSpec("node", .string, format: "pve-node")
             ],
             permission: .perm("/nodes/{node}", ["Sys.Audit"], any: false, requireParam: nil),
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "POST /nodes/{node}/status": EndpointSchema(
             parameters: [
                 ParameterSpec("command", .string, enumValues: ["reboot", "shutdown"]),
-                ParameterSpec("node", .string, format: "pve-node")
+                ParameterSpec("node", .string, format: "pve-node"),
             ],
             permission: .perm("/nodes/{node}", ["Sys.PowerMgmt"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /nodes/{node}/storage": EndpointSchema(
             parameters: [
                 ParameterSpec("content", .string, optional: true, format: "pve-storage-content-list"),
@@ -474,178 +679,276 @@ extension APISchema {
                 ParameterSpec("format", .boolean, optional: true, defaultValue: "0"),
                 ParameterSpec("node", .string, format: "pve-node"),
                 ParameterSpec("storage", .string, optional: true, format: "pve-storage-id"),
-                ParameterSpec("target", .string, optional: true, format: "pve-node")
+                ParameterSpec("target", .string, optional: true, format: "pve-node"),
             ],
             permission: .anyUser,
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "GET /nodes/{node}/storage/{storage}": EndpointSchema(
             parameters: [
                 ParameterSpec("node", .string, format: "pve-node"),
-                ParameterSpec("storage", .string, format: "pve-storage-id")
+                ParameterSpec("storage", .string, format: "pve-storage-id"),
             ],
-            permission: .perm("/storage/{storage}", ["Datastore.Audit", "Datastore.AllocateSpace"], any: true, requireParam: nil),
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            permission: .perm(
+                "/storage/{storage}",
+                ["Datastore.Audit", "Datastore.AllocateSpace"],
+                any: true,
+                requireParam: nil
+            ),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "GET /nodes/{node}/storage/{storage}/content": EndpointSchema(
             parameters: [
                 ParameterSpec("content", .string, optional: true, format: "pve-storage-content"),
                 ParameterSpec("node", .string, format: "pve-node"),
                 ParameterSpec("storage", .string, format: "pve-storage-id"),
-                ParameterSpec("vmid", .integer, optional: true, format: "pve-vmid", minimum: 100, maximum: 999999999)
+                ParameterSpec("vmid", .integer, optional: true, format: "pve-vmid", minimum: 100, maximum: 999_999_999),
             ],
-            permission: .perm("/storage/{storage}", ["Datastore.Audit", "Datastore.AllocateSpace"], any: true, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            permission: .perm(
+                "/storage/{storage}",
+                ["Datastore.Audit", "Datastore.AllocateSpace"],
+                any: true,
+                requireParam: nil
+            ),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "POST /nodes/{node}/storage/{storage}/content": EndpointSchema(
             parameters: [
                 ParameterSpec("filename", .string),
-                ParameterSpec("format", .string, optional: true, enumValues: ["raw", "qcow2", "subvol", "vmdk"], requires: "size"),
+                ParameterSpec(
+                    "format",
+                    .string,
+                    optional: true,
+                    enumValues: ["raw", "qcow2", "subvol", "vmdk"],
+                    requires: "size"
+                ),
                 ParameterSpec("node", .string, format: "pve-node"),
                 ParameterSpec("size", .string, pattern: "\\d+[MG]?"),
                 ParameterSpec("storage", .string, format: "pve-storage-id"),
-                ParameterSpec("vmid", .integer, format: "pve-vmid", minimum: 100, maximum: 999999999)
+                ParameterSpec("vmid", .integer, format: "pve-vmid", minimum: 100, maximum: 999_999_999),
             ],
             permission: .perm("/storage/{storage}", ["Datastore.AllocateSpace"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "string"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "string"
+        ),
         "DELETE /nodes/{node}/storage/{storage}/content/{volume}": EndpointSchema(
             parameters: [
                 ParameterSpec("delay", .integer, optional: true, minimum: 1, maximum: 30),
                 ParameterSpec("node", .string, format: "pve-node"),
                 ParameterSpec("storage", .string, optional: true, format: "pve-storage-id"),
-                ParameterSpec("volume", .string)
+                ParameterSpec("volume", .string),
             ],
             permission: .anyUser,
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "string"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "string"
+        ),
         "GET /nodes/{node}/storage/{storage}/content/{volume}": EndpointSchema(
             parameters: [
                 ParameterSpec("node", .string, format: "pve-node"),
                 ParameterSpec("storage", .string, optional: true, format: "pve-storage-id"),
-                ParameterSpec("volume", .string)
+                ParameterSpec("volume", .string),
             ],
             permission: .anyUser,
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "POST /nodes/{node}/storage/{storage}/content/{volume}": EndpointSchema(
             parameters: [
                 ParameterSpec("node", .string, format: "pve-node"),
                 ParameterSpec("storage", .string, optional: true, format: "pve-storage-id"),
                 ParameterSpec("target", .string),
                 ParameterSpec("target_node", .string, optional: true, format: "pve-node"),
-                ParameterSpec("volume", .string)
+                ParameterSpec("volume", .string),
             ],
             permission: .rootOnly,
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "string"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "string"
+        ),
         "PUT /nodes/{node}/storage/{storage}/content/{volume}": EndpointSchema(
             parameters: [
                 ParameterSpec("node", .string, format: "pve-node"),
                 ParameterSpec("notes", .string, optional: true),
                 ParameterSpec("protected", .boolean, optional: true),
                 ParameterSpec("storage", .string, optional: true, format: "pve-storage-id"),
-                ParameterSpec("volume", .string)
+                ParameterSpec("volume", .string),
             ],
             permission: .anyUser,
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /nodes/{node}/storage/{storage}/status": EndpointSchema(
             parameters: [
                 ParameterSpec("node", .string, format: "pve-node"),
-                ParameterSpec("storage", .string, format: "pve-storage-id")
+                ParameterSpec("storage", .string, format: "pve-storage-id"),
             ],
-            permission: .perm("/storage/{storage}", ["Datastore.Audit", "Datastore.AllocateSpace"], any: true, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            permission: .perm(
+                "/storage/{storage}",
+                ["Datastore.Audit", "Datastore.AllocateSpace"],
+                any: true,
+                requireParam: nil
+            ),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "POST /nodes/{node}/storage/{storage}/upload": EndpointSchema(
             parameters: [
                 ParameterSpec("checksum", .string, optional: true, requires: "checksum-algorithm"),
-                ParameterSpec("checksum-algorithm", .string, optional: true, enumValues: ["md5", "sha1", "sha224", "sha256", "sha384", "sha512"], requires: "checksum"),
-                ParameterSpec("content", .string, format: "pve-storage-content", enumValues: ["iso", "vztmpl", "import"]),
+                ParameterSpec(
+                    "checksum-algorithm",
+                    .string,
+                    optional: true,
+                    enumValues: ["md5", "sha1", "sha224", "sha256", "sha384", "sha512"],
+                    requires: "checksum"
+                ),
+                ParameterSpec(
+                    "content",
+                    .string,
+                    format: "pve-storage-content",
+                    enumValues: ["iso", "vztmpl", "import"]
+                ),
                 ParameterSpec("filename", .string, maxLength: 255),
                 ParameterSpec("node", .string, format: "pve-node"),
                 ParameterSpec("storage", .string, format: "pve-storage-id"),
-                ParameterSpec("tmpfilename", .string, optional: true, pattern: "/var/tmp/pveupload-[0-9a-f]+")
+                ParameterSpec("tmpfilename", .string, optional: true, pattern: "/var/tmp/pveupload-[0-9a-f]+"),
             ],
             permission: .perm("/storage/{storage}", ["Datastore.AllocateTemplate"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "string"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "string"
+        ),
         "GET /nodes/{node}/tasks": EndpointSchema(
             parameters: [
                 ParameterSpec("errors", .boolean, optional: true, defaultValue: "0"),
                 ParameterSpec("limit", .integer, optional: true, minimum: 0, defaultValue: "50"),
                 ParameterSpec("node", .string, format: "pve-node"),
                 ParameterSpec("since", .integer, optional: true),
-                ParameterSpec("source", .string, optional: true, enumValues: ["archive", "active", "all"], defaultValue: "archive"),
+                ParameterSpec(
+                    "source",
+                    .string,
+                    optional: true,
+                    enumValues: ["archive", "active", "all"],
+                    defaultValue: "archive"
+                ),
                 ParameterSpec("start", .integer, optional: true, minimum: 0, defaultValue: "0"),
                 ParameterSpec("statusfilter", .string, optional: true, format: "pve-task-status-type-list"),
                 ParameterSpec("typefilter", .string, optional: true),
                 ParameterSpec("until", .integer, optional: true),
                 ParameterSpec("userfilter", .string, optional: true),
-                ParameterSpec("vmid", .integer, optional: true, format: "pve-vmid", minimum: 100, maximum: 999999999)
+                ParameterSpec("vmid", .integer, optional: true, format: "pve-vmid", minimum: 100, maximum: 999_999_999),
             ],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "DELETE /nodes/{node}/tasks/{upid}": EndpointSchema(
             parameters: [
                 ParameterSpec("node", .string, format: "pve-node"),
-                ParameterSpec("upid", .string)
+                ParameterSpec("upid", .string),
             ],
             permission: .anyUser,
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /nodes/{node}/tasks/{upid}": EndpointSchema(
             parameters: [
                 ParameterSpec("node", .string, format: "pve-node"),
-                ParameterSpec("upid", .string)
+                ParameterSpec("upid", .string),
             ],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "GET /nodes/{node}/tasks/{upid}/log": EndpointSchema(
             parameters: [
                 ParameterSpec("download", .boolean, optional: true),
                 ParameterSpec("limit", .integer, optional: true, minimum: 0, defaultValue: "50"),
                 ParameterSpec("node", .string, format: "pve-node"),
                 ParameterSpec("start", .integer, optional: true, minimum: 0, defaultValue: "0"),
-                ParameterSpec("upid", .string)
+                ParameterSpec("upid", .string),
             ],
             permission: .anyUser,
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "GET /nodes/{node}/tasks/{upid}/status": EndpointSchema(
             parameters: [
                 ParameterSpec("node", .string, format: "pve-node"),
-                ParameterSpec("upid", .string)
+                ParameterSpec("upid", .string),
             ],
             permission: .anyUser,
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "DELETE /pools": EndpointSchema(
             parameters: [
                 ParameterSpec("poolid", .string, format: "pve-poolid")
             ],
             permission: .perm("/pool/{poolid}", ["Pool.Allocate"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /pools": EndpointSchema(
             parameters: [
                 ParameterSpec("poolid", .string, optional: true, format: "pve-poolid"),
-                ParameterSpec("type", .string, optional: true, enumValues: ["qemu", "lxc", "storage"], requires: "poolid")
+                ParameterSpec(
+                    "type",
+                    .string,
+                    optional: true,
+                    enumValues: ["qemu", "lxc", "storage"],
+                    requires: "poolid"
+                ),
             ],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "POST /pools": EndpointSchema(
             parameters: [
                 ParameterSpec("comment", .string, optional: true),
-                ParameterSpec("poolid", .string, format: "pve-poolid")
+                ParameterSpec("poolid", .string, format: "pve-poolid"),
             ],
             permission: .perm("/pool/{poolid}", ["Pool.Allocate"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "PUT /pools": EndpointSchema(
             parameters: [
                 ParameterSpec("allow-move", .boolean, optional: true, defaultValue: "0"),
@@ -653,26 +956,35 @@ extension APISchema {
                 ParameterSpec("delete", .boolean, optional: true, defaultValue: "0"),
                 ParameterSpec("poolid", .string, format: "pve-poolid"),
                 ParameterSpec("storage", .string, optional: true, format: "pve-storage-id-list"),
-                ParameterSpec("vms", .string, optional: true, format: "pve-vmid-list")
+                ParameterSpec("vms", .string, optional: true, format: "pve-vmid-list"),
             ],
             permission: .perm("/pool/{poolid}", ["Pool.Allocate"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "DELETE /pools/{poolid}": EndpointSchema(
             parameters: [
                 ParameterSpec("poolid", .string, format: "pve-poolid")
             ],
             permission: .perm("/pool/{poolid}", ["Pool.Allocate"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /pools/{poolid}": EndpointSchema(
             parameters: [
                 ParameterSpec("poolid", .string, format: "pve-poolid"),
-                ParameterSpec("type", .string, optional: true, enumValues: ["qemu", "lxc", "storage"])
+                ParameterSpec("type", .string, optional: true, enumValues: ["qemu", "lxc", "storage"]),
             ],
             permission: .perm("/pool/{poolid}", ["Pool.Audit"], any: false, requireParam: nil),
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "PUT /pools/{poolid}": EndpointSchema(
             parameters: [
                 ParameterSpec("allow-move", .boolean, optional: true, defaultValue: "0"),
@@ -680,18 +992,32 @@ extension APISchema {
                 ParameterSpec("delete", .boolean, optional: true, defaultValue: "0"),
                 ParameterSpec("poolid", .string, format: "pve-poolid"),
                 ParameterSpec("storage", .string, optional: true, format: "pve-storage-id-list"),
-                ParameterSpec("vms", .string, optional: true, format: "pve-vmid-list")
+                ParameterSpec("vms", .string, optional: true, format: "pve-vmid-list"),
             ],
             permission: .perm("/pool/{poolid}", ["Pool.Allocate"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /storage": EndpointSchema(
             parameters: [
-                ParameterSpec("type", .string, optional: true, enumValues: ["btrfs", "cephfs", "cifs", "dir", "esxi", "iscsi", "iscsidirect", "lvm", "lvmthin", "nfs", "pbs", "rbd", "zfs", "zfspool"])
+                ParameterSpec(
+                    "type",
+                    .string,
+                    optional: true,
+                    enumValues: [
+                        "btrfs", "cephfs", "cifs", "dir", "esxi", "iscsi", "iscsidirect", "lvm", "lvmthin", "nfs",
+                        "pbs", "rbd", "zfs", "zfspool",
+                    ]
+                )
             ],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "array"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "array"
+        ),
         "POST /storage": EndpointSchema(
             parameters: [
                 ParameterSpec("authsupported", .string, optional: true),
@@ -734,16 +1060,34 @@ extension APISchema {
                 ParameterSpec("pool", .string, optional: true),
                 ParameterSpec("port", .integer, optional: true, minimum: 1, maximum: 65535),
                 ParameterSpec("portal", .string, optional: true, format: "pve-storage-portal-dns"),
-                ParameterSpec("preallocation", .string, optional: true, enumValues: ["off", "metadata", "falloc", "full"], defaultValue: "metadata"),
+                ParameterSpec(
+                    "preallocation",
+                    .string,
+                    optional: true,
+                    enumValues: ["off", "metadata", "falloc", "full"],
+                    defaultValue: "metadata"
+                ),
                 ParameterSpec("prune-backups", .string, optional: true, format: "prune-backups"),
                 ParameterSpec("saferemove", .boolean, optional: true),
-                ParameterSpec("saferemove-stepsize", .integer, optional: true, enumValues: ["1", "2", "4", "8", "16", "32"], defaultValue: "32"),
+                ParameterSpec(
+                    "saferemove-stepsize",
+                    .integer,
+                    optional: true,
+                    enumValues: ["1", "2", "4", "8", "16", "32"],
+                    defaultValue: "32"
+                ),
                 ParameterSpec("saferemove_throughput", .string, optional: true),
                 ParameterSpec("server", .string, optional: true, format: "pve-storage-server"),
                 ParameterSpec("share", .string, optional: true),
                 ParameterSpec("shared", .boolean, optional: true),
                 ParameterSpec("skip-cert-verification", .boolean, optional: true),
-                ParameterSpec("smbversion", .string, optional: true, enumValues: ["default", "2.0", "2.1", "3", "3.0", "3.11"], defaultValue: "default"),
+                ParameterSpec(
+                    "smbversion",
+                    .string,
+                    optional: true,
+                    enumValues: ["default", "2.0", "2.1", "3", "3.0", "3.11"],
+                    defaultValue: "default"
+                ),
                 ParameterSpec("snapshot-as-volume-chain", .boolean, optional: true, defaultValue: "0"),
                 ParameterSpec("sparse", .boolean, optional: true),
                 ParameterSpec("storage", .string, format: "pve-storage-id"),
@@ -751,28 +1095,44 @@ extension APISchema {
                 ParameterSpec("tagged_only", .boolean, optional: true),
                 ParameterSpec("target", .string, optional: true),
                 ParameterSpec("thinpool", .string, optional: true, format: "pve-storage-vgname"),
-                ParameterSpec("type", .string, enumValues: ["btrfs", "cephfs", "cifs", "dir", "esxi", "iscsi", "iscsidirect", "lvm", "lvmthin", "nfs", "pbs", "rbd", "zfs", "zfspool"]),
+                ParameterSpec(
+                    "type",
+                    .string,
+                    enumValues: [
+                        "btrfs", "cephfs", "cifs", "dir", "esxi", "iscsi", "iscsidirect", "lvm", "lvmthin", "nfs",
+                        "pbs", "rbd", "zfs", "zfspool",
+                    ]
+                ),
                 ParameterSpec("username", .string, optional: true),
                 ParameterSpec("vgname", .string, optional: true, format: "pve-storage-vgname"),
-                ParameterSpec("zfs-base-path", .string, optional: true, format: "pve-storage-path")
+                ParameterSpec("zfs-base-path", .string, optional: true, format: "pve-storage-path"),
             ],
             permission: .perm("/storage", ["Datastore.Allocate"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "DELETE /storage/{storage}": EndpointSchema(
             parameters: [
                 ParameterSpec("storage", .string, format: "pve-storage-id")
             ],
             permission: .perm("/storage", ["Datastore.Allocate"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "null"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "null"
+        ),
         "GET /storage/{storage}": EndpointSchema(
             parameters: [
                 ParameterSpec("storage", .string, format: "pve-storage-id")
             ],
             permission: .perm("/storage/{storage}", ["Datastore.Allocate"], any: false, requireParam: nil),
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "PUT /storage/{storage}": EndpointSchema(
             parameters: [
                 ParameterSpec("blocksize", .string, optional: true),
@@ -810,30 +1170,54 @@ extension APISchema {
                 ParameterSpec("password", .string, optional: true, maxLength: 256),
                 ParameterSpec("pool", .string, optional: true),
                 ParameterSpec("port", .integer, optional: true, minimum: 1, maximum: 65535),
-                ParameterSpec("preallocation", .string, optional: true, enumValues: ["off", "metadata", "falloc", "full"], defaultValue: "metadata"),
+                ParameterSpec(
+                    "preallocation",
+                    .string,
+                    optional: true,
+                    enumValues: ["off", "metadata", "falloc", "full"],
+                    defaultValue: "metadata"
+                ),
                 ParameterSpec("prune-backups", .string, optional: true, format: "prune-backups"),
                 ParameterSpec("saferemove", .boolean, optional: true),
-                ParameterSpec("saferemove-stepsize", .integer, optional: true, enumValues: ["1", "2", "4", "8", "16", "32"], defaultValue: "32"),
+                ParameterSpec(
+                    "saferemove-stepsize",
+                    .integer,
+                    optional: true,
+                    enumValues: ["1", "2", "4", "8", "16", "32"],
+                    defaultValue: "32"
+                ),
                 ParameterSpec("saferemove_throughput", .string, optional: true),
                 ParameterSpec("server", .string, optional: true, format: "pve-storage-server"),
                 ParameterSpec("shared", .boolean, optional: true),
                 ParameterSpec("skip-cert-verification", .boolean, optional: true),
-                ParameterSpec("smbversion", .string, optional: true, enumValues: ["default", "2.0", "2.1", "3", "3.0", "3.11"], defaultValue: "default"),
+                ParameterSpec(
+                    "smbversion",
+                    .string,
+                    optional: true,
+                    enumValues: ["default", "2.0", "2.1", "3", "3.0", "3.11"],
+                    defaultValue: "default"
+                ),
                 ParameterSpec("snapshot-as-volume-chain", .boolean, optional: true, defaultValue: "0"),
                 ParameterSpec("sparse", .boolean, optional: true),
                 ParameterSpec("storage", .string, format: "pve-storage-id"),
                 ParameterSpec("subdir", .string, optional: true, format: "pve-storage-path"),
                 ParameterSpec("tagged_only", .boolean, optional: true),
                 ParameterSpec("username", .string, optional: true),
-                ParameterSpec("zfs-base-path", .string, optional: true, format: "pve-storage-path")
+                ParameterSpec("zfs-base-path", .string, optional: true, format: "pve-storage-path"),
             ],
             permission: .perm("/storage", ["Datastore.Allocate"], any: false, requireParam: nil),
-            protected: true, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: true,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
         "GET /version": EndpointSchema(
             parameters: [],
             permission: .anyUser,
-            protected: false, allowToken: true, additionalProperties: false,
-            returns: "object"),
+            protected: false,
+            allowToken: true,
+            additionalProperties: false,
+            returns: "object"
+        ),
     ]
 }
