@@ -1,5 +1,6 @@
 public import VireoAccess
 public import VireoCore
+public import Hummingbird
 
 /// What a handler returns: the `data` of the envelope, and `total` for paged lists.
 public struct APIResult: Sendable {
@@ -20,6 +21,22 @@ public struct APIRequest: Sendable {
     public let services: APIServices
     /// The route's own node in the registry, for directory indexes.
     let routeChildren: [String]
+    /// The request body, for endpoints that stream it (uploads).
+    let body: StreamedBody?
+    let schema: EndpointSchema
+
+    /// Validates parameters a streaming handler read from the body, with the path's parameters.
+    func validate(_ fromBody: RawParameters) throws -> Parameters {
+        var raw = fromBody
+        for (name, value) in parameters.values { raw[name] = .text(value) }
+        return try ParameterValidator().validate(raw, against: schema)
+    }
+}
+
+/// A body left unread by the responder.
+public struct StreamedBody: Sendable {
+    public let contentType: String?
+    public let body: RequestBody
 }
 
 public typealias APIHandler = @Sendable (APIRequest) async throws -> APIResult

@@ -94,8 +94,10 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
             )
         }
 
-        let raw = try await rawParameters(request, method: method, captures: captures)
-        let parameters = try validator.validate(raw, against: endpoint.schema)
+        // A streamed body (uploads) is the handler's to read; only the URI's parameters are checked here.
+        let streamed = endpoint.schema.streamsBody
+        let raw = try await rawParameters(request, method: method, captures: captures, readBody: !streamed)
+        let parameters = try validator.validate(raw, against: streamed ? endpoint.schema.uriOnly : endpoint.schema)
         let access = try await services.access.snapshot()
         let caller = identity ?? AuthIdentity(authID: "", viaTicket: false)
         if identity != nil {
@@ -115,7 +117,9 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
                 parameters: parameters,
                 access: access,
                 services: services,
-                routeChildren: children
+                routeChildren: children,
+                body: streamed ? StreamedBody(contentType: request.headers[.contentType], body: request.body) : nil,
+                schema: endpoint.schema
             )
         )
         var envelope: [String: JSON] = ["data": result.data]
@@ -178,11 +182,11 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
     private func rawParameters(
         _ request: Request,
         method: APIMethod,
-        captures: [String: String]
-    ) async throws
-        -> RawParameters
-    {
+        captures: [String: String],
+        readBody: Bool
+    ) async throws -> RawParameters {
         var raw = RawParameters()
+        if !readBody { return try merge(query: request.uri.query, captures: captures, into: raw) }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: Self.maxBody)
@@ -205,7 +209,13 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
                 throw APIFailure(status: 415, message: "unsupported content type '\(contentType)'")
             }
         }
-        if let query = request.uri.query, !query.isEmpty {
+        return try merge(query: request.uri.query, captures: captures, into: raw)
+    }
+
+    /// Query parameters override the body; path captures must agree with both.
+    private func merge(query: String?, captures: [String: String], into base: RawParameters) throws -> RawParameters {
+        var raw = base
+        if let query, !query.isEmpty {
             var fromQuery = RawParameters()
             fromQuery.merge(formEncoded: Substring(query))
             for (key, value) in fromQuery.values { raw[key] = value }

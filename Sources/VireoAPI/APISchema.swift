@@ -34,6 +34,20 @@ public struct EndpointSchema: Sendable {
     public var additionalProperties: Bool
     /// The JSON type of `data`: "null", "object", "array", "string", …
     public var returns: String
+    /// The handler reads the body itself (multipart uploads); the responder checks only the URI.
+    public var streamsBody = false
+
+    /// The schema with every parameter optional: what can be checked before a streamed body is read.
+    var uriOnly: EndpointSchema {
+        var copy = self
+        copy.parameters = parameters.map { spec in
+            var optional = spec
+            optional.optional = true
+            optional.requires = nil
+            return optional
+        }
+        return copy
+    }
 
     public init(
         parameters: [ParameterSpec],

@@ -1,5 +1,5 @@
 import Foundation
-public import VireoCore
+import VireoCore
 public import VireoHost
 
 /// Ceph RBD (`rbd` in storage.cfg): disks are format-2 images `vm-<vmid>-…` in `pool` (and

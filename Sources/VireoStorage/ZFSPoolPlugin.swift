@@ -1,4 +1,4 @@
-public import VireoCore
+import VireoCore
 public import VireoHost
 
 /// A ZFS dataset as storage (`zfspool` in storage.cfg): VM disks are zvols `<pool>/vm-<vmid>-…`

@@ -19,6 +19,7 @@ enum StorageEndpoints {
         registerNodeStorage(in: &registry)
         registerContent(in: &registry)
         registerVolumeOperations(in: &registry)
+        registerUpload(in: &registry)
     }
 
     static func configJSON(_ definition: StorageDefinition, digest: String?) -> JSON {
