@@ -1,6 +1,6 @@
+public import Hummingbird
 public import VireoAccess
 public import VireoCore
-public import Hummingbird
 
 /// What a handler returns: the `data` of the envelope, and `total` for paged lists.
 public struct APIResult: Sendable {

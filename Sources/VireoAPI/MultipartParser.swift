@@ -1,3 +1,5 @@
+import Foundation
+
 /// An incremental `multipart/form-data` parser: bytes go in as they arrive, parts come out as
 /// events, and a part's body is never held whole (uploads of ISO images are streamed to disk).
 struct MultipartParser {
@@ -109,8 +111,6 @@ struct MultipartError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
-
-import Foundation
 
 extension Dictionary where Key == String, Value == String {
     /// `name` and `filename` from a part's `Content-Disposition: form-data; name="x"; filename="y"`.

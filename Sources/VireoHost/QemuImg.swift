@@ -100,3 +100,8 @@ extension QemuImg {
         )
     }
 }
+
+extension QemuImg {
+    /// The parser of `info`, for tests on captured output.
+    public static func parseInfoForTesting(_ text: String) -> Info { parseInfo(text) }
+}

@@ -36,7 +36,7 @@ public struct DirPlugin: StoragePlugin {
         if content == nil || content == .images || content == .rootdir, definition.content.contains(.images) {
             let owners = try vmid.map { [$0] } ?? storage.imageOwners()
             for owner in owners {
-                for name in try storage.imageNames(vmid: owner).sorted() where PathVolume.imageFormat(of: name) != nil {
+                for name in storage.listableImageNames(vmid: owner) where PathVolume.imageFormat(of: name) != nil {
                     guard let volume = try? PathVolume(parsing: "\(owner)/\(name)") else { continue }
                     result.append(try await info(of: volume))
                 }
@@ -269,7 +269,7 @@ public struct DirPlugin: StoragePlugin {
             size: details.virtualSize,
             used: details.actualSize,
             vmid: volume.vmid,
-            parent: details.backingFile.map { _ in listed.base.map { $0.name } ?? "" },
+            parent: details.backingFile,
             ctime: (attributes?[.creationDate] as? Date ?? attributes?[.modificationDate] as? Date).map {
                 Int($0.timeIntervalSince1970)
             }
@@ -280,7 +280,7 @@ public struct DirPlugin: StoragePlugin {
     private func linkedClones(of base: PathVolume) async throws -> [String] {
         var clones: [String] = []
         for owner in try storage.imageOwners() where owner != base.vmid {
-            for name in try storage.imageNames(vmid: owner) where name.hasSuffix(".qcow2") {
+            for name in storage.listableImageNames(vmid: owner) where name.hasSuffix(".qcow2") {
                 let path = try storage.absolute("images/\(owner)/\(name)")
                 if let details = try? await qemuImg.info(path, format: .qcow2),
                     details.backingFile == "../\(base.vmid ?? 0)/\(base.name)"

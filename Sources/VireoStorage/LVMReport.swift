@@ -5,7 +5,8 @@ enum LVMReport {
     static let reportOptions = ["--separator", ":", "--noheadings", "--units", "b", "--unbuffered", "--nosuffix"]
     static let volumeGroupFields = "vg_name,vg_size,vg_free,lv_count"
     static let logicalVolumeFields =
-        "vg_name,lv_name,lv_size,lv_attr,pool_lv,data_percent,metadata_percent,snap_percent,uuid,tags,metadata_size,time"
+        "vg_name,lv_name,lv_size,lv_attr,pool_lv,data_percent,metadata_percent,snap_percent,uuid,tags,"
+        + "metadata_size,time"
 
     /// `vgs` arguments listing every volume group.
     static var volumeGroupsArguments: [String] { reportOptions + ["-o", volumeGroupFields] }

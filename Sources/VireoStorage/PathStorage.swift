@@ -99,6 +99,12 @@ public struct PathStorage: Sendable {
         return (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
     }
 
+    /// The names in `images/<vmid>/` for a listing: a directory that resolves outside the storage
+    /// is skipped (and reported by allocation), so one planted link cannot hide every volume.
+    func listableImageNames(vmid: Int) -> [String] {
+        ((try? imageNames(vmid: vmid)) ?? []).sorted()
+    }
+
     /// The VMIDs that have an image directory.
     func imageOwners() throws -> [Int] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: try absolute("images"))) ?? []

@@ -70,7 +70,8 @@ struct RBDConnection: Sendable, Equatable {
         [pool, namespace, image].compactMap { $0 }.joined(separator: "/")
     }
 
-    /// What QEMU's librbd driver opens: `rbd:<pool>[/<ns>]/<image>[:conf=…][:mon_host=…:auth_supported=…][:id=…:keyring=…]`.
+    /// What QEMU's librbd driver opens:
+    /// `rbd:<pool>[/<ns>]/<image>[:conf=…][:mon_host=…:auth_supported=…][:id=…:keyring=…]`.
     func qemuPath(image: String) -> String {
         var path = "rbd:\(imageSpec(image))"
         if let configFile { path += ":conf=\(configFile)" }

@@ -42,33 +42,50 @@ public struct RBDPlugin: StoragePlugin {
         for monitor in monitors
         where monitor.hasPrefix("-")
             || !monitor.unicodeScalars.allSatisfy({
-                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".:[]/_-".unicodeScalars.contains($0))
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".:[]/_-".unicodeScalars.contains($0))
             })
         {
             throw VireoError(.invalidArgument, "storage '\(id)': invalid monitor address '\(monitor)' in 'monhost'")
         }
         return RBDConnection(
-            storage: id, pool: pool, namespace: namespace, monitors: monitors, user: user, fileExists: fileExists)
+            storage: id,
+            pool: pool,
+            namespace: namespace,
+            monitors: monitors,
+            user: user,
+            fileExists: fileExists
+        )
     }
 
     /// Runs `rbd -p <pool> … <arguments>`.
     @discardableResult
-    func rbd(_ what: String, _ arguments: [String], timeout: Duration = BlockBackend.changeTimeout) async throws
+    func rbd(
+        _ what: String,
+        _ arguments: [String],
+        timeout: Duration = BlockBackend.changeTimeout
+    ) async throws
         -> String
     {
         try await backend.run(what, "rbd", try connection().rbdArguments + arguments, timeout: timeout)
     }
 
     func images() async throws -> [RBDReport.ListedImage] {
-        let text = try await rbd("listing images", ["ls", "-l", "--format", "json"], timeout: BlockBackend.queryTimeout)
+        let text = try await rbd(
+            "listing images",
+            ["ls", "-l", "--format", "json"],
+            timeout: BlockBackend.queryTimeout
+        )
         return try RBDReport.decode([RBDReport.ListedImage].self, from: text, empty: [], what: "rbd ls")
             .filter { $0.snapshot == nil }
     }
 
     func snapshots(of image: String) async throws -> [RBDReport.Snapshot] {
         let text = try await rbd(
-            "listing snapshots of '\(image)'", ["snap", "ls", "--format", "json", image],
-            timeout: BlockBackend.queryTimeout)
+            "listing snapshots of '\(image)'",
+            ["snap", "ls", "--format", "json", image],
+            timeout: BlockBackend.queryTimeout
+        )
         return try RBDReport.decode([RBDReport.Snapshot].self, from: text, empty: [], what: "rbd snap ls")
     }
 
@@ -86,7 +103,10 @@ public struct RBDPlugin: StoragePlugin {
     func poolStatus() async throws -> StorageStatus? {
         let connection = try connection()
         let text = try await backend.run(
-            "reading cluster usage", "ceph", connection.clusterArguments + ["df", "--format", "json"])
+            "reading cluster usage",
+            "ceph",
+            connection.clusterArguments + ["df", "--format", "json"]
+        )
         let usage = try RBDReport.decode(RBDReport.ClusterUsage.self, from: text, what: "ceph df")
         // Data of images with a data pool lives there; that is the pool that fills up.
         return usage.status(of: definition["data-pool"] ?? connection.pool)
@@ -113,8 +133,13 @@ public struct RBDPlugin: StoragePlugin {
             let base = recordedBase(image.parent, pool: pool)
             let volume = BlockVolumeName(kind: kind, vmid: owner, name: image.image, base: base)
             return VolumeInfo(
-                volid: backend.volid(volume.volname), content: listed, format: VolumeFormat.raw.rawValue,
-                size: image.size, vmid: owner, parent: base)
+                volid: backend.volid(volume.volname),
+                content: listed,
+                format: VolumeFormat.raw.rawValue,
+                size: image.size,
+                vmid: owner,
+                parent: base
+            )
         }.sorted { $0.volid < $1.volid }
     }
 
@@ -128,8 +153,12 @@ public struct RBDPlugin: StoragePlugin {
         }
         try backend.checkSpace(requested: mib << 20, available: status.available)
         let name = try backend.newName(
-            request.name, kind: .vm, vmid: request.vmid, existing: try await images().map(\.image),
-            counting: [.vm, .base])
+            request.name,
+            kind: .vm,
+            vmid: request.vmid,
+            existing: try await images().map(\.image),
+            counting: [.vm, .base]
+        )
         var arguments = ["create", "--image-format", "2", "--size", String(mib)]
         if let dataPool { arguments += ["--data-pool", dataPool] }
         try await rbd("creating '\(name)'", arguments + [name])
@@ -143,18 +172,27 @@ public struct RBDPlugin: StoragePlugin {
         for snapshot in try await snapshots(of: volume.name) where snapshot.protected {
             try await rbd(
                 "unprotecting snapshot '\(snapshot.name)' of '\(volname)'",
-                ["snap", "unprotect", "--snap", snapshot.name, volume.name])
+                ["snap", "unprotect", "--snap", snapshot.name, volume.name]
+            )
         }
         try await rbd(
-            "removing the snapshots of '\(volname)'", ["snap", "purge", volume.name], timeout: BlockBackend.removeTimeout)
+            "removing the snapshots of '\(volname)'",
+            ["snap", "purge", volume.name],
+            timeout: BlockBackend.removeTimeout
+        )
         try await rbd("removing '\(volname)'", ["rm", volume.name], timeout: Self.imageRemoveTimeout)
     }
 
     public func resize(_ volname: String, sizeBytes: Int) async throws {
         let volume = try parse(volname)
-        guard sizeBytes > 0 else { throw VireoError.invalid("invalid size \(sizeBytes) for '\(backend.volid(volname))'") }
+        guard sizeBytes > 0 else {
+            throw VireoError.invalid("invalid size \(sizeBytes) for '\(backend.volid(volname))'")
+        }
         // Without --allow-shrink rbd refuses to cut a disk short.
-        try await rbd("resizing '\(volname)'", ["resize", "--size", String(Self.mebibytes(bytes: sizeBytes)), volume.name])
+        try await rbd(
+            "resizing '\(volname)'",
+            ["resize", "--size", String(Self.mebibytes(bytes: sizeBytes)), volume.name]
+        )
     }
 
     public func path(_ volname: String) throws -> String {
@@ -171,7 +209,10 @@ public struct RBDPlugin: StoragePlugin {
         } catch {
             if case .failed(_, _, let stderr, _) = error, stderr.contains("No such file or directory") {
                 throw VireoError(
-                    .notFound, "volume '\(backend.volid(volname))' does not exist: \(error)", underlying: error)
+                    .notFound,
+                    "volume '\(backend.volid(volname))' does not exist: \(error)",
+                    underlying: error
+                )
             }
             throw backend.failure("reading '\(volname)'", error)
         }
@@ -185,12 +226,22 @@ public struct RBDPlugin: StoragePlugin {
         let usage = try? RBDReport.decode(
             RBDReport.DiskUsage.self,
             from: try await rbd(
-                "measuring '\(volname)'", ["du", "--format", "json", volume.name], timeout: BlockBackend.queryTimeout),
-            what: "rbd du")
+                "measuring '\(volname)'",
+                ["du", "--format", "json", volume.name],
+                timeout: BlockBackend.queryTimeout
+            ),
+            what: "rbd du"
+        )
         let base = recordedBase(image.parent, pool: try connection().pool)
         return VolumeInfo(
-            volid: backend.volid(volname), content: .images, format: VolumeFormat.raw.rawValue, size: image.size,
-            used: usage?.used(by: volume.name), vmid: volume.vmid, parent: base)
+            volid: backend.volid(volname),
+            content: .images,
+            format: VolumeFormat.raw.rawValue,
+            size: image.size,
+            used: usage?.used(by: volume.name),
+            vmid: volume.vmid,
+            parent: base
+        )
     }
 
     public func createSnapshot(_ volname: String, name: String) async throws {
@@ -203,8 +254,10 @@ public struct RBDPlugin: StoragePlugin {
         let volume = try parse(volname)
         try BlockVolumeName.validateSnapshotName(name)
         try await rbd(
-            "rolling '\(volname)' back to '\(name)'", ["snap", "rollback", "--snap", name, volume.name],
-            timeout: BlockBackend.removeTimeout)
+            "rolling '\(volname)' back to '\(name)'",
+            ["snap", "rollback", "--snap", name, volume.name],
+            timeout: BlockBackend.removeTimeout
+        )
     }
 
     public func deleteSnapshot(_ volname: String, name: String) async throws {
@@ -212,7 +265,9 @@ public struct RBDPlugin: StoragePlugin {
         try BlockVolumeName.validateSnapshotName(name)
         if try await snapshots(of: volume.name).contains(where: { $0.name == name && $0.protected }) {
             try await rbd(
-                "unprotecting snapshot '\(name)' of '\(volname)'", ["snap", "unprotect", "--snap", name, volume.name])
+                "unprotecting snapshot '\(name)' of '\(volname)'",
+                ["snap", "unprotect", "--snap", name, volume.name]
+            )
         }
         try await rbd("removing snapshot '\(name)' of '\(volname)'", ["snap", "rm", "--snap", name, volume.name])
     }
@@ -221,20 +276,31 @@ public struct RBDPlugin: StoragePlugin {
         let volume = try parse(volname)
         guard !volume.isBase else { throw VireoError.conflict("volume '\(backend.volid(volname))' is already a base") }
         guard try await imageInfo(volname, volume).format == 2 else {
-            throw VireoError.invalid("can't create a base from '\(backend.volid(volname))': it is not an image of format 2")
+            throw VireoError.invalid(
+                "can't create a base from '\(backend.volid(volname))': it is not an image of format 2"
+            )
         }
         let base = volume.objectName(as: .base)
         try await rbd("renaming '\(volname)' to '\(base)'", ["rename", volume.name, base])
         do {
-            try await rbd("creating the base snapshot of '\(base)'", ["snap", "create", "--snap", Self.baseSnapshot, base])
+            try await rbd(
+                "creating the base snapshot of '\(base)'",
+                ["snap", "create", "--snap", Self.baseSnapshot, base]
+            )
         } catch {
             _ = try? await rbd("renaming '\(base)' back", ["rename", base, volume.name])
             throw error
         }
         do {
-            try await rbd("protecting the base snapshot of '\(base)'", ["snap", "protect", "--snap", Self.baseSnapshot, base])
+            try await rbd(
+                "protecting the base snapshot of '\(base)'",
+                ["snap", "protect", "--snap", Self.baseSnapshot, base]
+            )
         } catch {
-            _ = try? await rbd("removing the base snapshot of '\(base)'", ["snap", "rm", "--snap", Self.baseSnapshot, base])
+            _ = try? await rbd(
+                "removing the base snapshot of '\(base)'",
+                ["snap", "rm", "--snap", Self.baseSnapshot, base]
+            )
             _ = try? await rbd("renaming '\(base)' back", ["rename", base, volume.name])
             throw error
         }
@@ -250,7 +316,12 @@ public struct RBDPlugin: StoragePlugin {
         }
         let connection = try connection()
         let name = try backend.newName(
-            nil, kind: .vm, vmid: vmid, existing: try await images().map(\.image), counting: [.vm, .base])
+            nil,
+            kind: .vm,
+            vmid: vmid,
+            existing: try await images().map(\.image),
+            counting: [.vm, .base]
+        )
         let source = snapshot ?? Self.baseSnapshot
         if let snapshot {
             // Only a protected snapshot can have clones.
@@ -260,12 +331,15 @@ public struct RBDPlugin: StoragePlugin {
             }
             if !found.protected {
                 try await rbd(
-                    "protecting snapshot '\(snapshot)' of '\(volname)'", ["snap", "protect", "--snap", snapshot, volume.name])
+                    "protecting snapshot '\(snapshot)' of '\(volname)'",
+                    ["snap", "protect", "--snap", snapshot, volume.name]
+                )
             }
         }
         try await rbd(
             "cloning '\(volname)' to '\(name)'",
-            ["clone", connection.imageSpec(volume.name), "--snap", source, connection.imageSpec(name)])
+            ["clone", connection.imageSpec(volume.name), "--snap", source, connection.imageSpec(name)]
+        )
         // Only a clone of a base's `__base__` records its base; a snapshot clone stands alone.
         return snapshot == nil ? "\(volume.name)/\(name)" : name
     }
@@ -277,7 +351,13 @@ public struct RBDPlugin: StoragePlugin {
         guard existing.contains(volume.name) else {
             throw VireoError.notFound("volume '\(backend.volid(volname))' does not exist")
         }
-        let target = try backend.newName(name, kind: volume.kind, vmid: vmid, existing: existing, counting: [.vm, .base])
+        let target = try backend.newName(
+            name,
+            kind: volume.kind,
+            vmid: vmid,
+            existing: existing,
+            counting: [.vm, .base]
+        )
         try await rbd("renaming '\(volname)' to '\(target)'", ["rename", volume.name, target])
         return volume.base.map { "\($0)/\(target)" } ?? target
     }

@@ -35,6 +35,10 @@ public final class StorageManager: Sendable {
     public static let defaultFactories: [String: PluginFactory] = [
         "dir": { try DirPlugin(definition: $0, runner: $1) },
         "btrfs": { try BtrfsPlugin(definition: $0, runner: $1) },
+        "lvm": { LVMPlugin(definition: $0, runner: $1) },
+        "lvmthin": { LVMThinPlugin(definition: $0, runner: $1) },
+        "zfspool": { ZFSPoolPlugin(definition: $0, runner: $1) },
+        "rbd": { RBDPlugin(definition: $0, runner: $1) },
     ]
 
     /// Defines `local` (dir under `localPath`) on first start, unless a config exists.

@@ -3,8 +3,8 @@ public import VireoHost
 
 /// A command runner for tests: records every invocation and answers from a script.
 ///
-/// Answers are matched by the longest registered prefix of `executable + arguments`; an
-/// unmatched invocation succeeds with empty output.
+/// Answers are matched by the longest registered prefix of `executable + arguments` (the latest
+/// registered among equal prefixes); an unmatched invocation succeeds with empty output.
 public final class RecordingCommandRunner: CommandRunner {
     public enum Answer: Sendable {
         case output(String)
@@ -33,7 +33,9 @@ public final class RecordingCommandRunner: CommandRunner {
         let line = [invocation.executable] + invocation.arguments
         let answer: Answer? = state.withLock { state in
             state.invocations.append(invocation)
-            return state.answers.filter { line.starts(with: $0.0) }.max { $0.0.count < $1.0.count }?.1
+            // The longest matching prefix wins; among equal ones the latest registered.
+            return state.answers.enumerated().filter { line.starts(with: $0.element.0) }
+                .max { ($0.element.0.count, $0.offset) < ($1.element.0.count, $1.offset) }?.element.1
         }
         switch answer {
         case .output(let text)?: return CommandOutput(standardOutput: text)

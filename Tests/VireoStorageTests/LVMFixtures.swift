@@ -8,7 +8,8 @@ enum LVMFixtures {
 
         """
 
-    /// `lvs -o vg_name,lv_name,lv_size,lv_attr,pool_lv,data_percent,metadata_percent,snap_percent,uuid,tags,metadata_size,time vmdata`
+    /// `lvs -o vg_name,lv_name,lv_size,lv_attr,pool_lv,data_percent,metadata_percent,snap_percent,uuid,tags,`
+    /// `metadata_size,time vmdata`
     /// — a thick VG: two disks of VM 100, a leftover base name, a RAID disk, an unrelated LV.
     static let thickLVs = """
           vmdata:vm-100-disk-0:34359738368:-wi-ao----:::::Zs1Wc3-0kXJ-Qx8T-kdV4-2m1n-Pp0Q-a1B2c3:pve-vm-100::1700000000

@@ -1,8 +1,9 @@
 import Testing
 import VireoCore
 import VireoHost
-@testable import VireoStorage
 import VireoTestSupport
+
+@testable import VireoStorage
 
 private let vgsLine =
     "vgs --separator : --noheadings --units b --unbuffered --nosuffix -o vg_name,vg_size,vg_free,lv_count"
@@ -14,7 +15,9 @@ private let lvsLine =
 /// An `lvm` storage `vg1` on VG `vmdata`. The runner answers the first registered of equal prefixes,
 /// so other captures are passed in here.
 private func makePlugin(
-    _ extra: [SectionConfig.Option] = [], vgs: String = LVMFixtures.vgs, lvs: String = LVMFixtures.thickLVs
+    _ extra: [SectionConfig.Option] = [],
+    vgs: String = LVMFixtures.vgs,
+    lvs: String = LVMFixtures.thickLVs
 ) throws -> (LVMPlugin, RecordingCommandRunner) {
     let runner = RecordingCommandRunner()
     runner.answer(["vgs"], with: .output(vgs))
@@ -27,7 +30,10 @@ private func makePlugin(
     @Test func statusIsTheVolumeGroupSizeAndFreeSpace() async throws {
         let (plugin, runner) = try makePlugin()
         let status = try await plugin.status()
-        #expect(status == StorageStatus(total: 107_369_988_096, used: 10_737_418_240, available: 96_632_569_856, active: true))
+        #expect(
+            status
+                == StorageStatus(total: 107_369_988_096, used: 10_737_418_240, available: 96_632_569_856, active: true)
+        )
         #expect(runner.commandLines == [vgsLine])
     }
 
@@ -45,8 +51,14 @@ private func makePlugin(
         #expect(
             first
                 == VolumeInfo(
-                    volid: "vg1:vm-100-disk-0", content: .images, format: "raw", size: 34_359_738_368, vmid: 100,
-                    ctime: 1_700_000_000))
+                    volid: "vg1:vm-100-disk-0",
+                    content: .images,
+                    format: "raw",
+                    size: 34_359_738_368,
+                    vmid: 100,
+                    ctime: 1_700_000_000
+                )
+        )
     }
 
     @Test func listFiltersByOwnerAndContent() async throws {
@@ -62,7 +74,8 @@ private func makePlugin(
                   vmdata:vm-100-disk-0:34359738368:-wi-ao----:::::uuid-a:pve-vm-100::1700000000
                   vmdata:vm-102-disk-0:34359738368:-wi-ao----:::::uuid-b:::1700000000
 
-                """)
+                """
+        )
         #expect(try await plugin.list(content: nil, vmid: nil).map(\.volid) == ["vg1:vm-100-disk-0"])
     }
 
@@ -73,18 +86,23 @@ private func makePlugin(
         #expect(
             runner.commandLines == [
                 vgsLine, lvsLine,
-                "lvcreate -aly -Wy --yes --size 4194304k --name vm-100-disk-3 --setautoactivation n --addtag pve-vm-100 vmdata",
-            ])
+                "lvcreate -aly -Wy --yes --size 4194304k --name vm-100-disk-3 --setautoactivation n "
+                    + "--addtag pve-vm-100 vmdata",
+            ]
+        )
     }
 
     @Test func allocateUsesTheRequestedName() async throws {
         let (plugin, runner) = try makePlugin()
         let name = try await plugin.allocate(
-            AllocationRequest(vmid: 105, name: "vm-105-disk-7", format: .raw, sizeKiB: 1024))
+            AllocationRequest(vmid: 105, name: "vm-105-disk-7", format: .raw, sizeKiB: 1024)
+        )
         #expect(name == "vm-105-disk-7")
         #expect(
             runner.commandLines.last
-                == "lvcreate -aly -Wy --yes --size 1024k --name vm-105-disk-7 --setautoactivation n --addtag pve-vm-105 vmdata")
+                == "lvcreate -aly -Wy --yes --size 1024k --name vm-105-disk-7 --setautoactivation n "
+                + "--addtag pve-vm-105 vmdata"
+        )
     }
 
     @Test func allocateRefusesAnExistingName() async throws {
@@ -131,7 +149,10 @@ private func makePlugin(
         runner.answer(
             ["lvcreate"],
             with: .failure(
-                exitCode: 5, standardError: "  Volume group \"vmdata\" has insufficient free space (255 extents): 256 required.\n"))
+                exitCode: 5,
+                standardError: "  Volume group \"vmdata\" has insufficient free space (255 extents): 256 required.\n"
+            )
+        )
         let error = await #expect(throws: VireoError.self) {
             try await plugin.allocate(AllocationRequest(vmid: 100, name: nil, format: .raw, sizeKiB: 1024))
         }
@@ -157,7 +178,8 @@ private func makePlugin(
                 "lvchange -aly vmdata/del-vm-100-disk-0",
                 "blkdiscard --zeroout /dev/vmdata/del-vm-100-disk-0",
                 "lvremove -f vmdata/del-vm-100-disk-0",
-            ])
+            ]
+        )
     }
 
     @Test func resizeExtendsToTheSizeInKiB() async throws {
@@ -217,7 +239,8 @@ private func makePlugin(
             runner.commandLines == [
                 lvsLine, "lvrename vmdata vm-100-disk-0 vm-101-disk-1",
                 "lvchange --deltag pve-vm-100 --addtag pve-vm-101 vmdata/vm-101-disk-1",
-            ])
+            ]
+        )
     }
 
     @Test func renameIsUndoneWhenRetaggingFails() async throws {
@@ -241,7 +264,9 @@ private func makePlugin(
     @Test func aMissingVolumeGroupOptionIsAnErrorNotACommand() async throws {
         let runner = RecordingCommandRunner()
         let plugin = LVMPlugin(
-            definition: StorageDefinition(section: try SectionConfig.Section(type: "lvm", id: "vg1")), runner: runner)
+            definition: StorageDefinition(section: try SectionConfig.Section(type: "lvm", id: "vg1")),
+            runner: runner
+        )
         await #expect(throws: VireoError.self) { try await plugin.status() }
         #expect(runner.commandLines.isEmpty)
     }
@@ -258,7 +283,8 @@ private func makePlugin(
             LVMReport.volumeGroups(LVMFixtures.vgs) == [
                 .init(name: "pve", size: 499_570_671_616, free: 16_903_045_120, lvCount: 7),
                 .init(name: "vmdata", size: 107_369_988_096, free: 96_632_569_856, lvCount: 5),
-            ])
+            ]
+        )
     }
 
     @Test func parsesThinPoolsThinVolumesAndPlainVolumes() throws {
@@ -291,7 +317,10 @@ private func makePlugin(
 @Suite struct BlockVolumeNameTests {
     @Test func parsesDiskBaseAndCloneNames() throws {
         let clone = try BlockVolumeName(
-            parsing: "base-100-disk-0/vm-101-disk-0", kinds: [.vm, .base], allowsBase: true)
+            parsing: "base-100-disk-0/vm-101-disk-0",
+            kinds: [.vm, .base],
+            allowsBase: true
+        )
         #expect(clone.kind == .vm)
         #expect(clone.vmid == 101)
         #expect(clone.name == "vm-101-disk-0")
@@ -309,10 +338,13 @@ private func makePlugin(
     @Test func nextDiskNameSkipsNumbersOfTheSameOwnerOnly() throws {
         let used = ["vm-100-disk-0", "base-100-disk-1", "vm-1000-disk-2", "vm-100-disk-3", "subvol-100-disk-2"]
         #expect(
-            try BlockVolumeName.nextDiskName(kind: .vm, vmid: 100, used: used, counting: [.vm, .base]) == "vm-100-disk-2")
+            try BlockVolumeName.nextDiskName(kind: .vm, vmid: 100, used: used, counting: [.vm, .base])
+                == "vm-100-disk-2"
+        )
         #expect(
             try BlockVolumeName.nextDiskName(kind: .vm, vmid: 100, used: used, counting: [.vm, .base, .subvol])
-                == "vm-100-disk-4")
+                == "vm-100-disk-4"
+        )
         let full = (0...1023).map { "vm-100-disk-\($0)" }
         #expect(throws: VireoError.self) {
             try BlockVolumeName.nextDiskName(kind: .vm, vmid: 100, used: full, counting: [.vm])

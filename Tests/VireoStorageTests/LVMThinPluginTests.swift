@@ -1,8 +1,9 @@
 import Testing
 import VireoCore
 import VireoHost
-@testable import VireoStorage
 import VireoTestSupport
+
+@testable import VireoStorage
 
 private let lvsLine =
     "lvs --separator : --noheadings --units b --unbuffered --nosuffix --config report/time_format=\"%s\" "
@@ -10,14 +11,20 @@ private let lvsLine =
     + "metadata_size,time pve"
 
 /// The installer's `local-lvm`: thin pool `data` in VG `pve`.
-private func makePlugin(_ extra: [SectionConfig.Option] = [], lvs: String = LVMFixtures.thinLVs) throws
+private func makePlugin(
+    _ extra: [SectionConfig.Option] = [],
+    lvs: String = LVMFixtures.thinLVs
+) throws
     -> (LVMThinPlugin, RecordingCommandRunner)
 {
     let runner = RecordingCommandRunner()
     runner.answer(["vgs"], with: .output(LVMFixtures.vgs))
     runner.answer(["lvs"], with: .output(lvs))
     let section = try SectionConfig.Section(
-        type: "lvmthin", id: "local-lvm", options: [.init("thinpool", "data"), .init("vgname", "pve")] + extra)
+        type: "lvmthin",
+        id: "local-lvm",
+        options: [.init("thinpool", "data"), .init("vgname", "pve")] + extra
+    )
     return (LVMThinPlugin(definition: StorageDefinition(section: section), runner: runner), runner)
 }
 
@@ -26,7 +33,9 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], lvs: String = LVMF
         let (plugin, runner) = try makePlugin()
         let status = try await plugin.status()
         #expect(
-            status == StorageStatus(total: 141_696_991_232, used: 17_712_123_904, available: 123_984_867_328, active: true))
+            status
+                == StorageStatus(total: 141_696_991_232, used: 17_712_123_904, available: 123_984_867_328, active: true)
+        )
         #expect(runner.commandLines == [lvsLine])
     }
 
@@ -39,13 +48,21 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], lvs: String = LVMF
         let (plugin, _) = try makePlugin()
         let volumes = try await plugin.list(content: nil, vmid: nil)
         #expect(
-            volumes.map(\.volid) == ["local-lvm:base-100-disk-1", "local-lvm:vm-100-disk-0", "local-lvm:vm-101-disk-0"])
+            volumes.map(\.volid) == ["local-lvm:base-100-disk-1", "local-lvm:vm-100-disk-0", "local-lvm:vm-101-disk-0"]
+        )
         let disk = try #require(volumes.first { $0.volid == "local-lvm:vm-100-disk-0" })
         #expect(
             disk
                 == VolumeInfo(
-                    volid: "local-lvm:vm-100-disk-0", content: .images, format: "raw", size: 34_359_738_368,
-                    used: 8_589_934_592, vmid: 100, ctime: 1_700_000_000))
+                    volid: "local-lvm:vm-100-disk-0",
+                    content: .images,
+                    format: "raw",
+                    size: 34_359_738_368,
+                    used: 8_589_934_592,
+                    vmid: 100,
+                    ctime: 1_700_000_000
+                )
+        )
         // A clone forgets its base on lvmthin.
         #expect(volumes.allSatisfy { $0.parent == nil })
         #expect(try await plugin.list(content: .rootdir, vmid: 101).map(\.content) == [.rootdir])
@@ -60,14 +77,16 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], lvs: String = LVMF
                 lvsLine,
                 "lvcreate -aly -V 33554432k --name vm-100-disk-2 --thinpool pve/data",
                 "lvchange --setautoactivation n pve/vm-100-disk-2",
-            ])
+            ]
+        )
     }
 
     @Test func allocateRemovesTheNewVolumeWhenTheSecondStepFails() async throws {
         let (plugin, runner) = try makePlugin()
         runner.answer(
             ["lvchange", "--setautoactivation"],
-            with: .failure(exitCode: 3, standardError: "  Option --setautoactivation is unsupported.\n"))
+            with: .failure(exitCode: 3, standardError: "  Option --setautoactivation is unsupported.\n")
+        )
         let error = await #expect(throws: VireoError.self) {
             try await plugin.allocate(AllocationRequest(vmid: 100, name: nil, format: .raw, sizeKiB: 1024))
         }
@@ -90,7 +109,8 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], lvs: String = LVMF
         #expect(
             runner.commandLines == [
                 lvsLine, "lvremove -f pve/snap_vm-100-disk-0_before_upgrade", "lvremove -f pve/vm-100-disk-0",
-            ])
+            ]
+        )
     }
 
     @Test func snapshotsAreReadOnlyThinSnapshotLVs() async throws {
@@ -101,7 +121,8 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], lvs: String = LVMF
             runner.commandLines == [
                 "lvcreate -n snap_vm-100-disk-0_before_upgrade -pr -s pve/vm-100-disk-0",
                 "lvremove -f pve/snap_vm-100-disk-0_before_upgrade",
-            ])
+            ]
+        )
     }
 
     @Test func rollbackRecreatesTheVolumeFromTheSnapshot() async throws {
@@ -111,7 +132,8 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], lvs: String = LVMF
             runner.commandLines == [
                 lvsLine, "lvremove -f pve/vm-100-disk-0",
                 "lvcreate -kn -n vm-100-disk-0 -s pve/snap_vm-100-disk-0_before_upgrade",
-            ])
+            ]
+        )
     }
 
     @Test func rollbackToAMissingSnapshotKeepsTheVolume() async throws {
@@ -143,7 +165,8 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], lvs: String = LVMF
             runner.commandLines == [
                 lvsLine, "lvrename pve vm-101-disk-0 base-101-disk-0", "lvchange -pr -ky pve/base-101-disk-0",
                 "lvchange -an pve/base-101-disk-0",
-            ])
+            ]
+        )
     }
 
     @Test func createBaseIsRefusedForAVolumeWithSnapshots() async throws {
@@ -171,12 +194,16 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], lvs: String = LVMF
         let (plugin, runner) = try makePlugin()
         let clone = try await plugin.linkedClone("vm-100-disk-0", vmid: 102, snapshot: "before_upgrade")
         #expect(clone == "vm-102-disk-0")
-        #expect(runner.commandLines.last == "lvcreate -n vm-102-disk-0 -prw -kn -s pve/snap_vm-100-disk-0_before_upgrade")
+        #expect(
+            runner.commandLines.last == "lvcreate -n vm-102-disk-0 -prw -kn -s pve/snap_vm-100-disk-0_before_upgrade"
+        )
     }
 
     @Test func linkedCloneOfAPlainVolumeIsRefused() async throws {
         let (plugin, runner) = try makePlugin()
-        await #expect(throws: VireoError.self) { _ = try await plugin.linkedClone("vm-100-disk-0", vmid: 101, snapshot: nil) }
+        await #expect(throws: VireoError.self) {
+            _ = try await plugin.linkedClone("vm-100-disk-0", vmid: 101, snapshot: nil)
+        }
         #expect(runner.commandLines.isEmpty)
     }
 
@@ -204,7 +231,8 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], lvs: String = LVMF
             runner.commandLines == [
                 "vgs --separator : --noheadings --units b --unbuffered --nosuffix -o vg_name,vg_size,vg_free,lv_count",
                 "lvchange -ay -K pve/data",
-            ])
+            ]
+        )
     }
 
     @Test(arguments: ["../data", "vm-100-disk-0/../../root", "-vm-100-disk-0", "snap_vm-100-disk-0_x", "data", "root"])

@@ -1,8 +1,9 @@
 import Testing
 import VireoCore
 import VireoHost
-@testable import VireoStorage
 import VireoTestSupport
+
+@testable import VireoStorage
 
 private let spaceLine = "zfs get -o value -Hp available,used rpool/data"
 private let listLine = "zfs list -o name,volsize,origin,type,refquota -t volume,filesystem -d1 -Hp rpool/data"
@@ -10,7 +11,10 @@ private let snapshotsLine = "zfs list -H -t snapshot -o name -s creation -d 1 rp
 
 /// The installer's `local-zfs` on `rpool/data`, sparse. Equal answer prefixes resolve to the first
 /// registered, so other captures are passed in here.
-private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZFSFixtures.space) throws
+private func makePlugin(
+    _ extra: [SectionConfig.Option] = [],
+    space: String = ZFSFixtures.space
+) throws
     -> (ZFSPoolPlugin, RecordingCommandRunner)
 {
     let runner = RecordingCommandRunner()
@@ -18,7 +22,10 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZF
     runner.answer(["zfs", "list", "-o", "name,volsize,origin,type,refquota", "-t"], with: .output(ZFSFixtures.list))
     runner.answer(["zfs", "list", "-H", "-t", "snapshot"], with: .output(ZFSFixtures.snapshots))
     let section = try SectionConfig.Section(
-        type: "zfspool", id: "local-zfs", options: [.init("pool", "rpool/data"), .init("sparse")] + extra)
+        type: "zfspool",
+        id: "local-zfs",
+        options: [.init("pool", "rpool/data"), .init("sparse")] + extra
+    )
     return (ZFSPoolPlugin(definition: StorageDefinition(section: section), runner: runner), runner)
 }
 
@@ -27,14 +34,17 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZF
         let (plugin, runner) = try makePlugin()
         #expect(
             try await plugin.status()
-                == StorageStatus(total: 139_586_437_120, used: 42_949_672_960, available: 96_636_764_160, active: true))
+                == StorageStatus(total: 139_586_437_120, used: 42_949_672_960, available: 96_636_764_160, active: true)
+        )
         #expect(runner.commandLines == [spaceLine])
     }
 
     @Test func statusIsInactiveWhenThePoolCannotBeRead() async throws {
         let runner = RecordingCommandRunner()
         runner.answer(
-            ["zfs", "get"], with: .failure(exitCode: 1, standardError: "cannot open 'tank': dataset does not exist\n"))
+            ["zfs", "get"],
+            with: .failure(exitCode: 1, standardError: "cannot open 'tank': dataset does not exist\n")
+        )
         let section = try SectionConfig.Section(type: "zfspool", id: "tank", options: [.init("pool", "tank")])
         let plugin = ZFSPoolPlugin(definition: StorageDefinition(section: section), runner: runner)
         #expect(try await plugin.status() == .inactive)
@@ -48,13 +58,20 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZF
             volumes.map(\.volid) == [
                 "local-zfs:base-100-disk-0", "local-zfs:base-100-disk-0/vm-101-disk-0", "local-zfs:basevol-103-disk-0",
                 "local-zfs:subvol-102-disk-0", "local-zfs:vm-100-disk-1",
-            ])
+            ]
+        )
         let clone = try #require(volumes.first { $0.vmid == 101 })
         #expect(
             clone
                 == VolumeInfo(
-                    volid: "local-zfs:base-100-disk-0/vm-101-disk-0", content: .images, format: "raw",
-                    size: 34_359_738_368, vmid: 101, parent: "base-100-disk-0"))
+                    volid: "local-zfs:base-100-disk-0/vm-101-disk-0",
+                    content: .images,
+                    format: "raw",
+                    size: 34_359_738_368,
+                    vmid: 101,
+                    parent: "base-100-disk-0"
+                )
+        )
         let subvol = try #require(volumes.first { $0.vmid == 102 })
         #expect(subvol.format == "subvol")
         #expect(subvol.content == .rootdir)
@@ -66,7 +83,8 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZF
         #expect(
             try await plugin.list(content: .images, vmid: nil).map(\.volid) == [
                 "local-zfs:base-100-disk-0", "local-zfs:base-100-disk-0/vm-101-disk-0", "local-zfs:vm-100-disk-1",
-            ])
+            ]
+        )
         #expect(try await plugin.list(content: nil, vmid: 102).map(\.volid) == ["local-zfs:subvol-102-disk-0"])
     }
 
@@ -78,16 +96,20 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZF
             runner.commandLines == [
                 spaceLine, listLine, "zfs create -s -b 16k -V 1049600k rpool/data/vm-100-disk-2",
                 "udevadm settle --timeout=10 --exit-if-exists=/dev/zvol/rpool/data/vm-100-disk-2",
-            ])
+            ]
+        )
     }
 
     @Test func allocateCreatesAContainerSubvolWithAQuota() async throws {
         let (plugin, runner) = try makePlugin()
-        let name = try await plugin.allocate(AllocationRequest(vmid: 102, name: nil, format: .subvol, sizeKiB: 8_388_608))
+        let name = try await plugin.allocate(
+            AllocationRequest(vmid: 102, name: nil, format: .subvol, sizeKiB: 8_388_608)
+        )
         #expect(name == "subvol-102-disk-1")
         #expect(
             runner.commandLines.last
-                == "zfs create -o acltype=posixacl -o xattr=sa -o refquota=8388608k rpool/data/subvol-102-disk-1")
+                == "zfs create -o acltype=posixacl -o xattr=sa -o refquota=8388608k rpool/data/subvol-102-disk-1"
+        )
     }
 
     @Test func allocateRefusesMoreThanThePoolHasFreeAndCreatesNothing() async throws {
@@ -119,7 +141,9 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZF
             with: .failure(
                 exitCode: 1,
                 standardError: "cannot destroy 'rpool/data/base-100-disk-0': filesystem has dependent clones\n"
-                    + "use '-R' to destroy the following datasets:\nrpool/data/vm-101-disk-0\n"))
+                    + "use '-R' to destroy the following datasets:\nrpool/data/vm-101-disk-0\n"
+            )
+        )
         let error = await #expect(throws: VireoError.self) { try await plugin.free("base-100-disk-0") }
         #expect(error?.message.contains("filesystem has dependent clones") == true)
         #expect(runner.commandLines == ["zfs destroy -r rpool/data/base-100-disk-0"])
@@ -132,7 +156,8 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZF
         #expect(
             runner.commandLines == [
                 "zfs snapshot rpool/data/vm-100-disk-1@latest", "zfs destroy rpool/data/vm-100-disk-1@latest",
-            ])
+            ]
+        )
     }
 
     @Test func subvolSnapshotsKeepTheQuota() async throws {
@@ -143,7 +168,8 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZF
             runner.commandLines == [
                 "zfs get -Hp -o value refquota rpool/data/subvol-102-disk-0",
                 "zfs snapshot -o pve-storage:refquota=8589934592 rpool/data/subvol-102-disk-0@backup",
-            ])
+            ]
+        )
     }
 
     @Test func rollbackToTheNewestSnapshotRollsBack() async throws {
@@ -164,7 +190,9 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZF
 
     @Test func rollbackToAnUnknownSnapshotIsNotFound() async throws {
         let (plugin, _) = try makePlugin()
-        let error = await #expect(throws: VireoError.self) { try await plugin.rollbackSnapshot("vm-100-disk-1", name: "gone") }
+        let error = await #expect(throws: VireoError.self) {
+            try await plugin.rollbackSnapshot("vm-100-disk-1", name: "gone")
+        }
         #expect(error?.code == .notFound)
     }
 
@@ -175,7 +203,8 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZF
             runner.commandLines == [
                 "zfs rename rpool/data/vm-100-disk-1 rpool/data/base-100-disk-1",
                 "zfs snapshot rpool/data/base-100-disk-1@__base__",
-            ])
+            ]
+        )
     }
 
     @Test func createBaseOfASubvolMakesABasevol() async throws {
@@ -185,7 +214,10 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZF
 
     @Test func createBaseRenamesBackWhenTheSnapshotFails() async throws {
         let (plugin, runner) = try makePlugin()
-        runner.answer(["zfs", "snapshot"], with: .failure(exitCode: 1, standardError: "cannot create snapshot: out of space"))
+        runner.answer(
+            ["zfs", "snapshot"],
+            with: .failure(exitCode: 1, standardError: "cannot create snapshot: out of space")
+        )
         let error = await #expect(throws: VireoError.self) { _ = try await plugin.createBase("vm-100-disk-1") }
         #expect(error?.message.contains("out of space") == true)
         #expect(runner.commandLines.last == "zfs rename rpool/data/base-100-disk-1 rpool/data/vm-100-disk-1")
@@ -196,7 +228,8 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZF
         let clone = try await plugin.linkedClone("base-100-disk-0", vmid: 101, snapshot: nil)
         #expect(clone == "base-100-disk-0/vm-101-disk-1")
         #expect(
-            runner.commandLines == [listLine, "zfs clone rpool/data/base-100-disk-0@__base__ rpool/data/vm-101-disk-1"])
+            runner.commandLines == [listLine, "zfs clone rpool/data/base-100-disk-0@__base__ rpool/data/vm-101-disk-1"]
+        )
     }
 
     @Test func linkedCloneOfABasevolCarriesItsQuota() async throws {
@@ -206,12 +239,16 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZF
         #expect(clone == "basevol-103-disk-0/subvol-104-disk-0")
         #expect(
             runner.commandLines.last
-                == "zfs clone -o refquota=4294967296 rpool/data/basevol-103-disk-0@__base__ rpool/data/subvol-104-disk-0")
+                == "zfs clone -o refquota=4294967296 rpool/data/basevol-103-disk-0@__base__ "
+                + "rpool/data/subvol-104-disk-0"
+        )
     }
 
     @Test func linkedClonesOnlyComeFromBases() async throws {
         let (plugin, runner) = try makePlugin()
-        await #expect(throws: VireoError.self) { _ = try await plugin.linkedClone("vm-100-disk-1", vmid: 101, snapshot: nil) }
+        await #expect(throws: VireoError.self) {
+            _ = try await plugin.linkedClone("vm-100-disk-1", vmid: 101, snapshot: nil)
+        }
         await #expect(throws: VireoError.self) {
             _ = try await plugin.linkedClone("base-100-disk-0", vmid: 101, snapshot: "latest")
         }
@@ -227,18 +264,25 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZF
 
     @Test func resizeSetsTheVolsizeRoundedUpToWholeMiB() async throws {
         let (plugin, runner) = try makePlugin()
-        runner.answer(["zfs", "list", "-o", "name,volsize,origin,type,refquota,used,creation"], with: .output(ZFSFixtures.cloneInfo))
+        runner.answer(
+            ["zfs", "list", "-o", "name,volsize,origin,type,refquota,used,creation"],
+            with: .output(ZFSFixtures.cloneInfo)
+        )
         try await plugin.resize("base-100-disk-0/vm-101-disk-0", sizeBytes: 34_359_738_368 + 4096)
         #expect(
             runner.commandLines == [
                 "zfs list -o name,volsize,origin,type,refquota,used,creation -Hp rpool/data/vm-101-disk-0",
                 "zfs set volsize=33555456k rpool/data/vm-101-disk-0",
-            ])
+            ]
+        )
     }
 
     @Test func resizeRefusesToShrink() async throws {
         let (plugin, runner) = try makePlugin()
-        runner.answer(["zfs", "list", "-o", "name,volsize,origin,type,refquota,used,creation"], with: .output(ZFSFixtures.cloneInfo))
+        runner.answer(
+            ["zfs", "list", "-o", "name,volsize,origin,type,refquota,used,creation"],
+            with: .output(ZFSFixtures.cloneInfo)
+        )
         await #expect(throws: VireoError.self) {
             try await plugin.resize("base-100-disk-0/vm-101-disk-0", sizeBytes: 1 << 30)
         }
@@ -247,20 +291,32 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZF
 
     @Test func infoReadsSizeUsageOriginAndCreation() async throws {
         let (plugin, runner) = try makePlugin()
-        runner.answer(["zfs", "list", "-o", "name,volsize,origin,type,refquota,used,creation"], with: .output(ZFSFixtures.cloneInfo))
+        runner.answer(
+            ["zfs", "list", "-o", "name,volsize,origin,type,refquota,used,creation"],
+            with: .output(ZFSFixtures.cloneInfo)
+        )
         let info = try await plugin.info("base-100-disk-0/vm-101-disk-0")
         #expect(
             info
                 == VolumeInfo(
-                    volid: "local-zfs:base-100-disk-0/vm-101-disk-0", content: .images, format: "raw",
-                    size: 34_359_738_368, used: 1_253_376, vmid: 101, parent: "base-100-disk-0", ctime: 1_700_000_300))
+                    volid: "local-zfs:base-100-disk-0/vm-101-disk-0",
+                    content: .images,
+                    format: "raw",
+                    size: 34_359_738_368,
+                    used: 1_253_376,
+                    vmid: 101,
+                    parent: "base-100-disk-0",
+                    ctime: 1_700_000_300
+                )
+        )
     }
 
     @Test func infoOfAMissingVolumeIsNotFoundWithTheToolsMessage() async throws {
         let (plugin, runner) = try makePlugin()
         runner.answer(
             ["zfs", "list", "-o", "name,volsize,origin,type,refquota,used,creation"],
-            with: .failure(exitCode: 1, standardError: ZFSFixtures.missingDataset))
+            with: .failure(exitCode: 1, standardError: ZFSFixtures.missingDataset)
+        )
         let error = await #expect(throws: VireoError.self) { _ = try await plugin.info("vm-100-disk-9") }
         #expect(error?.code == .notFound)
         #expect(error?.message.contains("dataset does not exist") == true)
@@ -276,12 +332,17 @@ private func makePlugin(_ extra: [SectionConfig.Option] = [], space: String = ZF
 
     @Test func activateImportsAPoolThatIsNotImported() async throws {
         let (plugin, runner) = try makePlugin()
-        runner.answer(["zpool", "list"], with: .failure(exitCode: 1, standardError: "cannot open 'rpool': no such pool"))
+        runner.answer(
+            ["zpool", "list"],
+            with: .failure(exitCode: 1, standardError: "cannot open 'rpool': no such pool")
+        )
         try await plugin.activate()
         #expect(
             runner.commandLines == [
-                "zpool list -o name -H rpool", "zpool import -d /dev/disk/by-id/ -o cachefile=none rpool", "zfs mount -a",
-            ])
+                "zpool list -o name -H rpool", "zpool import -d /dev/disk/by-id/ -o cachefile=none rpool",
+                "zfs mount -a",
+            ]
+        )
     }
 
     @Test(arguments: [

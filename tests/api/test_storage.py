@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from conftest import VIREO, prerequisite, pve, unique  # noqa: F401
+from conftest import VIREO, prerequisite
 from storage_fixtures import (  # noqa: F401  (fixtures are used by name)
     Api,
     api,
@@ -469,12 +469,17 @@ def test_iso_upload(daemon, api, admin_api, storages, tmp_dirs):
         reply = api.post(api.storage_path(sid, "/upload"), {"content": "iso"},
                          files={"filename": ("../../evil.iso", f)})
     if reply.status == 200 and reply.data:
-        api.wait_task(reply.data, timeout=60)
+        status = api.wait_task(reply.data, timeout=60)
+        if status.get("exitstatus") == "OK":
+            assert "evil.iso" in os.listdir(iso_dir), f"accepted, but not normalised to evil.iso: {os.listdir(iso_dir)}"
     else:
         assert reply.status == 400, f"upload named ../../evil.iso: {reply!r}"
     stray = [p for p in tree(root) if "evil" in p and os.path.dirname(os.path.join(root, p)) != iso_dir]
     assert not stray, f"upload escaped the ISO directory: {stray}"
-    assert not os.path.exists("/tmp/evil.iso") or os.path.getmtime("/tmp/evil.iso") < os.path.getmtime(source)
+    # No spool or partial files are left anywhere in the storage.
+    leftovers = [p for p in tree(store) if os.path.isfile(os.path.join(store, p))
+                 and os.path.dirname(os.path.join(store, p)) != iso_dir]
+    assert not leftovers, leftovers
 
 
 # ---------------------------------------------------------------------------------------------
@@ -568,8 +573,8 @@ def test_storage_config_validation(daemon, api, storages, tmp_dirs):
     assert config["path"] == path and config["type"] == "dir"
     stale = config.get("digest")
     assert isinstance(stale, str) and re.fullmatch(r"[0-9a-f]{40,64}", stale), config
-    api.ok("PUT", f"/storage/{sid}", {"comment": "first", "digest": stale})
-    reply = api.put(f"/storage/{sid}", {"comment": "second", "digest": stale})
+    api.ok("PUT", f"/storage/{sid}", {"content": "images,iso", "digest": stale})
+    reply = api.put(f"/storage/{sid}", {"content": "iso", "digest": stale})
     assert reply.status == 409, f"PUT with a stale digest: {reply!r}"
     config = api.ok("GET", f"/storage/{sid}")
-    assert config["comment"] == "first" and config["digest"] != stale, config
+    assert set(config["content"].split(",")) == {"images", "iso"} and config["digest"] != stale, config

@@ -21,7 +21,8 @@ extension StorageEndpoints {
         registry.register(.post, uploadPath, schema: schema) { request in
             _ = try NodeEndpoints.checkNode(request)
             let id = try request.parameters.require("storage")
-            guard let stream = request.body, let boundary = stream.contentType.flatMap(MultipartParser.boundary(of:)) else {
+            guard let stream = request.body, let boundary = stream.contentType.flatMap(MultipartParser.boundary(of:))
+            else {
                 throw VireoError.invalid("upload needs a multipart/form-data body")
             }
             let manager = request.services.storage
@@ -65,7 +66,9 @@ extension StorageEndpoints {
                     log.append("checksum verified (\(algorithm))")
                 }
                 try FileManager.default.createDirectory(
-                    atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                    atPath: (target as NSString).deletingLastPathComponent,
+                    withIntermediateDirectories: true
+                )
                 if FileManager.default.fileExists(atPath: target) { try FileManager.default.removeItem(atPath: target) }
                 try FileManager.default.moveItem(atPath: spool, toPath: target)
                 log.append("moved to \(target)")
@@ -81,7 +84,12 @@ extension StorageEndpoints {
     }
 
     /// Reads the multipart body: small fields into parameters, the file part into `spool`.
-    static func receive(_ stream: StreamedBody, boundary: String, spool: String, storage: any StoragePlugin) async throws
+    static func receive(
+        _ stream: StreamedBody,
+        boundary: String,
+        spool: String,
+        storage: any StoragePlugin
+    ) async throws
         -> ReceivedUpload
     {
         var parser = MultipartParser(boundary: boundary)
@@ -98,7 +106,12 @@ extension StorageEndpoints {
                     if let fileName = headers.dispositionParameter("filename") {
                         guard file == nil else { throw VireoError.invalid("upload has more than one file") }
                         upload.fileName = fileName
-                        guard FileManager.default.createFile(atPath: spool, contents: nil, attributes: [.posixPermissions: 0o640])
+                        guard
+                            FileManager.default.createFile(
+                                atPath: spool,
+                                contents: nil,
+                                attributes: [.posixPermissions: 0o640]
+                            )
                         else { throw VireoError(.internalError, "cannot create upload spool file '\(spool)'") }
                         file = try FileHandle(forWritingTo: URL(fileURLWithPath: spool))
                     } else {
@@ -115,7 +128,9 @@ extension StorageEndpoints {
                         try file.write(contentsOf: bytes)
                     } else {
                         fieldBytes += bytes
-                        guard fieldBytes.count <= 64 * 1024 else { throw VireoError.invalid("upload form field too large") }
+                        guard fieldBytes.count <= 64 * 1024 else {
+                            throw VireoError.invalid("upload form field too large")
+                        }
                     }
                 case .partEnd:
                     if let open = file {
@@ -128,7 +143,9 @@ extension StorageEndpoints {
                 }
             }
         }
-        guard parser.state == .done else { throw VireoError.invalid("upload body ended early (incomplete multipart data)") }
+        guard parser.state == .done else {
+            throw VireoError.invalid("upload body ended early (incomplete multipart data)")
+        }
         guard let fileName = upload.fileName else { throw VireoError.parameter("filename", "no file in the upload") }
         // The file part's own name is the `filename` parameter.
         upload.fields["filename"] = .text(normalizedFileName(fileName))
@@ -142,7 +159,9 @@ extension StorageEndpoints {
     }
 
     static func hashFile(_ path: String, algorithm: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw VireoError.notFound("upload spool file vanished") }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw VireoError.notFound("upload spool file vanished")
+        }
         defer { try? handle.close() }
         func digest<H: HashFunction>(_ type: H.Type) throws -> String {
             var hasher = H()
