@@ -50,3 +50,5 @@ loaded_rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 printf '%-32s %10.1f MB\n' "idle RSS after start" "$(echo "$idle_rss / 1024" | bc -l)"
 printf '%-32s %10.1f MB\n' "RSS after the load" "$(echo "$loaded_rss / 1024" | bc -l)"
 echo "targets: >= 3000 req/s for /version; idle RSS < 60 MB"
+echo
+.venv/bin/python scripts/bench_storage.py "$port" "bench@pve!wrk=$secret" bench "$data"

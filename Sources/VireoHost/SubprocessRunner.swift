@@ -1,5 +1,6 @@
 import Foundation
 import Subprocess
+import Synchronization
 import SystemPackage
 
 /// Runs tools with swift-subprocess: stdin from memory, stdout/stderr collected (up to 16 MiB),
@@ -29,9 +30,10 @@ public struct SubprocessRunner: CommandRunner {
     }
 
     private func execute(_ invocation: Invocation) async throws -> CommandOutput {
-        let executable: Executable =
-            invocation.executable.hasPrefix("/")
-            ? .path(FilePath(invocation.executable)) : .name(invocation.executable)
+        guard let resolved = ExecutableLookup.shared.resolve(invocation.executable) else {
+            throw CommandError.notFound(invocation.executable)
+        }
+        let executable = Executable.path(FilePath(resolved))
         var options = PlatformOptions()
         options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .seconds(2))]
         let result: ExecutionResult<Void, StringOutput<UTF8>, StringOutput<UTF8>>
@@ -62,5 +64,25 @@ public struct SubprocessRunner: CommandRunner {
         case .signaled(let signal):
             throw CommandError.signaled(invocation, signal: signal, standardError: stderr)
         }
+    }
+}
+
+/// Resolves tool names on `PATH` once. Spawning by name tries every `PATH` entry with a fresh
+/// process, which costs a few milliseconds per missing entry on every run.
+final class ExecutableLookup: Sendable {
+    static let shared = ExecutableLookup()
+    private let cache = Mutex<[String: String]>([:])
+
+    func resolve(_ name: String) -> String? {
+        if name.hasPrefix("/") { return name }
+        if let known = cache.withLock({ $0[name] }) { return known }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
+        // System directories first: a tool must not be shadowed by a user's PATH entry.
+        let directories = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] + path.split(separator: ":").map(String.init)
+        guard let found = directories.map({ $0 + "/" + name }).first(where: { access($0, X_OK) == 0 }) else {
+            return nil
+        }
+        cache.withLock { $0[name] = found }
+        return found
     }
 }

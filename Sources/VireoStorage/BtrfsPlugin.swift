@@ -139,6 +139,10 @@ public struct BtrfsPlugin: StoragePlugin {
         return try info(of: volume)
     }
 
+    public func exists(_ volname: String) async throws -> Bool {
+        FileManager.default.fileExists(atPath: try path(volname))
+    }
+
     public func createSnapshot(_ volname: String, name: String) async throws {
         let volume = try imageVolume(volname)
         let subvolume = try existingSubvolume(volume)

@@ -127,6 +127,10 @@ public struct DirPlugin: StoragePlugin {
         return try await info(of: volume)
     }
 
+    public func exists(_ volname: String) async throws -> Bool {
+        FileManager.default.fileExists(atPath: try path(volname))
+    }
+
     public func createSnapshot(_ volname: String, name: String) async throws {
         try await snapshot(.create, volname, name)
     }

@@ -1,7 +1,7 @@
 public import VireoCore
 
 /// One `storage.cfg` section with typed access to the options every storage has.
-public struct StorageDefinition: Sendable, Equatable {
+public struct StorageDefinition: Sendable, Hashable {
     public var section: SectionConfig.Section
 
     public init(section: SectionConfig.Section) { self.section = section }

@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+import Synchronization
 public import VireoCore
 public import VireoHost
 public import VireoStore
@@ -17,6 +18,11 @@ public final class StorageManager: Sendable {
     let logger: Logger
     let locks = NamedLocks()
     let factories: [String: PluginFactory]
+    /// When each definition was last activated: activation (mkdir, mount and VG checks) runs at
+    /// most every few seconds per configuration, not on every request.
+    let activated = Mutex<[StorageDefinition: ContinuousClock.Instant]>([:])
+    /// Status figures by storage, at most a second old: dashboards poll them constantly.
+    let statusCache = Mutex<[String: (at: ContinuousClock.Instant, status: StorageStatus)]>([:])
 
     public init(
         store: any ConfigStore,
@@ -108,8 +114,15 @@ public final class StorageManager: Sendable {
             throw VireoError.invalid("storage '\(id)' is not enabled on node '\(node)'")
         }
         let plugin = try plugin(for: definition)
-        try await plugin.activate()
+        try await activate(plugin)
         return plugin
+    }
+
+    private func activate(_ plugin: any StoragePlugin) async throws {
+        let now = ContinuousClock.now
+        if let last = activated.withLock({ $0[plugin.definition] }), now - last < .seconds(5) { return }
+        try await plugin.activate()
+        activated.withLock { $0[plugin.definition] = now }
     }
 
     /// Runs `body` holding the storage's lock (allocation, free, snapshot: one at a time per storage).
@@ -119,9 +132,15 @@ public final class StorageManager: Sendable {
 
     public func status(of definition: StorageDefinition) async -> StorageStatus {
         guard definition.isEnabled(on: node), let plugin = try? plugin(for: definition) else { return .inactive }
+        let now = ContinuousClock.now
+        if let cached = statusCache.withLock({ $0[definition.id] }), now - cached.at < .seconds(1) {
+            return cached.status
+        }
         do {
-            try await plugin.activate()
-            return try await plugin.status()
+            try await activate(plugin)
+            let status = try await plugin.status()
+            statusCache.withLock { $0[definition.id] = (now, status) }
+            return status
         } catch {
             logger.warning("storage status failed", metadata: ["storage": "\(definition.id)", "error": "\(error)"])
             return .inactive

@@ -28,6 +28,8 @@ public protocol StoragePlugin: Sendable {
     func path(_ volname: String) throws -> String
     /// Size, format, used bytes, parent of one volume.
     func info(_ volname: String) async throws -> VolumeInfo
+    /// Whether the volume exists; cheaper than ``info(_:)`` where the backend allows.
+    func exists(_ volname: String) async throws -> Bool
     func createSnapshot(_ volname: String, name: String) async throws
     func rollbackSnapshot(_ volname: String, name: String) async throws
     func deleteSnapshot(_ volname: String, name: String) async throws
@@ -41,6 +43,15 @@ public protocol StoragePlugin: Sendable {
 
 extension StoragePlugin {
     public var id: String { definition.id }
+
+    public func exists(_ volname: String) async throws -> Bool {
+        do {
+            _ = try await info(volname)
+            return true
+        } catch let error as VireoError where error.code == .notFound {
+            return false
+        }
+    }
 
     func unsupported(_ what: String) -> VireoError {
         VireoError.invalid("storage '\(id)' (type \(definition.type)): \(what) is not supported")

@@ -151,7 +151,9 @@ extension StorageEndpoints {
             try checkVolumeAccess(request, storage: id, write: true)
             let manager = request.services.storage
             let plugin = try await manager.activePlugin(id)
-            _ = try await plugin.info(volname)
+            guard try await plugin.exists(volname) else {
+                throw VireoError.notFound("volume '\(volid)' does not exist")
+            }
             if let user = try await manager.user(of: volid) {
                 throw VireoError.conflict("volume '\(volid)' is in use by \(user)")
             }
