@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import VireoAccess
 import VireoCore
 import VireoStorage
@@ -88,6 +89,16 @@ extension StorageEndpoints {
             }
             guard plugin.capabilities.formats.contains(format) else {
                 throw VireoError.parameter("format", "format '\(format.rawValue)' is not supported on storage '\(id)'")
+            }
+            if plugin.definition.overcommit, let free = try? await plugin.status().available, sizeKiB * 1024 > free {
+                // Allowed by the storage's explicit overcommit, but worth a trace: a full disk freezes VMs.
+                request.services.logger.warning(
+                    "overcommitted allocation",
+                    metadata: [
+                        "storage": "\(id)", "requested": "\(ByteSize(bytes: sizeKiB * 1024))",
+                        "free": "\(ByteSize(bytes: free))",
+                    ]
+                )
             }
             let volname = try await manager.withLock(id) {
                 do {
