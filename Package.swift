@@ -53,6 +53,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "VireoTestSupport", dependencies: ["VireoHost"], swiftSettings: strict),
+        .target(name: "VireoQEMU", dependencies: ["VireoCore", "VireoHost", "VireoStorage"], swiftSettings: strict),
         .target(
             name: "VireoStore",
             dependencies: ["VireoCore", .product(name: "GRDB", package: "GRDB.swift")],
@@ -137,6 +138,7 @@ let package = Package(
             dependencies: ["VireoStorage", "VireoHost", "VireoCore", "VireoStore", "VireoTestSupport"],
             swiftSettings: strict
         ),
+        .testTarget(name: "VireoQEMUTests", dependencies: ["VireoQEMU", "VireoCore"], swiftSettings: strict),
         .testTarget(
             name: "VireoHostTests",
             dependencies: ["VireoHost", "VireoTestSupport"],
