@@ -53,7 +53,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "VireoTestSupport", dependencies: ["VireoHost"], swiftSettings: strict),
-        .target(name: "VireoQEMU", dependencies: ["VireoCore", "VireoHost", "VireoStorage"], swiftSettings: strict),
+        .target(name: "QMP", exclude: ["README.md"], swiftSettings: strict),
+        .target(
+            name: "VireoQEMU",
+            dependencies: ["QMP", "VireoCore", "VireoHost", "VireoStorage", "VireoStore"],
+            swiftSettings: strict
+        ),
         .target(
             name: "VireoStore",
             dependencies: ["VireoCore", .product(name: "GRDB", package: "GRDB.swift")],
@@ -80,7 +85,7 @@ let package = Package(
         .target(
             name: "VireoAPI",
             dependencies: [
-                "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage",
+                "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage", "VireoQEMU",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -107,7 +112,8 @@ let package = Package(
         .target(
             name: "VireoDaemon",
             dependencies: [
-                "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage", "VireoAPI",
+                "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage", "VireoQEMU",
+                "VireoAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -138,6 +144,7 @@ let package = Package(
             dependencies: ["VireoStorage", "VireoHost", "VireoCore", "VireoStore", "VireoTestSupport"],
             swiftSettings: strict
         ),
+        .testTarget(name: "QMPTests", dependencies: ["QMP"], swiftSettings: strict),
         .testTarget(name: "VireoQEMUTests", dependencies: ["VireoQEMU", "VireoCore"], swiftSettings: strict),
         .testTarget(
             name: "VireoHostTests",
@@ -154,6 +161,7 @@ let package = Package(
             name: "VireoAPITests",
             dependencies: [
                 "VireoAPI", "VireoAccess", "VireoCore", "VireoStore", "VireoTasks", "VireoStorage", "VireoHost",
+                "VireoQEMU",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

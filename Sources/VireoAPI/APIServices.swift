@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import VireoAccess
+public import VireoQEMU
 public import VireoStorage
 public import VireoStore
 public import VireoTasks
@@ -12,6 +13,7 @@ public struct APIServices: Sendable {
     public let access: AccessControl
     public let tasks: TaskRegistry
     public let storage: StorageManager
+    public let vms: VMManager
     public let logger: Logger
     /// Delay before answering a failed authentication (Proxmox: about 3 s), against password guessing.
     public let authFailureDelay: Duration
@@ -22,6 +24,7 @@ public struct APIServices: Sendable {
         access: AccessControl,
         tasks: TaskRegistry,
         storage: StorageManager,
+        vms: VMManager,
         logger: Logger,
         authFailureDelay: Duration = .seconds(3)
     ) {
@@ -30,6 +33,7 @@ public struct APIServices: Sendable {
         self.access = access
         self.tasks = tasks
         self.storage = storage
+        self.vms = vms
         self.logger = logger
         self.authFailureDelay = authFailureDelay
     }

@@ -7,6 +7,7 @@ public enum VireoAPI {
         AccessEndpoints.register(in: &registry)
         PoolEndpoints.register(in: &registry)
         StorageEndpoints.register(in: &registry)
+        QEMUEndpoints.register(in: &registry)
         return registry
     }
 }

@@ -10,6 +10,7 @@ import VireoAPI
 import VireoAccess
 import VireoHost
 import VireoStorage
+import VireoQEMU
 import VireoStore
 import VireoTasks
 
@@ -81,6 +82,9 @@ public struct Vireod: AsyncParsableCommand {
             access: access,
             tasks: tasks,
             storage: storage,
+            vms: VMManager(
+                configs: VMConfigStore(store: store, node: nodeName), storage: storage,
+                runDirectory: paths.runDir.appendingPathComponent("qemu").path),
             logger: logger,
             authFailureDelay: .milliseconds(Int(authFailureDelay * 1000))
         )

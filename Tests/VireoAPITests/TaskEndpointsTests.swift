@@ -7,6 +7,7 @@ import Testing
 import VireoAccess
 import VireoCore
 import VireoHost
+import VireoQEMU
 import VireoStorage
 import VireoStore
 import VireoTasks
@@ -38,6 +39,7 @@ import VireoTasks
             access: access,
             tasks: tasks,
             storage: storage,
+            vms: VMManager(configs: VMConfigStore(store: store, node: "n1"), storage: storage, runDirectory: "/tmp"),
             logger: Logger(label: "t")
         )
         let responder = APIResponder<BasicRequestContext>(

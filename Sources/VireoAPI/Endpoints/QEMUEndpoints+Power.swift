@@ -1,0 +1,80 @@
+import VireoAccess
+import VireoCore
+import VireoQEMU
+import VireoStorage
+import VireoTasks
+
+/// `/nodes/{node}/qemu/{vmid}/status/*`: start, stop, shutdown, reboot, reset, suspend, resume,
+/// each a task with Proxmox's type; and `monitor`.
+extension QEMUEndpoints {
+    static func runtime(_ request: APIRequest) -> VMRuntime {
+        VMRuntime(manager: request.services.vms, runner: request.services.storage.runner)
+    }
+
+    /// Starts `work` as a task on an existing VM of this node; returns its UPID.
+    static func powerTask(
+        _ request: APIRequest,
+        type: String,
+        _ work: @escaping @Sendable (VMRuntime, Int, TaskLog) async throws -> Void
+    ) async throws -> APIResult {
+        _ = try NodeEndpoints.checkNode(request)
+        let vmid = try vmid(request)
+        _ = try await request.services.vms.configs.read(vmid)
+        let runtime = runtime(request)
+        let vms = request.services.vms
+        let upid = try request.services.tasks.start(type: type, id: String(vmid), user: request.identity.authID) {
+            log in
+            try await vms.configs.withLock(vmid) { try await work(runtime, vmid, log) }
+        }
+        return .init(.string(upid.description))
+    }
+
+    static func registerPower(in registry: inout APIRegistry) {
+        let base = "/nodes/{node}/qemu/{vmid}/status"
+        registry.register(.post, base + "/start") { request in
+            try await powerTask(request, type: "qmstart") { runtime, vmid, log in
+                try await runtime.start(vmid) { log.append($0) }
+            }
+        }
+        registry.register(.post, base + "/stop") { request in
+            let timeout = Duration.seconds(request.parameters.int("timeout") ?? 60)
+            return try await powerTask(request, type: "qmstop") { runtime, vmid, log in
+                try await runtime.stop(vmid, timeout: timeout) { log.append($0) }
+            }
+        }
+        registry.register(.post, base + "/shutdown") { request in
+            let timeout = Duration.seconds(request.parameters.int("timeout") ?? 60)
+            let force = request.parameters.bool("forceStop", default: false)
+            return try await powerTask(request, type: "qmshutdown") { runtime, vmid, log in
+                try await runtime.shutdown(vmid, timeout: timeout, forceStop: force) { log.append($0) }
+            }
+        }
+        registry.register(.post, base + "/reboot") { request in
+            let timeout = Duration.seconds(request.parameters.int("timeout") ?? 60)
+            return try await powerTask(request, type: "qmreboot") { runtime, vmid, log in
+                try await runtime.shutdown(vmid, timeout: timeout, forceStop: true) { log.append($0) }
+                try await runtime.start(vmid) { log.append($0) }
+            }
+        }
+        registry.register(.post, base + "/reset") { request in
+            try await powerTask(request, type: "qmreset") { runtime, vmid, _ in try await runtime.reset(vmid) }
+        }
+        registry.register(.post, base + "/suspend") { request in
+            if request.parameters.bool("todisk", default: false) {
+                throw VireoError.parameter("todisk", "suspend to disk is not supported by Vireo yet")
+            }
+            return try await powerTask(request, type: "qmpause") { runtime, vmid, _ in try await runtime.suspend(vmid) }
+        }
+        registry.register(.post, base + "/resume") { request in
+            try await powerTask(request, type: "qmresume") { runtime, vmid, _ in try await runtime.resume(vmid) }
+        }
+        registry.register(.post, "/nodes/{node}/qemu/{vmid}/monitor") { request in
+            _ = try NodeEndpoints.checkNode(request)
+            let output = try await runtime(request).monitor(
+                try vmid(request),
+                command: try request.parameters.require("command")
+            )
+            return .init(.string(output))
+        }
+    }
+}

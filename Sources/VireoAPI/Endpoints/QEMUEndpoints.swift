@@ -1,0 +1,310 @@
+import Foundation
+import VireoAccess
+import VireoCore
+import VireoQEMU
+import VireoStorage
+import VireoTasks
+
+/// `/nodes/{node}/qemu`: VM configs (create, read, update with `digest`, delete), list and status.
+enum QEMUEndpoints {
+    /// API parameters that steer an operation and are not config keys.
+    static let controlParameters: Set<String> = [
+        "node", "vmid", "start", "pool", "storage", "force", "unique", "archive", "live-restore", "bwlimit",
+        "import-working-storage", "digest", "delete", "revert", "skiplock", "background_delay", "ha-managed",
+    ]
+
+    static func vmid(_ request: APIRequest) throws -> Int {
+        guard let vmid = request.parameters.int("vmid") else {
+            throw VireoError.parameter("vmid", "property is missing")
+        }
+        return vmid
+    }
+
+    static func register(in registry: inout APIRegistry) {
+        registerPower(in: &registry)
+        registry.register(.get, "/nodes/{node}/qemu") { request in
+            _ = try NodeEndpoints.checkNode(request)
+            let vms = request.services.vms
+            var items: [JSON] = []
+            for (vmid, node) in try await vms.configs.all() where node == vms.node {
+                guard
+                    request.access.permissions.check(
+                        request.identity.authID,
+                        path: "/vms/\(vmid)",
+                        privileges: ["VM.Audit"]
+                    )
+                else { continue }
+                guard let (config, _) = try? await vms.configs.read(vmid) else { continue }
+                items.append(.object(statusFields(vmid: vmid, config: config.main, vms: vms)))
+            }
+            return .init(.array(items))
+        }
+        registry.register(.post, "/nodes/{node}/qemu") { request in
+            _ = try NodeEndpoints.checkNode(request)
+            let vmid = try vmid(request)
+            let identity = request.identity
+            guard
+                request.access.permissions.check(identity.authID, path: "/vms/\(vmid)", privileges: ["VM.Allocate"])
+                    || (request.parameters["pool"].map {
+                        request.access.permissions.check(
+                            identity.authID,
+                            path: "/pool/\($0)",
+                            privileges: ["VM.Allocate"]
+                        )
+                    } ?? false)
+            else { throw VireoError(.permissionDenied, "Permission check failed (/vms/\(vmid), VM.Allocate)") }
+            let vms = request.services.vms
+            if try await vms.configs.all().contains(where: { $0.vmid == vmid }) {
+                throw VireoError.parameter("vmid", "VM \(vmid) already exists")
+            }
+            var section = try configSection(from: request.parameters)
+            try addGeneratedValues(&section)
+            try await vms.validate(vmid: vmid, config: section)
+            let validated = section
+            let upid = try request.services.tasks.start(type: "qmcreate", id: String(vmid), user: identity.authID) {
+                log in
+                var config = validated
+                try await vms.allocateDisks(vmid: vmid, config: &config)
+                do {
+                    try await vms.configs.create(vmid, config: VMConfig(main: config))
+                } catch {
+                    for volid in VMManager.ownedVolumes(vmid: vmid, config: VMConfig(main: config)) {
+                        try? await free(volid, vms: vms)
+                    }
+                    throw error
+                }
+                log.append("VM \(vmid) created")
+            }
+            return .init(.string(upid.description))
+        }
+        registry.register(.get, "/nodes/{node}/qemu/{vmid}") { request in
+            _ = try NodeEndpoints.checkNode(request)
+            _ = try await request.services.vms.configs.read(try vmid(request))
+            return .init(.array(["config", "pending", "status"].map { ["subdir": .string($0)] }))
+        }
+        registry.register(.get, "/nodes/{node}/qemu/{vmid}/config") { request in
+            _ = try NodeEndpoints.checkNode(request)
+            let (config, digest) = try await request.services.vms.configs.read(try vmid(request))
+            var section = config.main
+            if request.parameters.bool("current") != true, let pending = config.pending {
+                for entry in pending.entries where entry.key != "delete" { try section.set(entry.key, entry.value) }
+            }
+            var object = configJSON(section)
+            object["digest"] = .string(digest)
+            return .init(.object(object))
+        }
+        registry.register(.get, "/nodes/{node}/qemu/{vmid}/pending") { request in
+            _ = try NodeEndpoints.checkNode(request)
+            let (config, _) = try await request.services.vms.configs.read(try vmid(request))
+            var keys = Set(config.main.keys)
+            let pending = config.pending
+            for key in pending?.keys ?? [] where key != "delete" { keys.insert(key) }
+            let deletions = Set((pending?["delete"] ?? "").split(separator: ",").map { String($0.drop { $0 == "!" }) })
+            return .init(
+                .array(
+                    keys.sorted().map { key in
+                        var item: [String: JSON] = ["key": .string(key)]
+                        if let value = config.main[key] { item["value"] = .string(value) }
+                        if let value = pending?[key] { item["pending"] = .string(value) }
+                        if deletions.contains(key) { item["delete"] = 1 }
+                        return .object(item)
+                    }
+                )
+            )
+        }
+        let update: @Sendable (APIRequest) async throws -> Void = { request in
+            _ = try NodeEndpoints.checkNode(request)
+            let vmid = try vmid(request)
+            let vms = request.services.vms
+            let changes = try configSection(from: request.parameters)
+            let deletions = request.parameters.list("delete")
+            let running = vms.runningPID(vmid) != nil
+            try await vms.configs.modify(vmid, digest: request.parameters["digest"]) { config in
+                var target = running ? (config.pending ?? VMConfig.Section()) : config.main
+                for key in deletions {
+                    guard changes[key] == nil else {
+                        throw VireoError.parameter("delete", "cannot set and delete '\(key)' at the same time")
+                    }
+                    if running {
+                        let current = (target["delete"] ?? "").split(separator: ",").map(String.init)
+                        try target.set("delete", (current + [key]).joined(separator: ","))
+                    } else {
+                        target.remove(key)
+                    }
+                }
+                for entry in changes.entries { try target.set(entry.key, entry.value) }
+                if !running { try addGeneratedValues(&target, creating: false) }
+                // Judge the config the VM will get once the change applies.
+                var effective = config.main
+                for entry in target.entries where entry.key != "delete" { try effective.set(entry.key, entry.value) }
+                if !running { effective = target }
+                try await vms.validate(vmid: vmid, config: effective)
+                try await vms.allocateDisks(vmid: vmid, config: &target)
+                if running { config.pending = target } else { config.main = target }
+            }
+        }
+        registry.register(.put, "/nodes/{node}/qemu/{vmid}/config") { request in
+            try await update(request)
+            return .null
+        }
+        registry.register(.post, "/nodes/{node}/qemu/{vmid}/config") { request in
+            try await update(request)
+            let upid = try request.services.tasks.start(
+                type: "qmconfig",
+                id: String(try vmid(request)),
+                user: request.identity.authID
+            ) {
+                log in log.append("update VM \(try vmid(request)): config changed")
+            }
+            return .init(.string(upid.description))
+        }
+        registry.register(.delete, "/nodes/{node}/qemu/{vmid}") { request in
+            _ = try NodeEndpoints.checkNode(request)
+            let vmid = try vmid(request)
+            let vms = request.services.vms
+            let (config, _) = try await vms.configs.read(vmid)
+            if vms.runningPID(vmid) != nil { throw VireoError.conflict("VM \(vmid) is running - destroy failed") }
+            if config.main["protection"] == "1" { throw VireoError.conflict("VM \(vmid) is protected") }
+            if let lock = config.main["lock"] { throw VireoError.conflict("VM is locked (\(lock))") }
+            let purge = request.parameters.bool("purge", default: false)
+            let upid = try request.services.tasks.start(
+                type: "qmdestroy",
+                id: String(vmid),
+                user: request.identity.authID
+            ) {
+                log in
+                for volid in VMManager.ownedVolumes(vmid: vmid, config: config) {
+                    do {
+                        try await free(volid, vms: vms)
+                        log.append("Removed volume '\(volid)'")
+                    } catch {
+                        log.warn("could not remove volume '\(volid)': \(error)")
+                    }
+                }
+                try await vms.configs.delete(vmid)
+                if purge {
+                    try await request.services.access.modifyUsers { users in
+                        users.acl.removeAll { $0.path == "/vms/\(vmid)" }
+                        for pool in users.pools.keys { users.pools[pool]?.vms.removeAll { $0 == vmid } }
+                    }
+                }
+                log.append("VM \(vmid) destroyed")
+            }
+            return .init(.string(upid.description))
+        }
+        registry.register(.get, "/nodes/{node}/qemu/{vmid}/status") { request in
+            _ = try NodeEndpoints.checkNode(request)
+            _ = try await request.services.vms.configs.read(try vmid(request))
+            let names = ["current", "reboot", "reset", "resume", "shutdown", "start", "stop", "suspend"]
+            return .init(.array(names.map { ["subdir": .string($0)] }))
+        }
+        registry.register(.get, "/nodes/{node}/qemu/{vmid}/status/current") { request in
+            _ = try NodeEndpoints.checkNode(request)
+            let vmid = try vmid(request)
+            let vms = request.services.vms
+            let (config, _) = try await vms.configs.read(vmid)
+            var object = statusFields(vmid: vmid, config: config.main, vms: vms)
+            if let qmpstatus = await runtime(request).qmpStatus(vmid) { object["qmpstatus"] = .string(qmpstatus) }
+            object["ha"] = ["managed": 0]
+            object["agent"] = .flag(config.main["agent"].map { $0.hasPrefix("1") || $0.contains("enabled=1") } ?? false)
+            return .init(.object(object))
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func free(_ volid: String, vms: VMManager) async throws {
+        guard let colon = volid.firstIndex(of: ":") else { return }
+        let plugin = try await vms.storage.activePlugin(String(volid[..<colon]))
+        try await plugin.free(String(volid[volid.index(after: colon)...]))
+    }
+
+    /// The config keys among the parameters, in parameter order sorted by key.
+    static func configSection(from parameters: Parameters) throws -> VMConfig.Section {
+        var section = VMConfig.Section()
+        for key in parameters.values.keys.sorted() where !controlParameters.contains(key) {
+            guard let value = parameters.values[key], !value.isEmpty else { continue }
+            if key == "description" {
+                section.description = value
+                continue
+            }
+            do { try section.set(key, value) } catch let error as VireoError {
+                throw VireoError.parameter(key, error.message)
+            }
+        }
+        return section
+    }
+
+    /// What Proxmox fills in: MAC addresses, SMBIOS UUID, VM generation ID, creation meta.
+    static func addGeneratedValues(_ section: inout VMConfig.Section, creating: Bool = true) throws {
+        for entry in section.entries where entry.key.hasPrefix("net") {
+            guard var net = try? PropertyString(parsing: entry.value) else { continue }
+            let hasMAC = net["macaddr"] != nil || net.entries.contains { $0.value.contains(":") && $0.key != "bridge" }
+            if !hasMAC {
+                let model = net.defaultValue ?? net["model"] ?? "virtio"
+                let mac =
+                    "BC:24:11:"
+                    + (0..<3).map { _ in String(format: "%02X", UInt8.random(in: 0...255)) }.joined(separator: ":")
+                var rebuilt = try PropertyString(defaultValue: nil, [:])
+                try rebuilt.set(model, to: mac)
+                for item in net.entries where item.key != "model" { try rebuilt.set(item.key, to: item.value) }
+                net = rebuilt
+                try section.set(entry.key, net.description)
+            }
+        }
+        guard creating else { return }
+        if section["smbios1"] == nil { try section.set("smbios1", "uuid=\(UUID().uuidString.lowercased())") }
+        if section["vmgenid"] == nil || section["vmgenid"] == "1" {
+            try section.set("vmgenid", UUID().uuidString.lowercased())
+        }
+        if section["meta"] == nil {
+            try section.set("meta", "creation-qemu=vireo,ctime=\(Int(Date().timeIntervalSince1970))")
+        }
+    }
+
+    static func configJSON(_ section: VMConfig.Section) -> [String: JSON] {
+        var object: [String: JSON] = [:]
+        let integers: Set<String> = [
+            "cores", "sockets", "vcpus", "balloon", "cpuunits", "template", "kvm", "onboot", "acpi", "tablet",
+            "protection", "numa", "cpulimit",
+        ]
+        for entry in section.entries {
+            if integers.contains(entry.key), let number = Int(entry.value) {
+                object[entry.key] = .int(number)
+            } else {
+                object[entry.key] = .string(entry.value)
+            }
+        }
+        if let description = section.description { object["description"] = .string(description) }
+        return object
+    }
+
+    /// The fields a VM has in `/nodes/{node}/qemu` and `status/current`.
+    static func statusFields(vmid: Int, config: VMConfig.Section, vms: VMManager) -> [String: JSON] {
+        let memoryText = config["memory"].flatMap { try? PropertyString(parsing: $0) }
+        let memory = Int(memoryText?.defaultValue ?? memoryText?["current"] ?? "512") ?? 512
+        let sockets = Int(config["sockets"] ?? "1") ?? 1
+        let cores = Int(config["cores"] ?? "1") ?? 1
+        var maxdisk = 0
+        if let bootDisk = ["scsi0", "virtio0", "sata0", "ide0"].compactMap({ config[$0] }).first(where: {
+            !$0.contains("media=cdrom")
+        }),
+            let size = (try? PropertyString(parsing: bootDisk))?["size"], let bytes = ByteSize(size)
+        {
+            maxdisk = bytes.bytes
+        }
+        let pid = vms.runningPID(vmid)
+        var object: [String: JSON] = [
+            "vmid": .int(vmid), "name": .string(config["name"] ?? "VM \(vmid)"),
+            "status": pid == nil ? "stopped" : "running", "cpus": .int(Int(config["vcpus"] ?? "") ?? sockets * cores),
+            "maxmem": .int(memory * 1024 * 1024), "mem": 0, "maxdisk": .int(maxdisk), "disk": 0, "cpu": 0,
+            "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0, "uptime": .int(pid.map(VMManager.uptime) ?? 0),
+        ]
+        object["qmpstatus"] = object["status"]
+        if let pid { object["pid"] = .int(pid) }
+        if config["template"] == "1" { object["template"] = 1 }
+        if let lock = config["lock"] { object["lock"] = .string(lock) }
+        if let tags = config["tags"] { object["tags"] = .string(tags) }
+        return object
+    }
+}

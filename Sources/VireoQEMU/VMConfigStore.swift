@@ -1,0 +1,84 @@
+import Foundation
+public import VireoCore
+public import VireoStore
+
+/// VM configs in the config store, as pmxcfs keeps them: `nodes/<node>/qemu-server/<vmid>.conf`.
+/// VMIDs are unique across all nodes; every change runs under the VM's lock and checks `digest`.
+public final class VMConfigStore: Sendable {
+    public let store: any ConfigStore
+    public let node: String
+    let locks = NamedLocks()
+
+    public init(store: any ConfigStore, node: String) {
+        self.store = store
+        self.node = node
+    }
+
+    public func path(_ vmid: Int, node: String? = nil) -> String {
+        "nodes/\(node ?? self.node)/qemu-server/\(vmid).conf"
+    }
+
+    /// Every VMID defined on any node, with its node.
+    public func all() async throws -> [(vmid: Int, node: String)] {
+        var result: [(Int, String)] = []
+        for node in try await store.list("nodes") {
+            for name in try await store.list("nodes/\(node)/qemu-server") where name.hasSuffix(".conf") {
+                if let vmid = Int(name.dropLast(5)) { result.append((vmid, node)) }
+            }
+        }
+        return result.sorted { $0.0 < $1.0 }
+    }
+
+    /// The config of a VM on this node and its digest.
+    /// - Throws: `.notFound` ("Configuration file '…' does not exist").
+    public func read(_ vmid: Int) async throws -> (config: VMConfig, digest: String) {
+        guard let file = try await store.read(path(vmid)) else {
+            throw VireoError.notFound("Configuration file 'nodes/\(node)/qemu-server/\(vmid).conf' does not exist")
+        }
+        do {
+            return (try VMConfig(parsing: file.content), file.digest)
+        } catch let error as VireoError {
+            throw VireoError(.internalError, "VM \(vmid): config file is broken: \(error.message)", underlying: error)
+        }
+    }
+
+    /// Creates a new VM config; fails when the VMID exists on any node.
+    public func create(_ vmid: Int, config: VMConfig) async throws {
+        try await locks.withLock("vm-\(vmid)") {
+            if try await all().contains(where: { $0.vmid == vmid }) {
+                throw VireoError.parameter("vmid", "VM \(vmid) already exists")
+            }
+            try await store.write(path(vmid), content: config.description, condition: .absent)
+        }
+    }
+
+    /// Read-modify-write under the VM's lock; `digest` must match the file as read.
+    @discardableResult
+    public func modify<T: Sendable>(
+        _ vmid: Int,
+        digest: String? = nil,
+        _ change: (inout VMConfig) async throws -> T
+    ) async throws -> T {
+        try await locks.withLock("vm-\(vmid)") {
+            guard let file = try await store.read(path(vmid)) else {
+                throw VireoError.notFound("Configuration file 'nodes/\(node)/qemu-server/\(vmid).conf' does not exist")
+            }
+            if let digest, !digest.isEmpty, file.digest != digest.lowercased() {
+                throw VireoError.modifiedConfiguration
+            }
+            var config = try VMConfig(parsing: file.content)
+            let result = try await change(&config)
+            try await store.write(path(vmid), content: config.description, condition: .version(file.version))
+            return result
+        }
+    }
+
+    public func delete(_ vmid: Int) async throws {
+        try await locks.withLock("vm-\(vmid)") { try await store.delete(path(vmid), condition: .any) }
+    }
+
+    /// Runs `body` under the VM's lock (start, stop, migrate must not interleave).
+    public func withLock<T: Sendable>(_ vmid: Int, _ body: () async throws -> T) async throws -> T {
+        try await locks.withLock("vm-\(vmid)", timeout: .seconds(10), body)
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+public import VireoCore
+import VireoHost
+public import VireoStorage
+
+/// The VMs of this node: their configs, validation of configs against what QEMU will be given,
+/// disks named in `storage:size` form, and what is known about their processes.
+public final class VMManager: Sendable {
+    public let configs: VMConfigStore
+    public let storage: StorageManager
+    public let runDirectory: String
+    public let binary: String
+
+    public init(
+        configs: VMConfigStore,
+        storage: StorageManager,
+        runDirectory: String,
+        binary: String = "qemu-system-x86_64"
+    ) {
+        self.configs = configs
+        self.storage = storage
+        self.runDirectory = runDirectory
+        self.binary = binary
+    }
+
+    public var node: String { configs.node }
+
+    /// Whether KVM can be used here.
+    public static var kvmAvailable: Bool { access("/dev/kvm", R_OK | W_OK) == 0 }
+
+    // MARK: - Validation and command line
+
+    /// QEMU's argv for a config; volumes are resolved through their storages.
+    public func commandLine(vmid: Int, config: VMConfig.Section, definitions: [StorageDefinition]) throws -> [String] {
+        let byID = Dictionary(definitions.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let manager = storage
+        let builder = QEMUCommandBuilder(
+            environment: .init(binary: binary, runDirectory: runDirectory, kvmAvailable: Self.kvmAvailable) { volid in
+                guard let colon = volid.firstIndex(of: ":") else {
+                    throw VireoError.invalid("unable to parse volume ID '\(volid)'")
+                }
+                let id = String(volid[..<colon])
+                guard let definition = byID[id] else { throw VireoError.invalid("storage '\(id)' does not exist") }
+                let plugin = try manager.plugin(for: definition)
+                let volname = String(volid[volid.index(after: colon)...])
+                let format =
+                    volname.split(separator: ".").last.flatMap { VolumeFormat(rawValue: String($0)) }?.rawValue ?? "raw"
+                return (try plugin.path(volname), format)
+            }
+        )
+        return try builder.build(vmid: vmid, config: config)
+    }
+
+    /// Checks a config as QEMU would get it, without KVM (so a config is judged on its values, not
+    /// on this host) and with `storage:size` disks standing in as placeholders.
+    public func validate(vmid: Int, config: VMConfig.Section) async throws {
+        var probe = config
+        for entry in config.entries where Self.isDiskKey(entry.key) {
+            if let allocation = try? DiskAllocation(key: entry.key, value: entry.value) {
+                try probe.set(entry.key, "/dev/null" + (allocation.options.isEmpty ? "" : "," + allocation.options))
+                do { _ = try await storage.definition(allocation.storage) } catch let error as VireoError {
+                    throw VireoError.parameter(entry.key, error.message)
+                }
+            }
+        }
+        try probe.set("kvm", "0")
+        _ = try commandLine(vmid: vmid, config: probe, definitions: try await storage.definitions())
+    }
+
+    /// Allocates every `storage:size` disk of a config and replaces it by the new volume.
+    /// On failure, the volumes made so far are freed again.
+    public func allocateDisks(vmid: Int, config: inout VMConfig.Section) async throws {
+        var made: [(any StoragePlugin, String)] = []
+        do {
+            for entry in config.entries where Self.isDiskKey(entry.key) {
+                guard let allocation = try? DiskAllocation(key: entry.key, value: entry.value) else { continue }
+                let plugin = try await storage.activePlugin(allocation.storage)
+                let format = allocation.format.flatMap(VolumeFormat.init(rawValue:)) ?? plugin.definition.defaultFormat
+                let volname = try await storage.withLock(allocation.storage) {
+                    try await plugin.allocate(
+                        AllocationRequest(vmid: vmid, name: nil, format: format, sizeKiB: allocation.sizeKiB)
+                    )
+                }
+                made.append((plugin, volname))
+                let size = ByteSize(bytes: allocation.sizeKiB * 1024)
+                let rest = allocation.options.split(separator: ",").filter {
+                    !$0.hasPrefix("format=") && !$0.hasPrefix("size=")
+                }
+                try config.set(
+                    entry.key,
+                    (["\(allocation.storage):\(volname)"] + rest.map(String.init) + ["size=\(size)"]).joined(
+                        separator: ","
+                    )
+                )
+            }
+        } catch {
+            for (plugin, volname) in made { try? await plugin.free(volname) }
+            throw error
+        }
+    }
+
+    public static func isDiskKey(_ key: String) -> Bool {
+        for prefix in ["ide", "sata", "scsi", "virtio", "efidisk", "tpmstate"] where key.hasPrefix(prefix) {
+            if Int(key.dropFirst(prefix.count)) != nil { return true }
+        }
+        return false
+    }
+
+    /// The volumes a VM owns (its disks and `unusedN` entries on a storage, owned by its VMID).
+    public static func ownedVolumes(vmid: Int, config: VMConfig) -> [String] {
+        var result: [String] = []
+        let sections = [config.main] + config.snapshots.map(\.section) + (config.pending.map { [$0] } ?? [])
+        for section in sections {
+            for entry in section.entries where isDiskKey(entry.key) || entry.key.hasPrefix("unused") {
+                let volid = String(entry.value.split(separator: ",").first ?? "")
+                guard let colon = volid.firstIndex(of: ":") else { continue }
+                let volname = volid[volid.index(after: colon)...]
+                let owned =
+                    volname.hasPrefix("\(vmid)/") || volname.contains("-\(vmid)-disk-")
+                    || volname.contains("/\(vmid)/")
+                if owned, !result.contains(volid), !volname.hasPrefix("iso/") { result.append(volid) }
+            }
+        }
+        return result
+    }
+
+    // MARK: - Processes
+
+    /// The PID of the VM's running QEMU: the pidfile's process must be alive (not a zombie) and
+    /// its command line must name that same pidfile (a recycled PID is not our VM).
+    public func runningPID(_ vmid: Int) -> Int? {
+        let pidFile = QEMUCommandBuilder.pidFile(runDirectory: runDirectory, vmid: vmid)
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+            let pid = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else { return nil }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")"),
+            let state = stat[stat.index(after: close)...].split(separator: " ").first,
+            state != "Z", state != "X"
+        else { return nil }
+        guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+        let arguments = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        guard let index = arguments.firstIndex(of: "-pidfile"), index + 1 < arguments.count,
+            arguments[index + 1] == pidFile
+        else { return nil }
+        return pid
+    }
+
+    /// Seconds since the process started.
+    public static func uptime(pid: Int) -> Int {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")"),
+            let uptimeText = try? String(contentsOfFile: "/proc/uptime", encoding: .utf8),
+            let systemUptime = Double(uptimeText.split(separator: " ").first ?? "")
+        else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, let ticks = Double(fields[19]) else { return 0 }
+        return max(0, Int(systemUptime - ticks / Double(sysconf(Int32(_SC_CLK_TCK)))))
+    }
+}
+
+/// A disk given as `<storage>:<GiB>[,options]` in a create or update: to be allocated.
+public struct DiskAllocation: Sendable {
+    public var storage: String
+    public var sizeKiB: Int
+    public var format: String?
+    public var options: String
+
+    public init(key: String, value: String) throws {
+        let first = value.split(separator: ",", maxSplits: 1)
+        let head = String(first.first ?? "")
+        let parts = head.split(separator: ":")
+        guard parts.count == 2, let gib = Double(parts[1]), gib > 0, !head.contains("/") else {
+            throw VireoError.parameter(key, "not an allocation")
+        }
+        storage = String(parts[0])
+        sizeKiB = Int(gib * 1024 * 1024)
+        options = first.count > 1 ? String(first[1]) : ""
+        format = options.split(separator: ",").first { $0.hasPrefix("format=") }.map { String($0.dropFirst(7)) }
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import QMP
+public import VireoCore
+public import VireoHost
+import VireoStorage
+
+/// Starts and controls QEMU processes. A VM's process is detached (`-daemonize`: own session,
+/// reparented to init), so the daemon can die and restart without touching it; everything the
+/// runtime knows about a VM comes from its pidfile, `/proc` and its QMP socket, never from memory.
+public struct VMRuntime: Sendable {
+    public let manager: VMManager
+    let runner: any CommandRunner
+
+    public init(manager: VMManager, runner: any CommandRunner) {
+        self.manager = manager
+        self.runner = runner
+    }
+
+    var runDirectory: String { manager.runDirectory }
+
+    /// A line for the task log.
+    public typealias Log = @Sendable (String) -> Void
+
+    // MARK: - Start
+
+    /// Builds the command line, launches QEMU and waits until QMP answers. Returns the PID.
+    @discardableResult
+    public func start(_ vmid: Int, log: Log) async throws -> Int {
+        if manager.runningPID(vmid) != nil { throw VireoError.conflict("VM \(vmid) already running") }
+        let (config, _) = try await manager.configs.read(vmid)
+        if config.main["template"] == "1" { throw VireoError.conflict("you can't start a vm if it's a template") }
+        if let lock = config.main["lock"] { throw VireoError.conflict("VM is locked (\(lock))") }
+        let argv = try manager.commandLine(
+            vmid: vmid,
+            config: config.main,
+            definitions: try await manager.storage.definitions()
+        )
+        try FileManager.default.createDirectory(
+            atPath: runDirectory,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
+        for stale in [
+            QEMUCommandBuilder.qmpSocket(runDirectory: runDirectory, vmid: vmid),
+            QEMUCommandBuilder.pidFile(runDirectory: runDirectory, vmid: vmid),
+        ] {
+            try? FileManager.default.removeItem(atPath: stale)
+        }
+        for index in 0...3 {
+            try? FileManager.default.removeItem(
+                atPath: QEMUCommandBuilder.serialSocket(runDirectory: runDirectory, vmid: vmid, index: index)
+            )
+        }
+        log("start VM \(vmid): \(argv.count) arguments")
+        do {
+            // With -daemonize the launcher exits once the VM is set up; the VM itself lives on detached.
+            _ = try await runner.run(Invocation(argv[0], Array(argv.dropFirst()), timeout: .seconds(60)))
+        } catch {
+            throw VireoError(.internalError, "start failed: \(error)", underlying: error)
+        }
+        guard let pid = manager.runningPID(vmid) else {
+            throw VireoError(.internalError, "start failed: QEMU exited right after starting")
+        }
+        let status = try await qmp(vmid) { try await $0.queryStatus() }
+        log("VM \(vmid) started with PID \(pid) (\(status.status.rawValue))")
+        return pid
+    }
+
+    // MARK: - Stop and shutdown
+
+    /// Hard stop: QMP `quit`, then SIGTERM and SIGKILL when QEMU does not go.
+    public func stop(_ vmid: Int, timeout: Duration = .seconds(60), log: Log) async throws {
+        guard let pid = manager.runningPID(vmid) else { throw VireoError.conflict("VM \(vmid) not running") }
+        do {
+            try await qmp(vmid, timeout: .seconds(5)) { try await $0.quit() }
+        } catch {
+            log("QMP quit failed (\(error)); terminating PID \(pid)")
+        }
+        if await waitForExit(vmid, within: min(timeout, .seconds(10))) { return cleanup(vmid, log: log) }
+        log("VM \(vmid) still running - terminating now with SIGTERM")
+        kill(Int32(pid), SIGTERM)
+        if await waitForExit(vmid, within: .seconds(10)) { return cleanup(vmid, log: log) }
+        log("VM \(vmid) still running - terminating now with SIGKILL")
+        kill(Int32(pid), SIGKILL)
+        _ = await waitForExit(vmid, within: .seconds(5))
+        cleanup(vmid, log: log)
+    }
+
+    /// ACPI power button; waits for the guest to power off, then ends QEMU. With `forceStop` a
+    /// guest that does not react in time is stopped hard; otherwise the task fails and the VM runs on.
+    public func shutdown(_ vmid: Int, timeout: Duration, forceStop: Bool, log: Log) async throws {
+        guard manager.runningPID(vmid) != nil else { throw VireoError.conflict("VM \(vmid) not running") }
+        let state = try await qmp(vmid) { try await $0.queryStatus() }.status
+        if state == .paused || state == .prelaunch || state == .suspended {
+            guard forceStop else { throw VireoError.conflict("VM \(vmid) is paused - cannot shutdown") }
+            return try await stop(vmid, log: log)
+        }
+        try await qmp(vmid) { try await $0.systemPowerdown() }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard manager.runningPID(vmid) != nil else { return cleanup(vmid, log: log) }
+            // -no-shutdown keeps QEMU alive in state `shutdown` once the guest powered off.
+            if let status = try? await qmp(vmid, timeout: .seconds(2), { try await $0.queryStatus() }),
+                status.status == .shutdown
+            {
+                return try await stop(vmid, log: log)
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        guard forceStop else { throw VireoError(.timeout, "VM quit/powerdown failed - got timeout") }
+        log("VM \(vmid) did not power off in time - stopping it")
+        try await stop(vmid, log: log)
+    }
+
+    // MARK: - Run state
+
+    public func suspend(_ vmid: Int) async throws { try await running(vmid) { try await $0.stop() } }
+
+    public func resume(_ vmid: Int) async throws {
+        try await running(vmid) { client in
+            let status = try await client.queryStatus().status
+            if status == .running { return }
+            if status == .suspended { try await client.systemWakeup() } else { try await client.cont() }
+        }
+    }
+
+    public func reset(_ vmid: Int) async throws { try await running(vmid) { try await $0.systemReset() } }
+
+    /// QEMU's run state (`running`, `paused`, `io-error`, …), or nil when not running.
+    public func qmpStatus(_ vmid: Int) async -> String? {
+        guard manager.runningPID(vmid) != nil else { return nil }
+        return try? await qmp(vmid, timeout: .seconds(3)) { try await $0.queryStatus() }.status.rawValue
+    }
+
+    /// A human monitor command (`qm monitor`).
+    public func monitor(_ vmid: Int, command: String) async throws -> String {
+        try await running(vmid) { try await $0.humanMonitorCommand(command) }
+    }
+
+    // MARK: - Helpers
+
+    private func running<T: Sendable>(_ vmid: Int, _ body: @Sendable (QMPClient) async throws -> T) async throws -> T {
+        guard manager.runningPID(vmid) != nil else { throw VireoError.conflict("VM \(vmid) not running") }
+        return try await qmp(vmid, body)
+    }
+
+    /// One QMP session: QEMU serves one monitor client at a time, so each use connects and closes.
+    private func qmp<T: Sendable>(
+        _ vmid: Int,
+        timeout: Duration = .seconds(10),
+        _ body: @Sendable (QMPClient) async throws -> T
+    ) async throws -> T {
+        let path = QEMUCommandBuilder.qmpSocket(runDirectory: runDirectory, vmid: vmid)
+        let client: QMPClient
+        do {
+            client = try await QMPClient.connect(unixSocket: path, timeout: timeout)
+        } catch {
+            throw VireoError(
+                .unavailable,
+                "VM \(vmid) qmp command failed - unable to connect to \(path): \(error)",
+                underlying: error
+            )
+        }
+        do {
+            let result = try await body(client)
+            await client.close()
+            return result
+        } catch let error as QMPError {
+            await client.close()
+            throw VireoError(.internalError, "VM \(vmid) qmp command failed - \(error)", underlying: error)
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+
+    private func waitForExit(_ vmid: Int, within limit: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if manager.runningPID(vmid) == nil { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return manager.runningPID(vmid) == nil
+    }
+
+    private func cleanup(_ vmid: Int, log: Log) {
+        for file in ["\(vmid).pid", "\(vmid).qmp", "\(vmid).vnc", "\(vmid).qga"] {
+            try? FileManager.default.removeItem(atPath: "\(runDirectory)/\(file)")
+        }
+        log("VM \(vmid) stopped")
+    }
+}
