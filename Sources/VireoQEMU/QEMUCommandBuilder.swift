@@ -45,6 +45,11 @@ public struct QEMUCommandBuilder: Sendable {
         "net0": "0x12", "net1": "0x13", "net2": "0x14", "net3": "0x15", "net4": "0x16", "net5": "0x17",
     ]
 
+    /// The options of a `netN` value besides `<model>=<MAC>`.
+    static let netOptions: Set<String> = [
+        "model", "macaddr", "bridge", "tag", "trunks", "firewall", "rate", "link_down", "mtu", "queues",
+    ]
+
     static let netModels: [String: String] = [
         "virtio": "virtio-net-pci", "e1000": "e1000", "e1000e": "e1000e", "rtl8139": "rtl8139",
         "vmxnet3": "vmxnet3", "ne2k_pci": "ne2k_pci", "pcnet": "pcnet", "i82551": "i82551",
@@ -331,11 +336,14 @@ public struct QEMUCommandBuilder: Sendable {
             var model = net["model"] ?? "virtio"
             var mac = net["macaddr"]
             // `<model>=<MAC>` as the first part sets both.
-            if let first = net.entries.first, Self.netModels[first.key] != nil {
+            if let first = net.entries.first, !Self.netOptions.contains(first.key) {
                 model = first.key
                 mac = first.value
             } else if let bare = net.defaultValue {
                 model = bare
+            }
+            for entry in net.entries.dropFirst() where !Self.netOptions.contains(entry.key) {
+                throw VireoError.parameter(key, "unknown option '\(entry.key)'")
             }
             guard let device = Self.netModels[model] else {
                 throw VireoError.parameter(key, "unknown NIC model '\(model)'")

@@ -1,0 +1,209 @@
+"""Real VMs: the test guest booted under TCG through the API, checked on its own serial console."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import VIREOD, LocalRoot, free_port, pve, prerequisite
+from vm_fixtures import ISO_NAME, SerialConsole, guest_iso, kill_vm_processes  # noqa: F401
+
+NODE = "vmnode"
+
+
+def wait_task(root: LocalRoot, upid: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = root.ok("GET", f"/nodes/{NODE}/tasks/{upid}/status")
+        if status["status"] == "stopped":
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"task {upid} did not finish")
+
+
+class Node:
+    """A vireod on a data dir of its own that tests may kill -9 and restart."""
+
+    def __init__(self):
+        self.base = tempfile.mkdtemp(prefix="vireo-vm-test-")
+        self.data_dir = os.path.join(self.base, "data")
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        self.port = free_port()
+        log = open(os.path.join(self.base, "vireod.log"), "ab")
+        self.proc = subprocess.Popen(
+            [VIREOD, "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}", "--node", NODE,
+             "--auth-failure-delay", "0"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        self.root = LocalRoot(os.path.join(self.data_dir, "run", "vireod.sock"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if self.root.get("/version")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("vireod did not come up")
+
+    def kill9(self):
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def serial(self, vmid: int) -> SerialConsole:
+        return SerialConsole(os.path.join(self.data_dir, "run", "qemu", f"{vmid}.serial0"))
+
+    def pidfile_pid(self, vmid: int) -> int:
+        return int(open(os.path.join(self.data_dir, "run", "qemu", f"{vmid}.pid")).read().strip())
+
+    def cleanup(self):
+        kill_vm_processes(self.data_dir)
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture
+def node(guest_iso):  # noqa: F811
+    prerequisite(os.access(VIREOD, os.X_OK), f"daemon binary {VIREOD}")
+    n = Node()
+    try:
+        n.start()
+        iso_dir = os.path.join(n.data_dir, "local", "template", "iso")
+        os.makedirs(iso_dir, exist_ok=True)
+        shutil.copy(guest_iso, os.path.join(iso_dir, ISO_NAME))
+        yield n
+    finally:
+        n.cleanup()
+
+
+def create_vm(root: LocalRoot, vmid: int, **extra):
+    params = {
+        "vmid": vmid, "name": f"guest{vmid}", "memory": 256, "kvm": 0, "serial0": "socket", "vga": "serial0",
+        "virtio0": "local:1,format=qcow2", "ide2": f"local:iso/{ISO_NAME},media=cdrom", "boot": "order=ide2;virtio0",
+    }
+    params.update(extra)
+    upid = root.ok("POST", f"/nodes/{NODE}/qemu", params)
+    assert wait_task(root, upid)["exitstatus"] == "OK"
+
+
+def power(root: LocalRoot, vmid: int, action: str, **params) -> dict:
+    upid = root.ok("POST", f"/nodes/{NODE}/qemu/{vmid}/status/{action}", params)
+    return wait_task(root, upid)
+
+
+def test_proxmoxer_lifecycle_with_the_guest_on_its_console(node):
+    root = node.root
+    root.ok("POST", "/access/users", {"userid": "vmadmin@pve", "password": "vm-admin-pass"})
+    root.ok("PUT", "/access/acl", {"path": "/", "users": "vmadmin@pve", "roles": "Administrator"})
+    api = pve(node_daemon(node), "vmadmin@pve", "vm-admin-pass")
+    upid = api.nodes(NODE).qemu.post(
+        vmid=100, name="web", memory=256, kvm=0, serial0="socket", vga="serial0", virtio0="local:1,format=qcow2",
+        ide2=f"local:iso/{ISO_NAME},media=cdrom", boot="order=ide2;virtio0")
+    assert wait_task(root, upid)["exitstatus"] == "OK"
+    config = api.nodes(NODE).qemu(100).config.get()
+    assert config["virtio0"].startswith("local:100/vm-100-disk-0.qcow2") and "size=1G" in config["virtio0"]
+    upid = api.nodes(NODE).qemu(100).status.start.post()
+    console = node.serial(100)
+    try:
+        assert wait_task(root, upid)["exitstatus"] == "OK"
+        console.wait_for("VIREO-GUEST-READY", timeout=90)
+        status = api.nodes(NODE).qemu(100).status.current.get()
+        assert status["status"] == "running" and status["qmpstatus"] == "running"
+        assert status["pid"] == node.pidfile_pid(100)
+        assert os.path.exists(f"/proc/{status['pid']}")
+
+        assert power(root, 100, "suspend")["exitstatus"] == "OK"
+        assert api.nodes(NODE).qemu(100).status.current.get()["qmpstatus"] == "paused"
+        assert power(root, 100, "resume")["exitstatus"] == "OK"
+        mark = console.mark()
+        console.send("uptime")
+        assert console.wait_for("VIREO-UPTIME", since=mark)
+
+        mark = console.mark()
+        upid = api.nodes(NODE).qemu(100).status.shutdown.post(timeout=60)
+        assert wait_task(root, upid, timeout=90)["exitstatus"] == "OK"
+        console.wait_for("VIREO-POWEROFF", since=mark, timeout=5)
+        assert api.nodes(NODE).qemu(100).status.current.get()["status"] == "stopped"
+    finally:
+        console.close()
+
+
+def node_daemon(node: Node):
+    """The minimal shape `pve()` needs: a port."""
+    class D:
+        port = node.port
+    return D()
+
+
+def test_kill9_of_vireod_leaves_the_guest_running_and_readopted(node):
+    create_vm(node.root, 101)
+    assert power(node.root, 101, "start")["exitstatus"] == "OK"
+    pid = node.pidfile_pid(101)
+    node.kill9()
+    time.sleep(0.5)
+    stat = open(f"/proc/{pid}/stat").read()
+    assert stat.split(")")[1].split()[0] not in ("Z", "X"), "QEMU died with the daemon"
+    node.start()
+    status = node.root.ok("GET", f"/nodes/{NODE}/qemu/101/status/current")
+    assert status["status"] == "running" and status["pid"] == pid and status["qmpstatus"] == "running"
+    assert power(node.root, 101, "stop")["exitstatus"] == "OK"
+    assert node.root.ok("GET", f"/nodes/{NODE}/qemu/101/status/current")["status"] == "stopped"
+
+
+def test_disk_marker_survives_stop_and_start(node):
+    create_vm(node.root, 102)
+    console = node.serial_after_start = None
+    assert power(node.root, 102, "start")["exitstatus"] == "OK"
+    console = node.serial(102)
+    try:
+        console.wait_for("VIREO-GUEST-READY", timeout=90)
+        mark = console.mark()
+        console.send("write-disk survives-102")
+        console.wait_for("VIREO-DISK-WROTE survives-102", since=mark)
+    finally:
+        console.close()
+    assert power(node.root, 102, "stop")["exitstatus"] == "OK"
+    assert power(node.root, 102, "start")["exitstatus"] == "OK"
+    console = node.serial(102)
+    try:
+        console.wait_for("VIREO-DISK-FOUND survives-102", timeout=90)
+    finally:
+        console.close()
+    assert power(node.root, 102, "stop")["exitstatus"] == "OK"
+
+
+@pytest.mark.parametrize("params, key", [
+    ({"memory": "abc"}, "memory"),
+    ({"bogus": "1"}, "bogus"),
+    ({"virtio0": "nosuchstorage:1"}, "virtio0"),
+    ({"net0": "nosuchnic"}, "net0"),
+])
+def test_bad_config_values_are_named_and_nothing_is_written(node, params, key):
+    status, reason, body = node.root.post(f"/nodes/{NODE}/qemu", {"vmid": 150, "kvm": 0, **params})
+    assert status == 400, (status, reason, body)
+    assert key in body["errors"], body
+    assert node.root.get(f"/nodes/{NODE}/qemu/150/config")[0] == 404
+    assert all(vm["vmid"] != 150 for vm in node.root.ok("GET", f"/nodes/{NODE}/qemu"))
+    # An update with a bad value changes nothing either.
+    create_vm(node.root, 151)
+    before = node.root.ok("GET", f"/nodes/{NODE}/qemu/151/config")
+    status, _, body = node.root.put(f"/nodes/{NODE}/qemu/151/config", params)
+    assert status == 400 and key in body["errors"], body
+    assert node.root.ok("GET", f"/nodes/{NODE}/qemu/151/config") == before
