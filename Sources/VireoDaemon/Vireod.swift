@@ -9,8 +9,8 @@ import UnixSignals
 import VireoAPI
 import VireoAccess
 import VireoHost
-import VireoStorage
 import VireoQEMU
+import VireoStorage
 import VireoStore
 import VireoTasks
 
@@ -83,8 +83,10 @@ public struct Vireod: AsyncParsableCommand {
             tasks: tasks,
             storage: storage,
             vms: VMManager(
-                configs: VMConfigStore(store: store, node: nodeName), storage: storage,
-                runDirectory: paths.runDir.appendingPathComponent("qemu").path),
+                configs: VMConfigStore(store: store, node: nodeName),
+                storage: storage,
+                runDirectory: paths.runDir.appendingPathComponent("qemu").path
+            ),
             logger: logger,
             authFailureDelay: .milliseconds(Int(authFailureDelay * 1000))
         )

@@ -15,7 +15,10 @@ import VireoTasks
 @testable import VireoAPI
 
 /// The task endpoints over the router, as root on the local socket, with tasks started directly.
-@Suite struct TaskEndpointsTests {
+@Suite final class TaskEndpointsTests: Sendable {
+    // Each test gets its own instance; its temp directory goes with it, also when the test fails.
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vireo-api-\(UUID().uuidString)")
 
     func makeApp() async throws -> (some ApplicationProtocol, TaskRegistry) {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VireoTestSupport
+
 @testable import VireoHost
 
 @Suite struct SubprocessRunnerTests {
@@ -45,12 +46,17 @@ import VireoTestSupport
     @Test func linkedCloneOverlayHasARelativeBackingFile() async throws {
         let runner = RecordingCommandRunner()
         try await QemuImg(runner: runner).create(
-            at: "/s/images/101/vm-101-disk-0.qcow2", format: .qcow2, sizeKiB: nil,
-            backing: ("../100/base-100-disk-0.qcow2", .qcow2), workingDirectory: "/s/images/101")
+            at: "/s/images/101/vm-101-disk-0.qcow2",
+            format: .qcow2,
+            sizeKiB: nil,
+            backing: ("../100/base-100-disk-0.qcow2", .qcow2),
+            workingDirectory: "/s/images/101"
+        )
         #expect(
             runner.commandLines == [
                 "qemu-img create -F qcow2 -b ../100/base-100-disk-0.qcow2 -f qcow2 -o extended_l2=on,cluster_size=128k /s/images/101/vm-101-disk-0.qcow2"
-            ])
+            ]
+        )
         #expect(runner.invocations.first?.workingDirectory == "/s/images/101")
     }
 
@@ -59,7 +65,9 @@ import VireoTestSupport
         let qemuImg = QemuImg(runner: runner)
         try await qemuImg.resize("/a.raw", format: .raw, sizeBytes: 2_147_483_648)
         try await qemuImg.snapshot(.apply, name: "s1", path: "/a.qcow2")
-        #expect(runner.commandLines == ["qemu-img resize -f raw /a.raw 2147483648", "qemu-img snapshot -a s1 /a.qcow2"])
+        #expect(
+            runner.commandLines == ["qemu-img resize -f raw /a.raw 2147483648", "qemu-img snapshot -a s1 /a.qcow2"]
+        )
     }
 }
 

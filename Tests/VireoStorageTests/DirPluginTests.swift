@@ -7,7 +7,10 @@ import VireoTestSupport
 @testable import VireoStorage
 
 /// The dir plugin's commands, checked against a recording runner (no qemu-img needed).
-@Suite struct DirPluginTests {
+@Suite final class DirPluginTests: Sendable {
+    // Each test gets its own instance; its temp directory goes with it, also when the test fails.
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("vireo-dir-\(UUID().uuidString)").path
     let runner = RecordingCommandRunner()
 

@@ -3,7 +3,10 @@ import Testing
 import VireoCore
 import VireoStore
 
-@Suite struct SQLiteConfigStoreTests {
+@Suite final class SQLiteConfigStoreTests: Sendable {
+    // Each test gets its own instance; its temp directory goes with it, also when the test fails.
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
     let directory: URL
     let store: SQLiteConfigStore
 
@@ -78,6 +81,7 @@ import VireoStore
 
     @Test func concurrentReadModifyWriteLosesNoUpdate() async throws {
         try await store.write("counter", content: "0", condition: .any)
+        let store = self.store
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<20 {
                 group.addTask {

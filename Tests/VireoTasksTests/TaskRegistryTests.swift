@@ -4,7 +4,10 @@ import Testing
 import VireoCore
 import VireoTasks
 
-@Suite struct TaskRegistryTests {
+@Suite final class TaskRegistryTests: Sendable {
+    // Each test gets its own instance; its temp directory goes with it, also when the test fails.
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vireo-tasks-\(UUID().uuidString)")
 
     func registry() throws -> TaskRegistry {
