@@ -13,6 +13,9 @@ struct LocalAPI {
         return "/run/vireo/vireod.sock"
     }
 
+    /// The daemon's run directory (its socket's directory).
+    static func runDirectory() -> String { (socketPath() as NSString).deletingLastPathComponent }
+
     static func connect() throws -> LocalAPI {
         let socket = socketPath()
         guard getuid() == 0 else {

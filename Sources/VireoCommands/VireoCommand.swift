@@ -7,13 +7,13 @@ public struct VireoCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vireo",
         abstract: "Vireo command-line interface.",
-        subcommands: [APICommand.self, PveumCommand.self, PvesmCommand.self]
+        subcommands: [APICommand.self, PveumCommand.self, PvesmCommand.self, QmCommand.self]
     )
 
     public init() {}
 
     /// Names this binary answers to, and the subcommand each stands for.
-    static let personalities: [String: String] = ["pvesh": "api", "pveum": "pveum", "pvesm": "pvesm"]
+    static let personalities: [String: String] = ["pvesh": "api", "pveum": "pveum", "pvesm": "pvesm", "qm": "qm"]
 
     /// Entry point: dispatches on the name the binary was called by, then runs.
     public static func launch() async {

@@ -1,6 +1,7 @@
 import VireoAccess
 import VireoCore
 import VireoHost
+import VireoQEMU
 import VireoStorage
 
 /// `/cluster`, `/cluster/status`, `/cluster/resources`, `/cluster/nextid`.
@@ -31,6 +32,23 @@ enum ClusterEndpoints {
             {
                 items.append(.object(NodeStatus.current().resourceFields(node: node, listForm: false)))
             }
+            if type == nil || type == "vm" {
+                let vms = request.services.vms
+                for (vmid, vmNode) in try await vms.configs.all()
+                where request.access.permissions.check(
+                    request.identity.authID,
+                    path: "/vms/\(vmid)",
+                    privileges: ["VM.Audit"]
+                ) {
+                    guard vmNode == node, let (config, _) = try? await vms.configs.read(vmid) else { continue }
+                    var entry = QEMUEndpoints.statusFields(vmid: vmid, config: config.main, vms: vms)
+                    entry["id"] = .string("qemu/\(vmid)")
+                    entry["type"] = "qemu"
+                    entry["node"] = .string(node)
+                    entry["template"] = .flag(config.main["template"] == "1")
+                    items.append(.object(entry))
+                }
+            }
             if type == nil || type == "storage" {
                 for definition in try await request.services.storage.definitions()
                 where definition.isEnabled(on: node) && StorageEndpoints.canSee(request, definition.id) {
@@ -47,11 +65,14 @@ enum ClusterEndpoints {
             return .init(.array(items))
         }
         registry.register(.get, "/cluster/nextid") { request in
-            // No guests exist yet; the lowest free VMID is the answer until the VM store arrives.
+            let used = Set(try await request.services.vms.configs.all().map(\.vmid))
             if let wanted = request.parameters.int("vmid") {
+                guard !used.contains(wanted) else { throw VireoError.parameter("vmid", "VM \(wanted) already exists") }
                 return .init(.string(String(wanted)))
             }
-            return .init("100")
+            // Typed clients decode this as a string.
+            let next = (100...999_999_999).first { !used.contains($0) } ?? 100
+            return .init(.string(String(next)))
         }
     }
 }

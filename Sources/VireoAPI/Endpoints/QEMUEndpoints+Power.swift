@@ -1,3 +1,4 @@
+import Foundation
 import VireoAccess
 import VireoCore
 import VireoQEMU
@@ -75,6 +76,47 @@ extension QEMUEndpoints {
                 command: try request.parameters.require("command")
             )
             return .init(.string(output))
+        }
+    }
+}
+
+extension QEMUEndpoints {
+    /// Vireo's `GET …/qemu/{vmid}/showcmd`: the QEMU command line the VM would get (`qm showcmd`).
+    static func registerShowCommand(in registry: inout APIRegistry) {
+        let schema = EndpointSchema(
+            parameters: [
+                ParameterSpec("node", .string, format: "pve-node"),
+                ParameterSpec("vmid", .integer, format: "pve-vmid", minimum: 100, maximum: 999_999_999),
+                ParameterSpec("pretty", .boolean, optional: true, defaultValue: "0"),
+            ],
+            permission: .perm("/vms/{vmid}", ["VM.Audit"], any: false, requireParam: nil),
+            returns: "string"
+        )
+        registry.register(.get, "/nodes/{node}/qemu/{vmid}/showcmd", schema: schema) { request in
+            _ = try NodeEndpoints.checkNode(request)
+            let vmid = try vmid(request)
+            let vms = request.services.vms
+            let (config, _) = try await vms.configs.read(vmid)
+            let argv = try vms.commandLine(
+                vmid: vmid,
+                config: config.main,
+                definitions: try await vms.storage.definitions()
+            )
+            let quoted = argv.map {
+                $0.contains(" ") || $0.contains("'") ? "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" : $0
+            }
+            if request.parameters.bool("pretty", default: false) {
+                var lines: [String] = [quoted[0]]
+                for argument in quoted.dropFirst() {
+                    if argument.hasPrefix("-") {
+                        lines.append("  " + argument)
+                    } else {
+                        lines[lines.count - 1] += " " + argument
+                    }
+                }
+                return .init(.string(lines.joined(separator: " \\\n")))
+            }
+            return .init(.string(quoted.joined(separator: " ")))
         }
     }
 }

@@ -22,6 +22,7 @@ enum QEMUEndpoints {
 
     static func register(in registry: inout APIRegistry) {
         registerPower(in: &registry)
+        registerShowCommand(in: &registry)
         registry.register(.get, "/nodes/{node}/qemu") { request in
             _ = try NodeEndpoints.checkNode(request)
             let vms = request.services.vms

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import VireoClient
+import VireoCore
+
+/// `vireo qm` (also `qm`): VMs with Proxmox's verbs. Long operations follow their task log.
+struct QmCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "qm",
+        abstract:
+            "Virtual machines: list|create|set|config|pending|start|stop|shutdown|reboot|reset|suspend|resume|status|destroy|showcmd|monitor|terminal."
+    )
+
+    @Argument(parsing: .captureForPassthrough)
+    var arguments: [String] = []
+
+    static let powerVerbs: Set<String> = ["start", "stop", "shutdown", "reboot", "reset", "suspend", "resume"]
+
+    func run() async throws {
+        var list = OptionList(arguments)
+        let format = try outputFormat(list.take("output-format"))
+        let words = list.positionals
+        guard let verb = words.first else { throw ValidationError(Self.usage) }
+        let api = try LocalAPI.connect()
+        let base = "/nodes/localhost/qemu"
+        func vmid() throws -> String {
+            guard words.count == 2, let id = Int(words[1]), id >= 100 else {
+                throw ValidationError("usage: vireo qm \(verb) VMID [--option value ...]")
+            }
+            return String(id)
+        }
+        switch verb {
+        case "list":
+            let data = try await api.call(.get, base, list.options)
+            if format == .text {
+                print(Self.listTable(data), terminator: "")
+            } else {
+                try await api.show(data, as: format)
+            }
+        case "create":
+            let id = try vmid()
+            try await api.show(try await api.call(.post, base, [("vmid", id)] + list.options), as: format)
+        case "set":
+            let id = try vmid()
+            _ = try await api.call(.put, "\(base)/\(id)/config", list.options)
+        case "config":
+            let id = try vmid()
+            let data = try await api.call(.get, "\(base)/\(id)/config", list.options)
+            if format == .text {
+                for (key, value) in (data.object ?? [:]).sorted(by: { $0.key < $1.key }) where key != "digest" {
+                    print("\(key): \(OutputFormatter.scalar(value))")
+                }
+            } else {
+                try await api.show(data, as: format)
+            }
+        case "pending":
+            let id = try vmid()
+            try await api.show(try await api.call(.get, "\(base)/\(id)/pending"), as: format)
+        case _ where Self.powerVerbs.contains(verb):
+            let id = try vmid()
+            try await api.show(try await api.call(.post, "\(base)/\(id)/status/\(verb)", list.options), as: format)
+        case "status":
+            let id = try vmid()
+            let data = try await api.call(.get, "\(base)/\(id)/status/current")
+            if format == .text {
+                print("status: \(data["status"]?.stringValue ?? "unknown")")
+            } else {
+                try await api.show(data, as: format)
+            }
+        case "destroy":
+            let id = try vmid()
+            try await api.show(try await api.call(.delete, "\(base)/\(id)", list.options), as: format)
+        case "showcmd":
+            let id = try vmid()
+            print(try await api.call(.get, "\(base)/\(id)/showcmd", list.options).stringValue ?? "")
+        case "monitor":
+            let id = try vmid()
+            print("Entering QEMU Monitor Interface for VM \(id) - type 'help' for help")
+            while let line = {
+                print("qm> ", terminator: "")
+                return readLine()
+            }() {
+                let command = line.trimmingCharacters(in: .whitespaces)
+                if command == "quit" || command == "q" { break }
+                if command.isEmpty { continue }
+                print(
+                    try await api.call(.post, "\(base)/\(id)/monitor", [("command", command)]).stringValue ?? "",
+                    terminator: ""
+                )
+            }
+        case "terminal":
+            let id = try vmid()
+            try SerialTerminal.attach(path: LocalAPI.runDirectory() + "/qemu/\(id).serial0")
+        default:
+            throw ValidationError(Self.usage)
+        }
+    }
+
+    static let usage =
+        "usage: vireo qm list|create|set|config|pending|start|stop|shutdown|reboot|reset|suspend|resume|status|destroy|showcmd|monitor|terminal VMID ..."
+
+    /// Proxmox's `qm list` table.
+    static func listTable(_ data: JSON) -> String {
+        var rows = [["VMID", "NAME", "STATUS", "MEM(MB)", "BOOTDISK(GB)", "PID"]]
+        for item in (data.arrayValue ?? []).sorted(by: { ($0["vmid"]?.intValue ?? 0) < ($1["vmid"]?.intValue ?? 0) }) {
+            rows.append([
+                String(item["vmid"]?.intValue ?? 0), item["name"]?.stringValue ?? "",
+                item["qmpstatus"]?.stringValue ?? item["status"]?.stringValue ?? "",
+                String((item["maxmem"]?.intValue ?? 0) >> 20),
+                String(format: "%.2f", Double(item["maxdisk"]?.intValue ?? 0) / Double(1 << 30)),
+                String(item["pid"]?.intValue ?? 0),
+            ])
+        }
+        return PvesmCommand.columns(rows, leftAligned: [1, 2])
+    }
+}
