@@ -10,6 +10,8 @@ DURATION=${BENCH_SECONDS:-10}
 data=$(mktemp -d /tmp/vireo-bench.XXXXXX)
 pid=""
 cleanup() {
+    # VMs the benchmark started (by their pidfiles), then the daemon.
+    for f in "$data"/run/qemu/*.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
     rm -rf "$data"
 }
@@ -52,3 +54,5 @@ printf '%-32s %10.1f MB\n' "RSS after the load" "$(echo "$loaded_rss / 1024" | b
 echo "targets: >= 3000 req/s for /version; idle RSS < 60 MB"
 echo
 .venv/bin/python scripts/bench_storage.py "$port" "bench@pve!wrk=$secret" bench "$data"
+echo
+.venv/bin/python scripts/bench_vm.py "$port" "bench@pve!wrk=$secret" bench "$data"

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""VM benchmarks in one run:
+- start-to-running through the API (POST status/start, task until QMP reported `running`) next to a
+  bare launch of the same QEMU argv until its QMP socket answers; target API <= 1.25x bare;
+- GET /nodes/{node}/qemu with 1,000 defined VMs; target < 50 ms.
+"""
+import http.client
+import json
+import os
+import shlex
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+
+port, token, node, data_dir = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+runs = int(os.environ.get("BENCH_STARTS", "10"))
+vm_count = int(os.environ.get("BENCH_VMS", "1000"))
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+connection = http.client.HTTPSConnection("127.0.0.1", int(port), context=context)
+headers = {"Authorization": f"PVEAPIToken={token}", "Content-Type": "application/x-www-form-urlencoded"}
+
+
+def call(method, path, params=None):
+    body = urllib.parse.urlencode(params or {})
+    if method in ("GET", "DELETE") and body:
+        path, body = f"{path}?{body}", None
+    connection.request(method, "/api2/json" + path, body=body if method in ("POST", "PUT") else None, headers=headers)
+    response = connection.getresponse()
+    data = response.read()
+    if response.status != 200:
+        raise SystemExit(f"{method} {path}: {response.status} {response.reason}")
+    return json.loads(data)["data"]
+
+
+def wait_task(upid):
+    quoted = urllib.parse.quote(upid, safe="")
+    while True:
+        status = call("GET", f"/nodes/{node}/tasks/{quoted}/status")
+        if status["status"] == "stopped":
+            if status["exitstatus"] != "OK":
+                raise SystemExit(f"task failed: {status['exitstatus']}")
+            return
+        time.sleep(0.005)
+
+
+def qmp_answers(path, deadline):
+    while time.monotonic() < deadline:
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            f = s.makefile("rwb")
+            f.readline()
+            f.write(b'{"execute":"qmp_capabilities"}\n')
+            f.flush()
+            f.readline()
+            f.write(b'{"execute":"query-status"}\n')
+            f.flush()
+            reply = json.loads(f.readline())
+            s.close()
+            return reply["return"]["status"]
+        except OSError:
+            time.sleep(0.002)
+    raise SystemExit("QMP did not answer")
+
+
+vmid = 9000
+call("POST", f"/nodes/{node}/qemu", {"vmid": vmid, "memory": 128, "kvm": 0, "vga": "none"}) and None
+time.sleep(0.5)
+api_times = []
+for _ in range(runs):
+    start = time.perf_counter()
+    wait_task(call("POST", f"/nodes/{node}/qemu/{vmid}/status/start"))
+    api_times.append(time.perf_counter() - start)
+    wait_task(call("POST", f"/nodes/{node}/qemu/{vmid}/status/stop"))
+
+argv = shlex.split(call("GET", f"/nodes/{node}/qemu/{vmid}/showcmd"))
+run_dir = os.path.join(data_dir, "run", "qemu")
+bare_times = []
+for _ in range(runs):
+    qmp = os.path.join(run_dir, f"{vmid}.qmp")
+    for stale in (qmp, os.path.join(run_dir, f"{vmid}.pid")):
+        if os.path.exists(stale):
+            os.remove(stale)
+    start = time.perf_counter()
+    subprocess.run(argv, check=True)
+    status = qmp_answers(qmp, time.monotonic() + 30)
+    bare_times.append(time.perf_counter() - start)
+    pid = int(open(os.path.join(run_dir, f"{vmid}.pid")).read())
+    os.kill(pid, 9)
+    while os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] not in "ZX":
+        time.sleep(0.01)
+call("DELETE", f"/nodes/{node}/qemu/{vmid}")
+
+api_median, bare_median = statistics.median(api_times), statistics.median(bare_times)
+print(f"VM start to running ({runs} runs, TCG, 128 MiB): API median {api_median * 1000:.0f} ms, "
+      f"bare qemu-system-x86_64 + QMP median {bare_median * 1000:.0f} ms: {api_median / bare_median:.2f}x (target <= 1.25x)")
+
+for i in range(vm_count):
+    call("POST", f"/nodes/{node}/qemu", {"vmid": 10000 + i, "memory": 128, "kvm": 0, "name": f"bench{i}"})
+time.sleep(1)
+list_times = []
+for _ in range(10):
+    start = time.perf_counter()
+    listed = call("GET", f"/nodes/{node}/qemu")
+    list_times.append(time.perf_counter() - start)
+assert len(listed) >= vm_count, len(listed)
+print(f"GET /nodes/{node}/qemu with {len(listed)} VMs: median {statistics.median(list_times) * 1000:.1f} ms (target < 50 ms)")
