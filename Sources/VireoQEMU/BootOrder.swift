@@ -1,4 +1,4 @@
-public import VireoCore
+import VireoCore
 
 /// `bootindex` values from `boot`: `order=scsi0;ide2;net0` gives 100, 101, 102 in that order;
 /// the legacy `cdn` form gives the boot disk 100, CD-ROMs 200+ and NICs 300+.

@@ -376,7 +376,7 @@ public struct QEMUCommandBuilder: Sendable {
 
     func flag(_ config: VMConfig.Section, _ key: String, default fallback: Bool) throws -> Bool {
         guard let value = config[key] else { return fallback }
-        guard let parsed = try? PropertyString.parseBool(value) else {
+        guard let parsed = PropertyString.parseBool(value) else {
             throw VireoError.parameter(key, "type check ('boolean') failed - got '\(value)'")
         }
         return parsed

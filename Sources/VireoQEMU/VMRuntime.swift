@@ -1,6 +1,6 @@
 import Foundation
 import QMP
-public import VireoCore
+import VireoCore
 public import VireoHost
 import VireoStorage
 

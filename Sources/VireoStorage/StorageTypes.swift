@@ -1,4 +1,4 @@
-public import VireoCore
+import VireoCore
 
 /// Per storage type: the options it accepts, which are required, which are fixed after creation,
 /// and its capabilities.
