@@ -126,14 +126,7 @@ public struct BtrfsPlugin: StoragePlugin {
     public func info(_ volname: String) async throws -> VolumeInfo {
         let volume = try PathVolume(parsing: volname)
         guard volume.vmid != nil else {
-            guard
-                let item = try storage.listFiles(content: volume.content, vmid: nil).first(where: {
-                    $0.volid == "\(id):\(volname)"
-                })
-            else {
-                throw VireoError.notFound("volume '\(id):\(volname)' does not exist")
-            }
-            return item
+            return try storage.fileInfo(volume)
         }
         _ = try existingSubvolume(volume)
         return try info(of: volume)

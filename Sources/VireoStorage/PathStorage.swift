@@ -147,6 +147,13 @@ public struct PathStorage: Sendable {
         return result
     }
 
+    /// The listing entry of one ISO, template, backup, snippet or import file.
+    func fileInfo(_ volume: PathVolume) throws -> VolumeInfo {
+        guard let item = try listFiles(content: volume.content, vmid: nil).first(where: { $0.volid == "\(id):\(volume.volname)" })
+        else { throw VireoError.notFound("volume '\(id):\(volume.volname)' does not exist") }
+        return item
+    }
+
     /// `vzdump-qemu-100-…` → 100.
     static func backupOwner(_ name: String) -> Int? {
         let parts = name.split(separator: "-")
