@@ -49,79 +49,49 @@ def swift_str(s):
     return json.dumps(s, ensure_ascii=False)
 
 
-def perm(p):
+def permission(p):
+    """The permissions block without its description: what the Swift loader interprets."""
     if p is None:
-        return ".rootOnly"
-    if "check" in p:
-        return check(p["check"])
-    user = p.get("user")
-    if user == "world":
-        return ".world"
-    if user == "all":
-        return ".anyUser"
-    return ".rootOnly"
-
-
-def check(c):
-    kind = c[0]
-    if kind in ("and", "or"):
-        return f".{kind}([{', '.join(check(x) for x in c[1:])}])"
-    if kind == "perm":
-        path, privs = c[1], c[2]
-        opts = dict(zip(c[3::2], c[4::2]))
-        any_ = "true" if opts.get("any") else "false"
-        req = swift_str(opts["require_param"]) if "require_param" in opts else "nil"
-        return f".perm({swift_str(path)}, [{', '.join(swift_str(x) for x in privs)}], any: {any_}, requireParam: {req})"
-    if kind == "userid-param":
-        if c[1] == "self":
-            return ".useridSelf"
-        return f".useridParam({swift_str(c[1])})"
-    if kind == "userid-group":
-        privs = c[1]
-        opts = dict(zip(c[2::2], c[3::2]))
-        mode = "." + opts["groups_param"] if "groups_param" in opts else "nil"
-        return f".useridGroup([{', '.join(swift_str(x) for x in privs)}], groupsParam: {mode})"
-    if kind == "perm-modify":
-        return f".permModify({swift_str(c[1])})"
-    raise SystemExit(f"unknown permission check {c}")
+        return None
+    return {k: v for k, v in p.items() if k in ("check", "user")}
 
 
 def param(name, v):
     t = v.get("type", "string")
-    args = [swift_str(name), "." + t]
+    out = {"name": name, "type": t}
     if v.get("optional"):
-        args.append("optional: true")
+        out["optional"] = 1
     fmt = v.get("format")
     if isinstance(fmt, str):
-        args.append(f"format: {swift_str(fmt)}")
+        out["format"] = fmt
     elif isinstance(fmt, dict):
-        args.append('format: "property-string"')
+        out["format"] = "property-string"
     if "pattern" in v:
         pat = v["pattern"]
         if pat.startswith("(?^:") and pat.endswith(")"):
             pat = pat[4:-1]
         elif pat.startswith("(?^i:") and pat.endswith(")"):
             pat = "(?i)" + pat[5:-1]
-        args.append(f"pattern: {swift_str(pat)}")
-    for key, label in (("minLength", "minLength"), ("maxLength", "maxLength")):
+        out["pattern"] = pat
+    for key in ("minLength", "maxLength"):
         if key in v:
-            args.append(f"{label}: {int(v[key])}")
+            out[key] = int(v[key])
     for key in ("minimum", "maximum"):
         if key in v:
-            args.append(f"{key}: {v[key]}")
+            out[key] = v[key]
     if "enum" in v:
-        args.append(f"enumValues: [{', '.join(swift_str(str(x)) for x in v['enum'])}]")
+        out["enum"] = [str(x) for x in v["enum"]]
     if "default" in v and isinstance(v["default"], (int, float, str)) and not isinstance(v["default"], bool):
         d = v["default"]
         if t in ("integer", "boolean") and isinstance(d, (int, float)):
-            args.append(f"defaultValue: {swift_str(str(int(d)))}")
+            out["default"] = str(int(d))
         elif t == "number" and isinstance(d, (int, float)):
-            args.append(f"defaultValue: {swift_str(str(d))}")
+            out["default"] = str(d)
         elif t == "string":
-            args.append(f"defaultValue: {swift_str(str(d))}")
+            out["default"] = str(d)
     if "requires" in v and isinstance(v["requires"], str):
-        args.append(f"requires: {swift_str(v['requires'])}")
-    return f"ParameterSpec({', '.join(args)})"
+        out["requires"] = v["requires"]
+    return out
 
 
 def main():
@@ -139,54 +109,53 @@ def main():
 
     walk(schema)
     entries.sort(key=lambda e: (e[0], e[1]))
+    # Parameter lists are shared: the VM config list is the same for create and both config updates.
+    sets, set_index, endpoints = [], {}, {}
+    for path, method, info in entries:
+        params = info.get("parameters", {})
+        expanded = {}
+        for k, v in params.get("properties", {}).items():
+            if k.endswith("[n]"):
+                for i in range(INDEXED.get(k[:-3], 1)):
+                    expanded[f"{k[:-3]}{i}"] = v
+            else:
+                expanded[k] = v
+        plist = [param(k, expanded[k]) for k in sorted(expanded)]
+        key = json.dumps(plist, sort_keys=True)
+        if key not in set_index:
+            set_index[key] = len(sets)
+            sets.append(plist)
+        returns = info.get("returns", {}).get("type", "null")
+        if isinstance(returns, list):
+            returns = returns[0]
+        endpoint = {"parameters": set_index[key], "returns": returns}
+        perms = permission(info.get("permissions"))
+        if perms is not None:
+            endpoint["permissions"] = perms
+        if info.get("protected"):
+            endpoint["protected"] = 1
+        if info.get("allowtoken", 1) == 0:
+            endpoint["allowtoken"] = 0
+        if params.get("additionalProperties"):
+            endpoint["additionalProperties"] = 1
+        endpoints[f"{method} {path}"] = endpoint
+    document = json.dumps({"parameterSets": sets, "endpoints": endpoints}, indent=0, sort_keys=True,
+                          ensure_ascii=False)
+    if '"#' in document:
+        raise SystemExit("schema text contains a raw-string delimiter")
     out = [
         "// Generated by scripts/gen-api-schema.py from Proxmox VE's API schema; do not edit.",
         "// Facts only: parameters, permissions, flags and return types of the endpoints Vireo serves.",
-        "// One statement per endpoint keeps the type checker fast on this large table.",
-        "",
-        "import VireoAccess",
+        "// Kept as JSON text (decoded once by PVESchemaTable): a literal table of this size makes",
+        "// optimized builds crawl.",
         "",
         "extension APISchema {",
-        "    static let pve: [String: EndpointSchema] = {",
-        "        var table: [String: EndpointSchema] = [:]",
+        "    static let pveText = #\"\"\"",
+        document,
+        "\"\"\"#",
+        "}",
+        "",
     ]
-    chunk = 25
-    groups = [entries[i:i + chunk] for i in range(0, len(entries), chunk)]
-    for n in range(len(groups)):
-        out.append(f"        addPart{n}(to: &table)")
-    out += ["        return table", "    }()", ""]
-    for n, group in enumerate(groups):
-        out.append(f"    private static func addPart{n}(to table: inout [String: EndpointSchema]) {{")
-        for path, method, info in group:
-            params = info.get("parameters", {})
-            props = params.get("properties", {})
-            expanded = {}
-            for k, v in props.items():
-                if k.endswith("[n]"):
-                    base = k[:-3]
-                    for i in range(INDEXED.get(base, 1)):
-                        expanded[f"{base}{i}"] = v
-                else:
-                    expanded[k] = v
-            props = expanded
-            returns = info.get("returns", {}).get("type", "null")
-            if isinstance(returns, list):
-                returns = returns[0]
-            protected = "true" if info.get("protected") else "false"
-            allowtoken = "false" if info.get("allowtoken", 1) == 0 else "true"
-            additional = "true" if params.get("additionalProperties") else "false"
-            out.append("        do {")
-            out.append("            var parameters: [ParameterSpec] = []")
-            for k in sorted(props):
-                out.append(f"            parameters.append({param(k, props[k])})")
-            out.append(f"            table[{swift_str(method + ' ' + path)}] = EndpointSchema(")
-            out.append(f"                parameters: parameters, permission: {perm(info.get('permissions'))},")
-            out.append(f"                protected: {protected}, allowToken: {allowtoken}, additionalProperties: {additional},")
-            out.append(f"                returns: {swift_str(returns)})")
-            out.append("        }")
-        out.append("    }")
-        out.append("")
-    out[-1:] = ["}", ""]
     target = os.path.join(here, "../Sources/VireoAPI/Generated/PVEAPISchema.swift")
     open(target, "w").write("\n".join(out))
     print(f"{len(entries)} endpoints -> {os.path.normpath(target)}")

@@ -149,7 +149,10 @@ public struct PathStorage: Sendable {
 
     /// The listing entry of one ISO, template, backup, snippet or import file.
     func fileInfo(_ volume: PathVolume) throws -> VolumeInfo {
-        guard let item = try listFiles(content: volume.content, vmid: nil).first(where: { $0.volid == "\(id):\(volume.volname)" })
+        guard
+            let item = try listFiles(content: volume.content, vmid: nil).first(where: {
+                $0.volid == "\(id):\(volume.volname)"
+            })
         else { throw VireoError.notFound("volume '\(id):\(volume.volname)' does not exist") }
         return item
     }

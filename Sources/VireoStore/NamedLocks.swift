@@ -4,7 +4,11 @@ public import VireoCore
 /// Named, in-process mutual exclusion with a timeout (the role of pmxcfs's `lock-*` files).
 ///
 /// Waiters are served in arrival order. A lock is held for the duration of the closure only.
+/// Reentrant within a task: code running under a lock (a VM start applying its pending config)
+/// may take the same lock again instead of deadlocking on itself.
 public final class NamedLocks: Sendable {
+    @TaskLocal private static var heldByTask: Set<String> = []
+
     private struct Waiter {
         let id: Int
         let continuation: CheckedContinuation<Void, any Error>
@@ -26,9 +30,11 @@ public final class NamedLocks: Sendable {
         timeout: Duration = .seconds(10),
         _ body: () async throws -> T
     ) async throws -> T {
+        let key = "\(ObjectIdentifier(self).hashValue)/\(name)"
+        if Self.heldByTask.contains(key) { return try await body() }
         try await acquire(name, timeout: timeout)
         defer { release(name) }
-        return try await body()
+        return try await Self.$heldByTask.withValue(Self.heldByTask.union([key])) { try await body() }
     }
 
     private func acquire(_ name: String, timeout: Duration) async throws {

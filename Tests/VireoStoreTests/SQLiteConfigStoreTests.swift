@@ -137,6 +137,19 @@ import VireoStore
         }
     }
 
+    @Test func isReentrantWithinATaskButNotAcrossLockSets() async throws {
+        let locks = NamedLocks()
+        let inner = try await locks.withLock("vm-100", timeout: .milliseconds(200)) {
+            try await locks.withLock("vm-100", timeout: .milliseconds(200)) { "nested" }
+        }
+        #expect(inner == "nested")
+        // A task outside the holder's task tree still has to wait for it.
+        try await locks.withLock("vm-100") {
+            let outsider = Task.detached { try await locks.withLock("vm-100", timeout: .milliseconds(100)) {} }
+            await #expect(throws: VireoError.self) { try await outsider.value }
+        }
+    }
+
     @Test func timesOutWithAClearError() async throws {
         let locks = NamedLocks()
         async let holder: Void = locks.withLock("busy") { try await Task.sleep(for: .milliseconds(300)) }
