@@ -22,7 +22,11 @@ PREFIXES = [
     "/nodes/{node}/qemu/{vmid}/status/stop", "/nodes/{node}/qemu/{vmid}/status/shutdown",
     "/nodes/{node}/qemu/{vmid}/status/reset", "/nodes/{node}/qemu/{vmid}/status/suspend",
     "/nodes/{node}/qemu/{vmid}/status/resume", "/nodes/{node}/qemu/{vmid}/status/reboot",
-    "/nodes/{node}/qemu/{vmid}/monitor",
+    "/nodes/{node}/qemu/{vmid}/monitor", "/nodes/{node}/qemu/{vmid}/snapshot",
+    "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}", "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}/config",
+    "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback", "/nodes/{node}/qemu/{vmid}/clone",
+    "/nodes/{node}/qemu/{vmid}/template", "/nodes/{node}/qemu/{vmid}/resize", "/nodes/{node}/qemu/{vmid}/move_disk",
+    "/nodes/{node}/qemu/{vmid}/unlink", "/nodes/{node}/startall", "/nodes/{node}/stopall",
 ]
 
 # Indexed parameters (`ide[n]`) and how many instances a VM config may have.

@@ -42,9 +42,10 @@ public struct QemuImg: Sendable {
         )
     }
 
-    /// Sends `qemu-img info --output=json`.
+    /// Sends `qemu-img info --output=json -U`: `-U` (force share) reads images a running VM holds
+    /// open; size, format and backing file are safe to read that way.
     public func info(_ path: String, format: Format? = nil) async throws(CommandError) -> Info {
-        var arguments = ["info", "--output=json"]
+        var arguments = ["info", "--output=json", "-U"]
         if let format { arguments += ["-f", format.rawValue] }
         arguments.append(path)
         let output = try await runner.run(Invocation("qemu-img", arguments, timeout: .seconds(10)))

@@ -68,7 +68,11 @@ public final class VMConfigStore: Sendable {
             }
             var config = try VMConfig(parsing: file.content)
             let result = try await change(&config)
-            try await store.write(path(vmid), content: config.description, condition: .version(file.version))
+            // An unchanged config is not rewritten: its digest stays valid for clients holding it.
+            let text = config.description
+            if text != file.content {
+                try await store.write(path(vmid), content: text, condition: .version(file.version))
+            }
             return result
         }
     }

@@ -24,17 +24,24 @@ public struct VMRuntime: Sendable {
     // MARK: - Start
 
     /// Builds the command line, launches QEMU and waits until QMP answers. Returns the PID.
+    /// Pending changes are applied first. With `incomingState` QEMU loads a saved state (snapshot
+    /// rollback) instead of booting.
     @discardableResult
-    public func start(_ vmid: Int, log: Log) async throws -> Int {
+    public func start(_ vmid: Int, incomingState: String? = nil, log: Log) async throws -> Int {
         if manager.runningPID(vmid) != nil { throw VireoError.conflict("VM \(vmid) already running") }
-        let (config, _) = try await manager.configs.read(vmid)
-        if config.main["template"] == "1" { throw VireoError.conflict("you can't start a vm if it's a template") }
-        if let lock = config.main["lock"] { throw VireoError.conflict("VM is locked (\(lock))") }
-        let argv = try manager.commandLine(
+        let config = try await manager.configs.modify(vmid) { config -> VMConfig in
+            if config.main["template"] == "1" { throw VireoError.conflict("you can't start a vm if it's a template") }
+            if let lock = config.main["lock"] { throw VireoError.conflict("VM is locked (\(lock))") }
+            let changed = try config.applyPending()
+            if !changed.isEmpty { log("applying pending changes: \(changed.joined(separator: ", "))") }
+            return config
+        }
+        var argv = try manager.commandLine(
             vmid: vmid,
             config: config.main,
             definitions: try await manager.storage.definitions()
         )
+        if let incomingState { argv += ["-incoming", "exec:cat \(Self.shellQuoted(incomingState))"] }
         try FileManager.default.createDirectory(
             atPath: runDirectory,
             withIntermediateDirectories: true,
@@ -139,13 +146,35 @@ public struct VMRuntime: Sendable {
 
     // MARK: - Helpers
 
+    /// Waits until a VM started with `incomingState` has loaded it, then lets it run: the state was
+    /// saved paused (so disks and RAM match), and the stream carries that run state along.
+    public func waitForIncoming(_ vmid: Int, timeout: Duration = .seconds(600)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let status = try await qmp(vmid) { try await $0.queryStatus() }.status
+            if status == .running { return }
+            if status != .inmigrate, status != .prelaunch {
+                if status == .paused || status == .postmigrate {
+                    try await qmp(vmid) { try await $0.cont() }
+                    return
+                }
+                throw VireoError(.internalError, "VM \(vmid) did not resume from its saved state (\(status.rawValue))")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw VireoError(.timeout, "VM \(vmid): loading the saved state timed out")
+    }
+
+    /// Single-quoted for `sh -c` (QEMU runs `exec:` migration URIs through the shell).
+    static func shellQuoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
     private func running<T: Sendable>(_ vmid: Int, _ body: @Sendable (QMPClient) async throws -> T) async throws -> T {
         guard manager.runningPID(vmid) != nil else { throw VireoError.conflict("VM \(vmid) not running") }
         return try await qmp(vmid, body)
     }
 
     /// One QMP session: QEMU serves one monitor client at a time, so each use connects and closes.
-    private func qmp<T: Sendable>(
+    func qmp<T: Sendable>(
         _ vmid: Int,
         timeout: Duration = .seconds(10),
         _ body: @Sendable (QMPClient) async throws -> T

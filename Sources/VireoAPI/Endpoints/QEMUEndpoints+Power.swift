@@ -20,7 +20,13 @@ extension QEMUEndpoints {
     ) async throws -> APIResult {
         _ = try NodeEndpoints.checkNode(request)
         let vmid = try vmid(request)
-        _ = try await request.services.vms.configs.read(vmid)
+        let (config, _) = try await request.services.vms.configs.read(vmid)
+        // Power operations wait for no config lock, but must not cut across a snapshot or clone.
+        if let lock = config.main["lock"], type != "qmresume", type != "qmstart",
+            !request.parameters.bool("skiplock", default: false)
+        {
+            throw VireoError.conflict("VM is locked (\(lock))")
+        }
         let runtime = runtime(request)
         let vms = request.services.vms
         let upid = try request.services.tasks.start(type: type, id: String(vmid), user: request.identity.authID) {
@@ -30,10 +36,28 @@ extension QEMUEndpoints {
         return .init(.string(upid.description))
     }
 
+    /// Starts `work` as a task on an existing VM of this node, outside the VM's lock (the work takes
+    /// it where it needs it); returns its UPID.
+    static func vmTask(
+        _ request: APIRequest,
+        type: String,
+        _ work: @escaping @Sendable (Int, TaskLog) async throws -> Void
+    ) async throws -> APIResult {
+        _ = try NodeEndpoints.checkNode(request)
+        let vmid = try vmid(request)
+        _ = try await request.services.vms.configs.read(vmid)
+        let upid = try request.services.tasks.start(type: type, id: String(vmid), user: request.identity.authID) {
+            log in try await work(vmid, log)
+        }
+        return .init(.string(upid.description))
+    }
+
     static func registerPower(in registry: inout APIRegistry) {
         let base = "/nodes/{node}/qemu/{vmid}/status"
         registry.register(.post, base + "/start") { request in
-            try await powerTask(request, type: "qmstart") { runtime, vmid, log in
+            let (config, _) = try await request.services.vms.configs.read(try vmid(request))
+            if config.main["template"] == "1" { throw VireoError.conflict("you can't start a vm if it's a template") }
+            return try await powerTask(request, type: "qmstart") { runtime, vmid, log in
                 try await runtime.start(vmid) { log.append($0) }
             }
         }

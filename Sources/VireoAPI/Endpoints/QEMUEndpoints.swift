@@ -7,6 +7,11 @@ import VireoTasks
 
 /// `/nodes/{node}/qemu`: VM configs (create, read, update with `digest`, delete), list and status.
 enum QEMUEndpoints {
+    /// Keys a running VM takes at once (they change nothing QEMU was given); others wait in `pending`.
+    static let fastPlugKeys: Set<String> = [
+        "name", "description", "onboot", "protection", "tags", "startup", "vmstatestorage", "hookscript",
+    ]
+
     /// API parameters that steer an operation and are not config keys.
     static let controlParameters: Set<String> = [
         "node", "vmid", "start", "pool", "storage", "force", "unique", "archive", "live-restore", "bwlimit",
@@ -22,6 +27,8 @@ enum QEMUEndpoints {
 
     static func register(in registry: inout APIRegistry) {
         registerPower(in: &registry)
+        registerSnapshots(in: &registry)
+        registerDiskOperations(in: &registry)
         registerShowCommand(in: &registry)
         registry.register(.get, "/nodes/{node}/qemu") { request in
             _ = try NodeEndpoints.checkNode(request)
@@ -119,29 +126,63 @@ enum QEMUEndpoints {
             let vms = request.services.vms
             let changes = try configSection(from: request.parameters)
             let deletions = request.parameters.list("delete")
+            let reverts = request.parameters.list("revert")
+            for key in deletions where changes[key] != nil || (key == "description" && changes.description != nil) {
+                throw VireoError.parameter("delete", "cannot set and delete '\(key)' at the same time")
+            }
+            for key in reverts where changes[key] != nil || deletions.contains(key) {
+                throw VireoError.parameter("revert", "cannot set, delete and revert '\(key)' at the same time")
+            }
             let running = vms.runningPID(vmid) != nil
             try await vms.configs.modify(vmid, digest: request.parameters["digest"]) { config in
-                var target = running ? (config.pending ?? VMConfig.Section()) : config.main
-                for key in deletions {
-                    guard changes[key] == nil else {
-                        throw VireoError.parameter("delete", "cannot set and delete '\(key)' at the same time")
-                    }
-                    if running {
-                        let current = (target["delete"] ?? "").split(separator: ",").map(String.init)
-                        try target.set("delete", (current + [key]).joined(separator: ","))
+                if let lock = config.main["lock"], !request.parameters.bool("skiplock", default: false) {
+                    throw VireoError.conflict("VM is locked (\(lock))")
+                }
+                // A stopped VM has nothing to wait for: earlier pending changes apply now.
+                if !running { try config.applyPending() }
+                var main = config.main
+                var pending = config.pending ?? VMConfig.Section()
+                let deferred = { (key: String) in running && !fastPlugKeys.contains(key) }
+                for key in reverts {
+                    _ = pending.remove(key)
+                    let kept = (pending["delete"] ?? "").split(separator: ",").filter { $0.drop { $0 == "!" } != key }
+                    if kept.isEmpty {
+                        _ = pending.remove("delete")
                     } else {
-                        target.remove(key)
+                        try pending.set("delete", kept.joined(separator: ","))
                     }
                 }
-                for entry in changes.entries { try target.set(entry.key, entry.value) }
-                if !running { try addGeneratedValues(&target, creating: false) }
-                // Judge the config the VM will get once the change applies.
-                var effective = config.main
-                for entry in target.entries where entry.key != "delete" { try effective.set(entry.key, entry.value) }
-                if !running { effective = target }
-                try await vms.validate(vmid: vmid, config: effective)
-                try await vms.allocateDisks(vmid: vmid, config: &target)
-                if running { config.pending = target } else { config.main = target }
+                for key in deletions {
+                    if key == "description" {
+                        main.description = nil
+                    } else if deferred(key) {
+                        let current = (pending["delete"] ?? "").split(separator: ",").map(String.init)
+                        if !current.contains(key) {
+                            try pending.set("delete", (current + [key]).joined(separator: ","))
+                        }
+                        _ = pending.remove(key)
+                    } else {
+                        try main.detachOrRemove(key)
+                    }
+                }
+                if let description = changes.description { main.description = description }
+                for entry in changes.entries {
+                    if deferred(entry.key) {
+                        try pending.set(entry.key, entry.value)
+                    } else {
+                        try main.set(entry.key, entry.value)
+                    }
+                }
+                try addGeneratedValues(&main, creating: false)
+                try addGeneratedValues(&pending, creating: false)
+                // Judge the config the VM will have once every change applies.
+                var effective = VMConfig(main: main, pending: pending.isEmpty ? nil : pending)
+                try effective.applyPending()
+                try await vms.validate(vmid: vmid, config: effective.main)
+                try await vms.allocateDisks(vmid: vmid, config: &main)
+                try await vms.allocateDisks(vmid: vmid, config: &pending)
+                config.main = main
+                config.pending = pending.isEmpty ? nil : pending
             }
         }
         registry.register(.put, "/nodes/{node}/qemu/{vmid}/config") { request in
@@ -167,6 +208,11 @@ enum QEMUEndpoints {
             if vms.runningPID(vmid) != nil { throw VireoError.conflict("VM \(vmid) is running - destroy failed") }
             if config.main["protection"] == "1" { throw VireoError.conflict("VM \(vmid) is protected") }
             if let lock = config.main["lock"] { throw VireoError.conflict("VM is locked (\(lock))") }
+            if config.main["template"] == "1", let clone = try await linkedCloneUsing(config.main, vms: vms) {
+                throw VireoError.conflict(
+                    "base volume '\(clone.base)' is still in use by linked clone VM \(clone.vmid)"
+                )
+            }
             let purge = request.parameters.bool("purge", default: false)
             let upid = try request.services.tasks.start(
                 type: "qmdestroy",
@@ -214,6 +260,23 @@ enum QEMUEndpoints {
 
     // MARK: - Helpers
 
+    /// A VM whose disk is a linked clone of one of this template's base images.
+    static func linkedCloneUsing(
+        _ template: VMConfig.Section,
+        vms: VMManager
+    ) async throws -> (vmid: Int, base: String)? {
+        let bases = template.disks.map { ($0.volid, "\($0.storage):" + $0.volname + "/") }
+        for (vmid, node) in try await vms.configs.all() where node == vms.node {
+            guard let (config, _) = try? await vms.configs.read(vmid) else { continue }
+            for section in [config.main] + config.snapshots.map(\.section) {
+                for disk in section.disks {
+                    if let base = bases.first(where: { disk.volid.hasPrefix($0.1) }) { return (vmid, base.0) }
+                }
+            }
+        }
+        return nil
+    }
+
     static func free(_ volid: String, vms: VMManager) async throws {
         guard let colon = volid.firstIndex(of: ":") else { return }
         let plugin = try await vms.storage.activePlugin(String(volid[..<colon]))
@@ -243,9 +306,7 @@ enum QEMUEndpoints {
             let hasMAC = net["macaddr"] != nil || net.entries.contains { $0.value.contains(":") && $0.key != "bridge" }
             if !hasMAC {
                 let model = net.defaultValue ?? net["model"] ?? "virtio"
-                let mac =
-                    "BC:24:11:"
-                    + (0..<3).map { _ in String(format: "%02X", UInt8.random(in: 0...255)) }.joined(separator: ":")
+                let mac = VMManager.randomMAC()
                 var rebuilt = try PropertyString(defaultValue: nil, [:])
                 try rebuilt.set(model, to: mac)
                 for item in net.entries where item.key != "model" { try rebuilt.set(item.key, to: item.value) }

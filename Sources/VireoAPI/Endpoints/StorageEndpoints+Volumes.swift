@@ -106,58 +106,12 @@ extension StorageEndpoints {
             let manager = request.services.storage
             let plugin = try await manager.activePlugin(id)
             if p.bool("full", default: false) {
-                let clone = try await fullClone(
-                    plugin,
-                    volname,
-                    vmid: vmid,
-                    format: p["format"],
-                    runner: manager.runner
-                )
-                return .init(.string("\(id):\(clone)"))
+                return .init(.string(try await manager.copyVolume("\(id):\(volname)", vmid: vmid, format: p["format"])))
             }
             let clone = try await manager.withLock(id) {
                 try await plugin.linkedClone(volname, vmid: vmid, snapshot: p["snapname"])
             }
             return .init(.string("\(id):\(clone)"))
         }
-    }
-
-    /// An independent copy: a new volume of the same size, filled by `qemu-img convert`.
-    static func fullClone(
-        _ plugin: any StoragePlugin,
-        _ volname: String,
-        vmid: Int,
-        format: String?,
-        runner: any CommandRunner
-    ) async throws -> String {
-        let source = try await plugin.info(volname)
-        let targetFormat = VolumeFormat(rawValue: format ?? source.format) ?? plugin.definition.defaultFormat
-        guard plugin.capabilities.formats.contains(targetFormat) else {
-            throw VireoError.parameter(
-                "format",
-                "format '\(targetFormat.rawValue)' is not supported on storage '\(plugin.id)'"
-            )
-        }
-        let sizeKiB = (source.size + 1023) / 1024
-        let clone = try await plugin.allocate(
-            AllocationRequest(vmid: vmid, name: nil, format: targetFormat, sizeKiB: sizeKiB)
-        )
-        do {
-            try await QemuImg(runner: runner).convert(
-                from: try plugin.path(volname),
-                format: QemuImg.Format(rawValue: source.format) ?? .raw,
-                to: try plugin.path(clone),
-                targetFormat: QemuImg.Format(rawValue: targetFormat.rawValue) ?? .raw
-            )
-        } catch {
-            // No half-made copy stays behind.
-            try? await plugin.free(clone)
-            throw VireoError(
-                .internalError,
-                "storage '\(plugin.id)': copying '\(volname)' failed: \(error)",
-                underlying: error
-            )
-        }
-        return clone
     }
 }

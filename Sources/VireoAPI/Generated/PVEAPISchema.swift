@@ -124,8 +124,22 @@ extension APISchema {
         "protected": 1,
         "returns": "string"
         },
+        "DELETE /nodes/{node}/qemu/{vmid}/snapshot/{snapname}": {
+        "parameters": 40,
+        "permissions": {
+        "check": [
+        "perm",
+        "/vms/{vmid}",
+        [
+        "VM.Snapshot"
+        ]
+        ]
+        },
+        "protected": 1,
+        "returns": "string"
+        },
         "DELETE /nodes/{node}/storage/{storage}/content/{volume}": {
-        "parameters": 48,
+        "parameters": 60,
         "permissions": {
         "user": "all"
         },
@@ -133,7 +147,7 @@ extension APISchema {
         "returns": "string"
         },
         "DELETE /nodes/{node}/tasks/{upid}": {
-        "parameters": 54,
+        "parameters": 66,
         "permissions": {
         "user": "all"
         },
@@ -141,7 +155,7 @@ extension APISchema {
         "returns": "null"
         },
         "DELETE /pools": {
-        "parameters": 56,
+        "parameters": 68,
         "permissions": {
         "check": [
         "perm",
@@ -155,7 +169,7 @@ extension APISchema {
         "returns": "null"
         },
         "DELETE /pools/{poolid}": {
-        "parameters": 56,
+        "parameters": 68,
         "permissions": {
         "check": [
         "perm",
@@ -169,7 +183,7 @@ extension APISchema {
         "returns": "null"
         },
         "DELETE /storage/{storage}": {
-        "parameters": 63,
+        "parameters": 75,
         "permissions": {
         "check": [
         "perm",
@@ -472,7 +486,7 @@ extension APISchema {
         "returns": "array"
         },
         "GET /nodes/{node}/qemu/{vmid}/config": {
-        "parameters": 32,
+        "parameters": 33,
         "permissions": {
         "check": [
         "perm",
@@ -496,6 +510,44 @@ extension APISchema {
         ]
         },
         "returns": "array"
+        },
+        "GET /nodes/{node}/qemu/{vmid}/snapshot": {
+        "parameters": 31,
+        "permissions": {
+        "check": [
+        "perm",
+        "/vms/{vmid}",
+        [
+        "VM.Audit"
+        ]
+        ]
+        },
+        "protected": 1,
+        "returns": "array"
+        },
+        "GET /nodes/{node}/qemu/{vmid}/snapshot/{snapname}": {
+        "parameters": 41,
+        "permissions": {
+        "user": "all"
+        },
+        "returns": "array"
+        },
+        "GET /nodes/{node}/qemu/{vmid}/snapshot/{snapname}/config": {
+        "parameters": 41,
+        "permissions": {
+        "check": [
+        "perm",
+        "/vms/{vmid}",
+        [
+        "VM.Snapshot",
+        "VM.Snapshot.Rollback",
+        "VM.Audit"
+        ],
+        "any",
+        1
+        ]
+        },
+        "returns": "object"
         },
         "GET /nodes/{node}/qemu/{vmid}/status": {
         "parameters": 31,
@@ -532,7 +584,7 @@ extension APISchema {
         "returns": "object"
         },
         "GET /nodes/{node}/storage": {
-        "parameters": 44,
+        "parameters": 56,
         "permissions": {
         "user": "all"
         },
@@ -540,7 +592,7 @@ extension APISchema {
         "returns": "array"
         },
         "GET /nodes/{node}/storage/{storage}": {
-        "parameters": 45,
+        "parameters": 57,
         "permissions": {
         "check": [
         "perm",
@@ -556,7 +608,7 @@ extension APISchema {
         "returns": "array"
         },
         "GET /nodes/{node}/storage/{storage}/content": {
-        "parameters": 46,
+        "parameters": 58,
         "permissions": {
         "check": [
         "perm",
@@ -573,7 +625,7 @@ extension APISchema {
         "returns": "array"
         },
         "GET /nodes/{node}/storage/{storage}/content/{volume}": {
-        "parameters": 49,
+        "parameters": 61,
         "permissions": {
         "user": "all"
         },
@@ -581,7 +633,7 @@ extension APISchema {
         "returns": "object"
         },
         "GET /nodes/{node}/storage/{storage}/status": {
-        "parameters": 45,
+        "parameters": 57,
         "permissions": {
         "check": [
         "perm",
@@ -598,21 +650,21 @@ extension APISchema {
         "returns": "object"
         },
         "GET /nodes/{node}/tasks": {
-        "parameters": 53,
+        "parameters": 65,
         "permissions": {
         "user": "all"
         },
         "returns": "array"
         },
         "GET /nodes/{node}/tasks/{upid}": {
-        "parameters": 54,
+        "parameters": 66,
         "permissions": {
         "user": "all"
         },
         "returns": "array"
         },
         "GET /nodes/{node}/tasks/{upid}/log": {
-        "parameters": 55,
+        "parameters": 67,
         "permissions": {
         "user": "all"
         },
@@ -620,7 +672,7 @@ extension APISchema {
         "returns": "array"
         },
         "GET /nodes/{node}/tasks/{upid}/status": {
-        "parameters": 54,
+        "parameters": 66,
         "permissions": {
         "user": "all"
         },
@@ -628,14 +680,14 @@ extension APISchema {
         "returns": "object"
         },
         "GET /pools": {
-        "parameters": 57,
+        "parameters": 69,
         "permissions": {
         "user": "all"
         },
         "returns": "array"
         },
         "GET /pools/{poolid}": {
-        "parameters": 60,
+        "parameters": 72,
         "permissions": {
         "check": [
         "perm",
@@ -648,14 +700,14 @@ extension APISchema {
         "returns": "object"
         },
         "GET /storage": {
-        "parameters": 61,
+        "parameters": 73,
         "permissions": {
         "user": "all"
         },
         "returns": "array"
         },
         "GET /storage/{storage}": {
-        "parameters": 63,
+        "parameters": 75,
         "permissions": {
         "check": [
         "perm",
@@ -796,8 +848,44 @@ extension APISchema {
         "protected": 1,
         "returns": "string"
         },
+        "POST /nodes/{node}/qemu/{vmid}/clone": {
+        "parameters": 32,
+        "permissions": {
+        "check": [
+        "and",
+        [
+        "perm",
+        "/vms/{vmid}",
+        [
+        "VM.Clone"
+        ]
+        ],
+        [
+        "or",
+        [
+        "perm",
+        "/vms/{newid}",
+        [
+        "VM.Allocate"
+        ]
+        ],
+        [
+        "perm",
+        "/pool/{pool}",
+        [
+        "VM.Allocate"
+        ],
+        "require_param",
+        "pool"
+        ]
+        ]
+        ]
+        },
+        "protected": 1,
+        "returns": "string"
+        },
         "POST /nodes/{node}/qemu/{vmid}/config": {
-        "parameters": 33,
+        "parameters": 34,
         "permissions": {
         "check": [
         "perm",
@@ -820,7 +908,7 @@ extension APISchema {
         "returns": "string"
         },
         "POST /nodes/{node}/qemu/{vmid}/monitor": {
-        "parameters": 35,
+        "parameters": 36,
         "permissions": {
         "check": [
         "perm",
@@ -836,8 +924,53 @@ extension APISchema {
         "protected": 1,
         "returns": "string"
         },
+        "POST /nodes/{node}/qemu/{vmid}/move_disk": {
+        "parameters": 37,
+        "permissions": {
+        "check": [
+        "perm",
+        "/vms/{vmid}",
+        [
+        "VM.Config.Disk"
+        ]
+        ]
+        },
+        "protected": 1,
+        "returns": "string"
+        },
+        "POST /nodes/{node}/qemu/{vmid}/snapshot": {
+        "parameters": 39,
+        "permissions": {
+        "check": [
+        "perm",
+        "/vms/{vmid}",
+        [
+        "VM.Snapshot"
+        ]
+        ]
+        },
+        "protected": 1,
+        "returns": "string"
+        },
+        "POST /nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback": {
+        "parameters": 43,
+        "permissions": {
+        "check": [
+        "perm",
+        "/vms/{vmid}",
+        [
+        "VM.Snapshot",
+        "VM.Snapshot.Rollback"
+        ],
+        "any",
+        1
+        ]
+        },
+        "protected": 1,
+        "returns": "string"
+        },
         "POST /nodes/{node}/qemu/{vmid}/status/reboot": {
-        "parameters": 36,
+        "parameters": 44,
         "permissions": {
         "check": [
         "perm",
@@ -851,7 +984,7 @@ extension APISchema {
         "returns": "string"
         },
         "POST /nodes/{node}/qemu/{vmid}/status/reset": {
-        "parameters": 37,
+        "parameters": 45,
         "permissions": {
         "check": [
         "perm",
@@ -865,7 +998,7 @@ extension APISchema {
         "returns": "string"
         },
         "POST /nodes/{node}/qemu/{vmid}/status/resume": {
-        "parameters": 38,
+        "parameters": 46,
         "permissions": {
         "check": [
         "perm",
@@ -879,7 +1012,7 @@ extension APISchema {
         "returns": "string"
         },
         "POST /nodes/{node}/qemu/{vmid}/status/shutdown": {
-        "parameters": 39,
+        "parameters": 47,
         "permissions": {
         "check": [
         "perm",
@@ -893,7 +1026,7 @@ extension APISchema {
         "returns": "string"
         },
         "POST /nodes/{node}/qemu/{vmid}/status/start": {
-        "parameters": 40,
+        "parameters": 48,
         "permissions": {
         "check": [
         "perm",
@@ -907,7 +1040,7 @@ extension APISchema {
         "returns": "string"
         },
         "POST /nodes/{node}/qemu/{vmid}/status/stop": {
-        "parameters": 41,
+        "parameters": 49,
         "permissions": {
         "check": [
         "perm",
@@ -921,7 +1054,7 @@ extension APISchema {
         "returns": "string"
         },
         "POST /nodes/{node}/qemu/{vmid}/status/suspend": {
-        "parameters": 42,
+        "parameters": 50,
         "permissions": {
         "check": [
         "perm",
@@ -934,8 +1067,30 @@ extension APISchema {
         "protected": 1,
         "returns": "string"
         },
+        "POST /nodes/{node}/qemu/{vmid}/template": {
+        "parameters": 51,
+        "permissions": {
+        "check": [
+        "perm",
+        "/vms/{vmid}",
+        [
+        "VM.Allocate"
+        ]
+        ]
+        },
+        "protected": 1,
+        "returns": "string"
+        },
+        "POST /nodes/{node}/startall": {
+        "parameters": 53,
+        "permissions": {
+        "user": "all"
+        },
+        "protected": 1,
+        "returns": "string"
+        },
         "POST /nodes/{node}/status": {
-        "parameters": 43,
+        "parameters": 54,
         "permissions": {
         "check": [
         "perm",
@@ -948,8 +1103,16 @@ extension APISchema {
         "protected": 1,
         "returns": "null"
         },
+        "POST /nodes/{node}/stopall": {
+        "parameters": 55,
+        "permissions": {
+        "user": "all"
+        },
+        "protected": 1,
+        "returns": "string"
+        },
         "POST /nodes/{node}/storage/{storage}/content": {
-        "parameters": 47,
+        "parameters": 59,
         "permissions": {
         "check": [
         "perm",
@@ -963,12 +1126,12 @@ extension APISchema {
         "returns": "string"
         },
         "POST /nodes/{node}/storage/{storage}/content/{volume}": {
-        "parameters": 50,
+        "parameters": 62,
         "protected": 1,
         "returns": "string"
         },
         "POST /nodes/{node}/storage/{storage}/upload": {
-        "parameters": 52,
+        "parameters": 64,
         "permissions": {
         "check": [
         "perm",
@@ -982,7 +1145,7 @@ extension APISchema {
         "returns": "string"
         },
         "POST /pools": {
-        "parameters": 58,
+        "parameters": 70,
         "permissions": {
         "check": [
         "perm",
@@ -996,7 +1159,7 @@ extension APISchema {
         "returns": "null"
         },
         "POST /storage": {
-        "parameters": 62,
+        "parameters": 74,
         "permissions": {
         "check": [
         "perm",
@@ -1147,7 +1310,7 @@ extension APISchema {
         "returns": "object"
         },
         "PUT /nodes/{node}/qemu/{vmid}/config": {
-        "parameters": 34,
+        "parameters": 35,
         "permissions": {
         "check": [
         "perm",
@@ -1169,8 +1332,50 @@ extension APISchema {
         "protected": 1,
         "returns": "null"
         },
+        "PUT /nodes/{node}/qemu/{vmid}/resize": {
+        "parameters": 38,
+        "permissions": {
+        "check": [
+        "perm",
+        "/vms/{vmid}",
+        [
+        "VM.Config.Disk"
+        ]
+        ]
+        },
+        "protected": 1,
+        "returns": "string"
+        },
+        "PUT /nodes/{node}/qemu/{vmid}/snapshot/{snapname}/config": {
+        "parameters": 42,
+        "permissions": {
+        "check": [
+        "perm",
+        "/vms/{vmid}",
+        [
+        "VM.Snapshot"
+        ]
+        ]
+        },
+        "protected": 1,
+        "returns": "null"
+        },
+        "PUT /nodes/{node}/qemu/{vmid}/unlink": {
+        "parameters": 52,
+        "permissions": {
+        "check": [
+        "perm",
+        "/vms/{vmid}",
+        [
+        "VM.Config.Disk"
+        ]
+        ]
+        },
+        "protected": 1,
+        "returns": "null"
+        },
         "PUT /nodes/{node}/storage/{storage}/content/{volume}": {
-        "parameters": 51,
+        "parameters": 63,
         "permissions": {
         "user": "all"
         },
@@ -1178,7 +1383,7 @@ extension APISchema {
         "returns": "null"
         },
         "PUT /pools": {
-        "parameters": 59,
+        "parameters": 71,
         "permissions": {
         "check": [
         "perm",
@@ -1192,7 +1397,7 @@ extension APISchema {
         "returns": "null"
         },
         "PUT /pools/{poolid}": {
-        "parameters": 59,
+        "parameters": 71,
         "permissions": {
         "check": [
         "perm",
@@ -1206,7 +1411,7 @@ extension APISchema {
         "returns": "null"
         },
         "PUT /storage/{storage}": {
-        "parameters": 64,
+        "parameters": 76,
         "permissions": {
         "check": [
         "perm",
@@ -5536,6 +5741,84 @@ extension APISchema {
         {
         "format": "pve-node",
         "name": "node",
+        "type": "string"
+        },
+        {
+        "format": "pve-vmid",
+        "maximum": 999999999,
+        "minimum": 100,
+        "name": "vmid",
+        "type": "integer"
+        }
+        ],
+        [
+        {
+        "minimum": "0",
+        "name": "bwlimit",
+        "optional": 1,
+        "type": "integer"
+        },
+        {
+        "name": "description",
+        "optional": 1,
+        "type": "string"
+        },
+        {
+        "enum": [
+        "raw",
+        "qcow2",
+        "vmdk"
+        ],
+        "name": "format",
+        "optional": 1,
+        "type": "string"
+        },
+        {
+        "name": "full",
+        "optional": 1,
+        "type": "boolean"
+        },
+        {
+        "format": "dns-name",
+        "name": "name",
+        "optional": 1,
+        "type": "string"
+        },
+        {
+        "format": "pve-vmid",
+        "maximum": 999999999,
+        "minimum": 100,
+        "name": "newid",
+        "type": "integer"
+        },
+        {
+        "format": "pve-node",
+        "name": "node",
+        "type": "string"
+        },
+        {
+        "format": "pve-poolid",
+        "name": "pool",
+        "optional": 1,
+        "type": "string"
+        },
+        {
+        "format": "pve-configid",
+        "maxLength": 40,
+        "name": "snapname",
+        "optional": 1,
+        "type": "string"
+        },
+        {
+        "format": "pve-storage-id",
+        "name": "storage",
+        "optional": 1,
+        "type": "string"
+        },
+        {
+        "format": "pve-node",
+        "name": "target",
+        "optional": 1,
         "type": "string"
         },
         {
@@ -11860,6 +12143,932 @@ extension APISchema {
         ],
         [
         {
+        "minimum": "0",
+        "name": "bwlimit",
+        "optional": 1,
+        "type": "integer"
+        },
+        {
+        "default": "0",
+        "name": "delete",
+        "optional": 1,
+        "type": "boolean"
+        },
+        {
+        "maxLength": 40,
+        "name": "digest",
+        "optional": 1,
+        "type": "string"
+        },
+        {
+        "enum": [
+        "ide0",
+        "ide1",
+        "ide2",
+        "ide3",
+        "scsi0",
+        "scsi1",
+        "scsi2",
+        "scsi3",
+        "scsi4",
+        "scsi5",
+        "scsi6",
+        "scsi7",
+        "scsi8",
+        "scsi9",
+        "scsi10",
+        "scsi11",
+        "scsi12",
+        "scsi13",
+        "scsi14",
+        "scsi15",
+        "scsi16",
+        "scsi17",
+        "scsi18",
+        "scsi19",
+        "scsi20",
+        "scsi21",
+        "scsi22",
+        "scsi23",
+        "scsi24",
+        "scsi25",
+        "scsi26",
+        "scsi27",
+        "scsi28",
+        "scsi29",
+        "scsi30",
+        "virtio0",
+        "virtio1",
+        "virtio2",
+        "virtio3",
+        "virtio4",
+        "virtio5",
+        "virtio6",
+        "virtio7",
+        "virtio8",
+        "virtio9",
+        "virtio10",
+        "virtio11",
+        "virtio12",
+        "virtio13",
+        "virtio14",
+        "virtio15",
+        "sata0",
+        "sata1",
+        "sata2",
+        "sata3",
+        "sata4",
+        "sata5",
+        "efidisk0",
+        "tpmstate0",
+        "unused0",
+        "unused1",
+        "unused2",
+        "unused3",
+        "unused4",
+        "unused5",
+        "unused6",
+        "unused7",
+        "unused8",
+        "unused9",
+        "unused10",
+        "unused11",
+        "unused12",
+        "unused13",
+        "unused14",
+        "unused15",
+        "unused16",
+        "unused17",
+        "unused18",
+        "unused19",
+        "unused20",
+        "unused21",
+        "unused22",
+        "unused23",
+        "unused24",
+        "unused25",
+        "unused26",
+        "unused27",
+        "unused28",
+        "unused29",
+        "unused30",
+        "unused31",
+        "unused32",
+        "unused33",
+        "unused34",
+        "unused35",
+        "unused36",
+        "unused37",
+        "unused38",
+        "unused39",
+        "unused40",
+        "unused41",
+        "unused42",
+        "unused43",
+        "unused44",
+        "unused45",
+        "unused46",
+        "unused47",
+        "unused48",
+        "unused49",
+        "unused50",
+        "unused51",
+        "unused52",
+        "unused53",
+        "unused54",
+        "unused55",
+        "unused56",
+        "unused57",
+        "unused58",
+        "unused59",
+        "unused60",
+        "unused61",
+        "unused62",
+        "unused63",
+        "unused64",
+        "unused65",
+        "unused66",
+        "unused67",
+        "unused68",
+        "unused69",
+        "unused70",
+        "unused71",
+        "unused72",
+        "unused73",
+        "unused74",
+        "unused75",
+        "unused76",
+        "unused77",
+        "unused78",
+        "unused79",
+        "unused80",
+        "unused81",
+        "unused82",
+        "unused83",
+        "unused84",
+        "unused85",
+        "unused86",
+        "unused87",
+        "unused88",
+        "unused89",
+        "unused90",
+        "unused91",
+        "unused92",
+        "unused93",
+        "unused94",
+        "unused95",
+        "unused96",
+        "unused97",
+        "unused98",
+        "unused99",
+        "unused100",
+        "unused101",
+        "unused102",
+        "unused103",
+        "unused104",
+        "unused105",
+        "unused106",
+        "unused107",
+        "unused108",
+        "unused109",
+        "unused110",
+        "unused111",
+        "unused112",
+        "unused113",
+        "unused114",
+        "unused115",
+        "unused116",
+        "unused117",
+        "unused118",
+        "unused119",
+        "unused120",
+        "unused121",
+        "unused122",
+        "unused123",
+        "unused124",
+        "unused125",
+        "unused126",
+        "unused127",
+        "unused128",
+        "unused129",
+        "unused130",
+        "unused131",
+        "unused132",
+        "unused133",
+        "unused134",
+        "unused135",
+        "unused136",
+        "unused137",
+        "unused138",
+        "unused139",
+        "unused140",
+        "unused141",
+        "unused142",
+        "unused143",
+        "unused144",
+        "unused145",
+        "unused146",
+        "unused147",
+        "unused148",
+        "unused149",
+        "unused150",
+        "unused151",
+        "unused152",
+        "unused153",
+        "unused154",
+        "unused155",
+        "unused156",
+        "unused157",
+        "unused158",
+        "unused159",
+        "unused160",
+        "unused161",
+        "unused162",
+        "unused163",
+        "unused164",
+        "unused165",
+        "unused166",
+        "unused167",
+        "unused168",
+        "unused169",
+        "unused170",
+        "unused171",
+        "unused172",
+        "unused173",
+        "unused174",
+        "unused175",
+        "unused176",
+        "unused177",
+        "unused178",
+        "unused179",
+        "unused180",
+        "unused181",
+        "unused182",
+        "unused183",
+        "unused184",
+        "unused185",
+        "unused186",
+        "unused187",
+        "unused188",
+        "unused189",
+        "unused190",
+        "unused191",
+        "unused192",
+        "unused193",
+        "unused194",
+        "unused195",
+        "unused196",
+        "unused197",
+        "unused198",
+        "unused199",
+        "unused200",
+        "unused201",
+        "unused202",
+        "unused203",
+        "unused204",
+        "unused205",
+        "unused206",
+        "unused207",
+        "unused208",
+        "unused209",
+        "unused210",
+        "unused211",
+        "unused212",
+        "unused213",
+        "unused214",
+        "unused215",
+        "unused216",
+        "unused217",
+        "unused218",
+        "unused219",
+        "unused220",
+        "unused221",
+        "unused222",
+        "unused223",
+        "unused224",
+        "unused225",
+        "unused226",
+        "unused227",
+        "unused228",
+        "unused229",
+        "unused230",
+        "unused231",
+        "unused232",
+        "unused233",
+        "unused234",
+        "unused235",
+        "unused236",
+        "unused237",
+        "unused238",
+        "unused239",
+        "unused240",
+        "unused241",
+        "unused242",
+        "unused243",
+        "unused244",
+        "unused245",
+        "unused246",
+        "unused247",
+        "unused248",
+        "unused249",
+        "unused250",
+        "unused251",
+        "unused252",
+        "unused253",
+        "unused254",
+        "unused255"
+        ],
+        "name": "disk",
+        "type": "string"
+        },
+        {
+        "enum": [
+        "raw",
+        "qcow2",
+        "vmdk"
+        ],
+        "name": "format",
+        "optional": 1,
+        "type": "string"
+        },
+        {
+        "format": "pve-node",
+        "name": "node",
+        "type": "string"
+        },
+        {
+        "format": "pve-storage-id",
+        "name": "storage",
+        "optional": 1,
+        "type": "string"
+        },
+        {
+        "maxLength": 40,
+        "name": "target-digest",
+        "optional": 1,
+        "type": "string"
+        },
+        {
+        "enum": [
+        "ide0",
+        "ide1",
+        "ide2",
+        "ide3",
+        "scsi0",
+        "scsi1",
+        "scsi2",
+        "scsi3",
+        "scsi4",
+        "scsi5",
+        "scsi6",
+        "scsi7",
+        "scsi8",
+        "scsi9",
+        "scsi10",
+        "scsi11",
+        "scsi12",
+        "scsi13",
+        "scsi14",
+        "scsi15",
+        "scsi16",
+        "scsi17",
+        "scsi18",
+        "scsi19",
+        "scsi20",
+        "scsi21",
+        "scsi22",
+        "scsi23",
+        "scsi24",
+        "scsi25",
+        "scsi26",
+        "scsi27",
+        "scsi28",
+        "scsi29",
+        "scsi30",
+        "virtio0",
+        "virtio1",
+        "virtio2",
+        "virtio3",
+        "virtio4",
+        "virtio5",
+        "virtio6",
+        "virtio7",
+        "virtio8",
+        "virtio9",
+        "virtio10",
+        "virtio11",
+        "virtio12",
+        "virtio13",
+        "virtio14",
+        "virtio15",
+        "sata0",
+        "sata1",
+        "sata2",
+        "sata3",
+        "sata4",
+        "sata5",
+        "efidisk0",
+        "tpmstate0",
+        "unused0",
+        "unused1",
+        "unused2",
+        "unused3",
+        "unused4",
+        "unused5",
+        "unused6",
+        "unused7",
+        "unused8",
+        "unused9",
+        "unused10",
+        "unused11",
+        "unused12",
+        "unused13",
+        "unused14",
+        "unused15",
+        "unused16",
+        "unused17",
+        "unused18",
+        "unused19",
+        "unused20",
+        "unused21",
+        "unused22",
+        "unused23",
+        "unused24",
+        "unused25",
+        "unused26",
+        "unused27",
+        "unused28",
+        "unused29",
+        "unused30",
+        "unused31",
+        "unused32",
+        "unused33",
+        "unused34",
+        "unused35",
+        "unused36",
+        "unused37",
+        "unused38",
+        "unused39",
+        "unused40",
+        "unused41",
+        "unused42",
+        "unused43",
+        "unused44",
+        "unused45",
+        "unused46",
+        "unused47",
+        "unused48",
+        "unused49",
+        "unused50",
+        "unused51",
+        "unused52",
+        "unused53",
+        "unused54",
+        "unused55",
+        "unused56",
+        "unused57",
+        "unused58",
+        "unused59",
+        "unused60",
+        "unused61",
+        "unused62",
+        "unused63",
+        "unused64",
+        "unused65",
+        "unused66",
+        "unused67",
+        "unused68",
+        "unused69",
+        "unused70",
+        "unused71",
+        "unused72",
+        "unused73",
+        "unused74",
+        "unused75",
+        "unused76",
+        "unused77",
+        "unused78",
+        "unused79",
+        "unused80",
+        "unused81",
+        "unused82",
+        "unused83",
+        "unused84",
+        "unused85",
+        "unused86",
+        "unused87",
+        "unused88",
+        "unused89",
+        "unused90",
+        "unused91",
+        "unused92",
+        "unused93",
+        "unused94",
+        "unused95",
+        "unused96",
+        "unused97",
+        "unused98",
+        "unused99",
+        "unused100",
+        "unused101",
+        "unused102",
+        "unused103",
+        "unused104",
+        "unused105",
+        "unused106",
+        "unused107",
+        "unused108",
+        "unused109",
+        "unused110",
+        "unused111",
+        "unused112",
+        "unused113",
+        "unused114",
+        "unused115",
+        "unused116",
+        "unused117",
+        "unused118",
+        "unused119",
+        "unused120",
+        "unused121",
+        "unused122",
+        "unused123",
+        "unused124",
+        "unused125",
+        "unused126",
+        "unused127",
+        "unused128",
+        "unused129",
+        "unused130",
+        "unused131",
+        "unused132",
+        "unused133",
+        "unused134",
+        "unused135",
+        "unused136",
+        "unused137",
+        "unused138",
+        "unused139",
+        "unused140",
+        "unused141",
+        "unused142",
+        "unused143",
+        "unused144",
+        "unused145",
+        "unused146",
+        "unused147",
+        "unused148",
+        "unused149",
+        "unused150",
+        "unused151",
+        "unused152",
+        "unused153",
+        "unused154",
+        "unused155",
+        "unused156",
+        "unused157",
+        "unused158",
+        "unused159",
+        "unused160",
+        "unused161",
+        "unused162",
+        "unused163",
+        "unused164",
+        "unused165",
+        "unused166",
+        "unused167",
+        "unused168",
+        "unused169",
+        "unused170",
+        "unused171",
+        "unused172",
+        "unused173",
+        "unused174",
+        "unused175",
+        "unused176",
+        "unused177",
+        "unused178",
+        "unused179",
+        "unused180",
+        "unused181",
+        "unused182",
+        "unused183",
+        "unused184",
+        "unused185",
+        "unused186",
+        "unused187",
+        "unused188",
+        "unused189",
+        "unused190",
+        "unused191",
+        "unused192",
+        "unused193",
+        "unused194",
+        "unused195",
+        "unused196",
+        "unused197",
+        "unused198",
+        "unused199",
+        "unused200",
+        "unused201",
+        "unused202",
+        "unused203",
+        "unused204",
+        "unused205",
+        "unused206",
+        "unused207",
+        "unused208",
+        "unused209",
+        "unused210",
+        "unused211",
+        "unused212",
+        "unused213",
+        "unused214",
+        "unused215",
+        "unused216",
+        "unused217",
+        "unused218",
+        "unused219",
+        "unused220",
+        "unused221",
+        "unused222",
+        "unused223",
+        "unused224",
+        "unused225",
+        "unused226",
+        "unused227",
+        "unused228",
+        "unused229",
+        "unused230",
+        "unused231",
+        "unused232",
+        "unused233",
+        "unused234",
+        "unused235",
+        "unused236",
+        "unused237",
+        "unused238",
+        "unused239",
+        "unused240",
+        "unused241",
+        "unused242",
+        "unused243",
+        "unused244",
+        "unused245",
+        "unused246",
+        "unused247",
+        "unused248",
+        "unused249",
+        "unused250",
+        "unused251",
+        "unused252",
+        "unused253",
+        "unused254",
+        "unused255"
+        ],
+        "name": "target-disk",
+        "optional": 1,
+        "type": "string"
+        },
+        {
+        "format": "pve-vmid",
+        "maximum": 999999999,
+        "minimum": 100,
+        "name": "target-vmid",
+        "optional": 1,
+        "type": "integer"
+        },
+        {
+        "format": "pve-vmid",
+        "maximum": 999999999,
+        "minimum": 100,
+        "name": "vmid",
+        "type": "integer"
+        }
+        ],
+        [
+        {
+        "maxLength": 40,
+        "name": "digest",
+        "optional": 1,
+        "type": "string"
+        },
+        {
+        "enum": [
+        "ide0",
+        "ide1",
+        "ide2",
+        "ide3",
+        "scsi0",
+        "scsi1",
+        "scsi2",
+        "scsi3",
+        "scsi4",
+        "scsi5",
+        "scsi6",
+        "scsi7",
+        "scsi8",
+        "scsi9",
+        "scsi10",
+        "scsi11",
+        "scsi12",
+        "scsi13",
+        "scsi14",
+        "scsi15",
+        "scsi16",
+        "scsi17",
+        "scsi18",
+        "scsi19",
+        "scsi20",
+        "scsi21",
+        "scsi22",
+        "scsi23",
+        "scsi24",
+        "scsi25",
+        "scsi26",
+        "scsi27",
+        "scsi28",
+        "scsi29",
+        "scsi30",
+        "virtio0",
+        "virtio1",
+        "virtio2",
+        "virtio3",
+        "virtio4",
+        "virtio5",
+        "virtio6",
+        "virtio7",
+        "virtio8",
+        "virtio9",
+        "virtio10",
+        "virtio11",
+        "virtio12",
+        "virtio13",
+        "virtio14",
+        "virtio15",
+        "sata0",
+        "sata1",
+        "sata2",
+        "sata3",
+        "sata4",
+        "sata5",
+        "efidisk0",
+        "tpmstate0"
+        ],
+        "name": "disk",
+        "type": "string"
+        },
+        {
+        "format": "pve-node",
+        "name": "node",
+        "type": "string"
+        },
+        {
+        "name": "size",
+        "pattern": "\\+?\\d+(\\.\\d+)?[KMGT]?",
+        "type": "string"
+        },
+        {
+        "name": "skiplock",
+        "optional": 1,
+        "type": "boolean"
+        },
+        {
+        "format": "pve-vmid",
+        "maximum": 999999999,
+        "minimum": 100,
+        "name": "vmid",
+        "type": "integer"
+        }
+        ],
+        [
+        {
+        "name": "description",
+        "optional": 1,
+        "type": "string"
+        },
+        {
+        "format": "pve-node",
+        "name": "node",
+        "type": "string"
+        },
+        {
+        "format": "pve-configid",
+        "maxLength": 40,
+        "name": "snapname",
+        "type": "string"
+        },
+        {
+        "format": "pve-vmid",
+        "maximum": 999999999,
+        "minimum": 100,
+        "name": "vmid",
+        "type": "integer"
+        },
+        {
+        "name": "vmstate",
+        "optional": 1,
+        "type": "boolean"
+        }
+        ],
+        [
+        {
+        "name": "force",
+        "optional": 1,
+        "type": "boolean"
+        },
+        {
+        "format": "pve-node",
+        "name": "node",
+        "type": "string"
+        },
+        {
+        "format": "pve-configid",
+        "maxLength": 40,
+        "name": "snapname",
+        "type": "string"
+        },
+        {
+        "format": "pve-vmid",
+        "maximum": 999999999,
+        "minimum": 100,
+        "name": "vmid",
+        "type": "integer"
+        }
+        ],
+        [
+        {
+        "format": "pve-node",
+        "name": "node",
+        "type": "string"
+        },
+        {
+        "format": "pve-configid",
+        "maxLength": 40,
+        "name": "snapname",
+        "type": "string"
+        },
+        {
+        "format": "pve-vmid",
+        "maximum": 999999999,
+        "minimum": 100,
+        "name": "vmid",
+        "type": "integer"
+        }
+        ],
+        [
+        {
+        "name": "description",
+        "optional": 1,
+        "type": "string"
+        },
+        {
+        "format": "pve-node",
+        "name": "node",
+        "type": "string"
+        },
+        {
+        "format": "pve-configid",
+        "maxLength": 40,
+        "name": "snapname",
+        "type": "string"
+        },
+        {
+        "format": "pve-vmid",
+        "maximum": 999999999,
+        "minimum": 100,
+        "name": "vmid",
+        "type": "integer"
+        }
+        ],
+        [
+        {
+        "format": "pve-node",
+        "name": "node",
+        "type": "string"
+        },
+        {
+        "format": "pve-configid",
+        "maxLength": 40,
+        "name": "snapname",
+        "type": "string"
+        },
+        {
+        "default": "0",
+        "name": "start",
+        "optional": 1,
+        "type": "boolean"
+        },
+        {
+        "format": "pve-vmid",
+        "maximum": 999999999,
+        "minimum": 100,
+        "name": "vmid",
+        "type": "integer"
+        }
+        ],
+        [
+        {
         "format": "pve-node",
         "name": "node",
         "type": "string"
@@ -12117,6 +13326,135 @@ extension APISchema {
         [
         {
         "enum": [
+        "ide0",
+        "ide1",
+        "ide2",
+        "ide3",
+        "scsi0",
+        "scsi1",
+        "scsi2",
+        "scsi3",
+        "scsi4",
+        "scsi5",
+        "scsi6",
+        "scsi7",
+        "scsi8",
+        "scsi9",
+        "scsi10",
+        "scsi11",
+        "scsi12",
+        "scsi13",
+        "scsi14",
+        "scsi15",
+        "scsi16",
+        "scsi17",
+        "scsi18",
+        "scsi19",
+        "scsi20",
+        "scsi21",
+        "scsi22",
+        "scsi23",
+        "scsi24",
+        "scsi25",
+        "scsi26",
+        "scsi27",
+        "scsi28",
+        "scsi29",
+        "scsi30",
+        "virtio0",
+        "virtio1",
+        "virtio2",
+        "virtio3",
+        "virtio4",
+        "virtio5",
+        "virtio6",
+        "virtio7",
+        "virtio8",
+        "virtio9",
+        "virtio10",
+        "virtio11",
+        "virtio12",
+        "virtio13",
+        "virtio14",
+        "virtio15",
+        "sata0",
+        "sata1",
+        "sata2",
+        "sata3",
+        "sata4",
+        "sata5",
+        "efidisk0",
+        "tpmstate0"
+        ],
+        "name": "disk",
+        "optional": 1,
+        "type": "string"
+        },
+        {
+        "format": "pve-node",
+        "name": "node",
+        "type": "string"
+        },
+        {
+        "format": "pve-vmid",
+        "maximum": 999999999,
+        "minimum": 100,
+        "name": "vmid",
+        "type": "integer"
+        }
+        ],
+        [
+        {
+        "name": "force",
+        "optional": 1,
+        "type": "boolean"
+        },
+        {
+        "format": "pve-configid-list",
+        "name": "idlist",
+        "type": "string"
+        },
+        {
+        "format": "pve-node",
+        "name": "node",
+        "type": "string"
+        },
+        {
+        "format": "pve-vmid",
+        "maximum": 999999999,
+        "minimum": 100,
+        "name": "vmid",
+        "type": "integer"
+        }
+        ],
+        [
+        {
+        "name": "force",
+        "optional": 1,
+        "type": "boolean"
+        },
+        {
+        "maximum": 64,
+        "minimum": 1,
+        "name": "max-workers",
+        "optional": 1,
+        "type": "integer"
+        },
+        {
+        "format": "pve-node",
+        "name": "node",
+        "type": "string"
+        },
+        {
+        "format": "pve-vmid-list",
+        "name": "vms",
+        "optional": 1,
+        "type": "string"
+        }
+        ],
+        [
+        {
+        "enum": [
         "reboot",
         "shutdown"
         ],
@@ -12126,6 +13464,40 @@ extension APISchema {
         {
         "format": "pve-node",
         "name": "node",
+        "type": "string"
+        }
+        ],
+        [
+        {
+        "default": "1",
+        "name": "force-stop",
+        "optional": 1,
+        "type": "boolean"
+        },
+        {
+        "maximum": 64,
+        "minimum": 1,
+        "name": "max-workers",
+        "optional": 1,
+        "type": "integer"
+        },
+        {
+        "format": "pve-node",
+        "name": "node",
+        "type": "string"
+        },
+        {
+        "default": "180",
+        "maximum": 7200,
+        "minimum": 0,
+        "name": "timeout",
+        "optional": 1,
+        "type": "integer"
+        },
+        {
+        "format": "pve-vmid-list",
+        "name": "vms",
+        "optional": 1,
         "type": "string"
         }
         ],

@@ -1,0 +1,317 @@
+import Foundation
+import QMP
+public import VireoCore
+import VireoStorage
+
+/// Operations on a VM's disks that change its config too: template, clone, resize, move, unlink.
+/// Each checks the VM's `lock`, and sets one while it runs where Proxmox does (`clone`, `template`).
+public struct VMDiskOperations: Sendable {
+    public let runtime: VMRuntime
+    var manager: VMManager { runtime.manager }
+
+    public init(runtime: VMRuntime) { self.runtime = runtime }
+
+    public typealias Log = VMRuntime.Log
+
+    // MARK: - Template
+
+    /// Turns a stopped VM into a template: every disk becomes a read-only base image.
+    public func template(_ vmid: Int, log: Log) async throws {
+        try await manager.configs.withLock(vmid) {
+            let (config, _) = try await manager.configs.read(vmid)
+            try VMSnapshots.checkUnlocked(config)
+            if config.main["template"] == "1" {
+                throw VireoError.conflict("you can't convert a template to a template")
+            }
+            if manager.runningPID(vmid) != nil {
+                throw VireoError.conflict("you can't convert a running VM to a template")
+            }
+            if !config.snapshots.isEmpty {
+                throw VireoError.conflict("you can't convert a VM to a template if it has snapshots")
+            }
+            try await manager.configs.modify(vmid) { try $0.main.set("lock", "template") }
+            do {
+                var main = config.main
+                for disk in config.main.disks {
+                    let plugin = try await manager.storage.activePlugin(disk.storage)
+                    let base = try await manager.storage.withLock(disk.storage) {
+                        try await plugin.createBase(disk.volname)
+                    }
+                    log("converted '\(disk.volid)' to base image '\(disk.storage):\(base)'")
+                    var options = disk.options
+                    try options.setDefaultValue("\(disk.storage):\(base)")
+                    try main.set(disk.key, options.description)
+                }
+                try main.set("template", "1")
+                try await manager.configs.modify(vmid) { $0.main = main }
+            } catch {
+                _ = try? await manager.configs.modify(vmid) { _ = $0.main.remove("lock") }
+                throw error
+            }
+        }
+    }
+
+    // MARK: - Clone
+
+    public struct CloneRequest: Sendable {
+        public var newid: Int
+        public var name: String?
+        public var description: String?
+        /// nil: full for VMs, linked for templates (Proxmox's default).
+        public var full: Bool?
+        public var storage: String?
+        public var format: String?
+
+        public init(newid: Int, name: String?, description: String?, full: Bool?, storage: String?, format: String?) {
+            self.newid = newid
+            self.name = name
+            self.description = description
+            self.full = full
+            self.storage = storage
+            self.format = format
+        }
+    }
+
+    /// A new VM from a stopped VM or a template. Linked clones share the template's base images;
+    /// full clones copy every disk. The new VM's config exists from the start with `lock: clone`,
+    /// which reserves its VMID; a failure removes it and every volume made.
+    public func clone(_ vmid: Int, _ request: CloneRequest, log: Log) async throws {
+        let (source, full) = try await checkClone(vmid, request)
+        var main = source.main
+        for key in ["lock", "template", "parent"] { _ = main.remove(key) }
+        for key in main.keys where key.hasPrefix("unused") { _ = main.remove(key) }
+        try main.set("name", request.name ?? "Copy-of-VM-\(source.main["name"] ?? String(vmid))")
+        if let description = request.description { main.description = description }
+        try VMManager.regenerateIdentity(&main)
+        var placeholder = main
+        try placeholder.set("lock", "clone")
+        try await manager.configs.create(request.newid, config: VMConfig(main: placeholder))
+        var made: [String] = []
+        do {
+            for disk in source.main.disks {
+                let volid: String
+                if full {
+                    log("create full clone of drive \(disk.key) (\(disk.volid))")
+                    volid = try await manager.storage.copyVolume(
+                        disk.volid,
+                        to: request.storage,
+                        vmid: request.newid,
+                        format: request.format
+                    )
+                } else {
+                    log("create linked clone of drive \(disk.key) (\(disk.volid))")
+                    let plugin = try await manager.storage.activePlugin(disk.storage)
+                    let volname = try await manager.storage.withLock(disk.storage) {
+                        try await plugin.linkedClone(disk.volname, vmid: request.newid, snapshot: nil)
+                    }
+                    volid = "\(disk.storage):\(volname)"
+                }
+                made.append(volid)
+                var options = disk.options
+                try options.setDefaultValue(volid)
+                if full, request.format != nil { _ = options.remove("format") }
+                try main.set(disk.key, options.description)
+            }
+            try await manager.configs.modify(request.newid) { $0.main = main }
+        } catch {
+            log("clone failed - removing VM \(request.newid) again: \(error)")
+            for volid in made { try? await manager.free(volid) }
+            try? await manager.configs.delete(request.newid)
+            throw error
+        }
+    }
+
+    /// What makes a clone impossible, found before any work starts. Returns the source and
+    /// whether the clone is full.
+    @discardableResult
+    public func checkClone(_ vmid: Int, _ request: CloneRequest) async throws -> (source: VMConfig, full: Bool) {
+        let (source, _) = try await manager.configs.read(vmid)
+        let isTemplate = source.main["template"] == "1"
+        let full = request.full ?? !isTemplate
+        if !full, !isTemplate { throw VireoError.parameter("full", "linked clones can only be made from templates") }
+        if !full, request.storage != nil || request.format != nil {
+            throw VireoError.parameter("storage", "a linked clone stays on its template's storage")
+        }
+        if manager.runningPID(vmid) != nil {
+            throw VireoError.conflict("cloning a running VM is not supported by Vireo yet - stop it or make a template")
+        }
+        if let lock = source.main["lock"] { throw VireoError.conflict("VM is locked (\(lock))") }
+        return (source, full)
+    }
+
+    // MARK: - Resize
+
+    /// `size` is absolute (`10G`) or an increase (`+1G`); disks only grow.
+    public func resize(
+        _ vmid: Int,
+        disk key: String,
+        size: String,
+        digest: String?,
+        skipLock: Bool,
+        log: Log
+    ) async throws {
+        try await manager.configs.withLock(vmid) {
+            let (config, currentDigest) = try await manager.configs.read(vmid)
+            if let digest, !digest.isEmpty, digest.lowercased() != currentDigest {
+                throw VireoError.modifiedConfiguration
+            }
+            if !skipLock { try VMSnapshots.checkUnlocked(config) }
+            guard let disk = config.main.disks.first(where: { $0.key == key }) else {
+                throw VireoError.parameter("disk", "no disk '\(key)' in VM \(vmid)")
+            }
+            let plugin = try await manager.storage.activePlugin(disk.storage)
+            let current = try await plugin.info(disk.volname).size
+            let target = try Self.targetSize(size, current: current)
+            guard target >= current else {
+                throw VireoError.parameter("size", "shrinking disks is not supported (\(current) -> \(target) bytes)")
+            }
+            if target == current {
+                log("disk '\(key)' already has \(ByteSize(bytes: current))")
+                return
+            }
+            if manager.runningPID(vmid) != nil {
+                try await runtime.qmp(vmid) {
+                    try await $0.execute(
+                        "block_resize",
+                        arguments: ["device": .string(disk.driveID), "size": .int(target)]
+                    )
+                }
+            } else {
+                try await manager.storage.withLock(disk.storage) {
+                    try await plugin.resize(disk.volname, sizeBytes: target)
+                }
+            }
+            log("resized '\(key)' (\(disk.volid)) from \(ByteSize(bytes: current)) to \(ByteSize(bytes: target))")
+            try await manager.configs.modify(vmid) { config in
+                guard var options = config.main[key].flatMap({ try? PropertyString(parsing: $0) }) else { return }
+                try options.set("size", to: ByteSize(bytes: target))
+                try config.main.set(key, options.description)
+            }
+        }
+    }
+
+    static func targetSize(_ text: String, current: Int) throws -> Int {
+        let relative = text.hasPrefix("+")
+        guard let amount = ByteSize(String(relative ? text.dropFirst() : text[...])) else {
+            throw VireoError.parameter("size", "unable to parse size '\(text)'")
+        }
+        return relative ? current + amount.bytes : amount.bytes
+    }
+
+    // MARK: - Move
+
+    /// Copies a stopped VM's disk to another storage (or format) and points the config at the copy;
+    /// the old volume becomes `unusedN`, or is removed with `delete`.
+    public func moveDisk(
+        _ vmid: Int,
+        disk key: String,
+        storage target: String,
+        format: String?,
+        delete: Bool,
+        digest: String?,
+        log: Log
+    ) async throws {
+        try await manager.configs.withLock(vmid) {
+            let (config, currentDigest) = try await manager.configs.read(vmid)
+            if let digest, !digest.isEmpty, digest.lowercased() != currentDigest {
+                throw VireoError.modifiedConfiguration
+            }
+            try VMSnapshots.checkUnlocked(config)
+            guard let disk = config.main.disks.first(where: { $0.key == key }) else {
+                throw VireoError.parameter("disk", "no disk '\(key)' in VM \(vmid)")
+            }
+            if manager.runningPID(vmid) != nil {
+                throw VireoError.conflict(
+                    "moving a disk of a running VM is not supported by Vireo yet - stop VM \(vmid)"
+                )
+            }
+            if disk.storage == target, format == nil || format == disk.format {
+                throw VireoError.parameter("storage", "unable to move disk '\(key)' to the same storage and format")
+            }
+            let referencedBySnapshot = config.snapshots.contains {
+                $0.section.disks.contains { $0.volid == disk.volid }
+            }
+            if delete, referencedBySnapshot {
+                throw VireoError.conflict("you can't move a disk with snapshots and delete the source")
+            }
+            try await manager.configs.modify(vmid) { try $0.main.set("lock", "disk") }
+            var moved: String?
+            do {
+                log("moving disk '\(key)' (\(disk.volid)) to storage '\(target)'")
+                let copy = try await manager.storage.copyVolume(disk.volid, to: target, vmid: vmid, format: format)
+                moved = copy
+                try await manager.configs.modify(vmid) { config in
+                    var options = disk.options
+                    try options.setDefaultValue(copy)
+                    _ = options.remove("format")
+                    try config.main.set(key, options.description)
+                    if !delete, let unused = config.main.freeKey("unused") { try config.main.set(unused, disk.volid) }
+                    _ = config.main.remove("lock")
+                }
+                log("disk '\(key)' is now '\(copy)'")
+            } catch {
+                if let moved { try? await manager.free(moved) }
+                _ = try? await manager.configs.modify(vmid) { _ = $0.main.remove("lock") }
+                throw error
+            }
+            if delete {
+                try await manager.free(disk.volid)
+                log("removed '\(disk.volid)'")
+            }
+        }
+    }
+
+    // MARK: - Unlink
+
+    /// Removes disks from the config: `unusedN` entries are always deleted from storage, attached
+    /// disks become `unusedN` unless `force` removes them too. A volume a snapshot still uses is kept.
+    public func unlink(_ vmid: Int, keys: [String], force: Bool) async throws {
+        var freed: [String] = []
+        try await manager.configs.modify(vmid) { config in
+            try VMSnapshots.checkUnlocked(config)
+            let running = manager.runningPID(vmid) != nil
+            for key in keys {
+                if key.hasPrefix("unused") {
+                    guard let volid = config.main.remove(key) else { continue }
+                    freed.append(volid)
+                    continue
+                }
+                guard VMManager.isDiskKey(key) else { throw VireoError.parameter("idlist", "'\(key)' is not a disk") }
+                guard config.main[key] != nil else { continue }
+                if running { throw VireoError.conflict("disk '\(key)' is in use by the running VM \(vmid)") }
+                let volid = config.main.disks.first { $0.key == key }?.volid
+                if force, let volid {
+                    _ = config.main.remove(key)
+                    freed.append(volid)
+                } else {
+                    try config.main.detachOrRemove(key)
+                }
+            }
+            freed.removeAll { config.referencedVolumes.contains($0) }
+        }
+        for volid in freed { try await manager.free(volid) }
+    }
+}
+
+extension VMManager {
+    /// New MAC addresses, SMBIOS UUID and VM generation ID: what makes a copy a different machine.
+    public static func regenerateIdentity(_ section: inout VMConfig.Section) throws {
+        for entry in section.entries where entry.key.hasPrefix("net") {
+            guard var net = try? PropertyString(parsing: entry.value) else { continue }
+            for item in net.entries where item.value.split(separator: ":").count == 6 {
+                try net.set(item.key, to: randomMAC())
+            }
+            try section.set(entry.key, net.description)
+        }
+        if var smbios = section["smbios1"].flatMap({ try? PropertyString(parsing: $0) }) {
+            try smbios.set("uuid", to: UUID().uuidString.lowercased())
+            try section.set("smbios1", smbios.description)
+        }
+        if section["vmgenid"] != nil { try section.set("vmgenid", UUID().uuidString.lowercased()) }
+    }
+
+    /// A locally administered MAC with Proxmox's prefix `BC:24:11`.
+    public static func randomMAC() -> String {
+        "BC:24:11:" + (0..<3).map { _ in String(format: "%02X", UInt8.random(in: 0...255)) }.joined(separator: ":")
+    }
+}
