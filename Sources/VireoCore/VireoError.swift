@@ -44,6 +44,14 @@ public struct VireoError: Error, CustomStringConvertible, Sendable {
     }
 
     /// A 400 naming one bad parameter, as Proxmox's schema validation reports it.
+    /// The message with every parameter's error, on one line (a task's exit status).
+    public var summary: String {
+        guard !parameterErrors.isEmpty else { return message }
+        return message + " "
+            + parameterErrors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+            .joined(separator: "; ")
+    }
+
     public static func parameter(_ name: String, _ message: String) -> VireoError {
         VireoError(.invalidArgument, "Parameter verification failed.", parameterErrors: [name: message])
     }

@@ -10,6 +10,7 @@ public final class VMManager: Sendable {
     public let storage: StorageManager
     public let runDirectory: String
     public let binary: String
+    public let stats = VMProcessStats()
 
     public init(
         configs: VMConfigStore,

@@ -139,6 +139,14 @@ public struct VMRuntime: Sendable {
         return try? await qmp(vmid, timeout: .seconds(3)) { try await $0.queryStatus() }.status.rawValue
     }
 
+    /// Bytes the guest read and wrote on its disks since QEMU started, or nil when not running.
+    public func diskIO(_ vmid: Int) async -> (read: Int, written: Int)? {
+        guard manager.runningPID(vmid) != nil,
+            let stats = try? await qmp(vmid, timeout: .seconds(3), { try await $0.queryBlockstats() })
+        else { return nil }
+        return (stats.reduce(0) { $0 + $1.readBytes }, stats.reduce(0) { $0 + $1.writtenBytes })
+    }
+
     /// A human monitor command (`qm monitor`).
     public func monitor(_ vmid: Int, command: String) async throws -> String {
         try await running(vmid) { try await $0.humanMonitorCommand(command) }

@@ -67,7 +67,7 @@ public final class TaskRegistry: Sendable {
             } catch is CancellationError {
                 status = "interrupted by signal"
             } catch {
-                status = (error as? VireoError)?.message ?? "\(error)"
+                status = (error as? VireoError)?.summary ?? "\(error)"
                 log.append("TASK ERROR: \(status)")
             }
             if status == "OK" {

@@ -252,6 +252,10 @@ enum QEMUEndpoints {
             let (config, _) = try await vms.configs.read(vmid)
             var object = statusFields(vmid: vmid, config: config.main, vms: vms)
             if let qmpstatus = await runtime(request).qmpStatus(vmid) { object["qmpstatus"] = .string(qmpstatus) }
+            if let io = await runtime(request).diskIO(vmid) {
+                object["diskread"] = .int(io.read)
+                object["diskwrite"] = .int(io.written)
+            }
             object["ha"] = ["managed": 0]
             object["agent"] = .flag(config.main["agent"].map { $0.hasPrefix("1") || $0.contains("enabled=1") } ?? false)
             return .init(.object(object))
@@ -343,8 +347,7 @@ enum QEMUEndpoints {
 
     /// The fields a VM has in `/nodes/{node}/qemu` and `status/current`.
     static func statusFields(vmid: Int, config: VMConfig.Section, vms: VMManager) -> [String: JSON] {
-        let memoryText = config["memory"].flatMap { try? PropertyString(parsing: $0) }
-        let memory = Int(memoryText?.defaultValue ?? memoryText?["current"] ?? "512") ?? 512
+        let memory = VMManager.memoryMiB(config)
         let sockets = Int(config["sockets"] ?? "1") ?? 1
         let cores = Int(config["cores"] ?? "1") ?? 1
         var maxdisk = 0
@@ -356,11 +359,15 @@ enum QEMUEndpoints {
             maxdisk = bytes.bytes
         }
         let pid = vms.runningPID(vmid)
+        let cpus = Int(config["vcpus"] ?? "") ?? sockets * cores
+        let figures = pid.map { vms.stats.figures(vmid: vmid, pid: $0, cpus: cpus) }
         var object: [String: JSON] = [
             "vmid": .int(vmid), "name": .string(config["name"] ?? "VM \(vmid)"),
-            "status": pid == nil ? "stopped" : "running", "cpus": .int(Int(config["vcpus"] ?? "") ?? sockets * cores),
-            "maxmem": .int(memory * 1024 * 1024), "mem": 0, "maxdisk": .int(maxdisk), "disk": 0, "cpu": 0,
-            "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0, "uptime": .int(pid.map(VMManager.uptime) ?? 0),
+            "status": pid == nil ? "stopped" : "running", "cpus": .int(cpus),
+            "maxmem": .int(memory * 1024 * 1024), "mem": .int(figures?.mem ?? 0), "maxdisk": .int(maxdisk),
+            "disk": 0, "cpu": .double(figures?.cpu ?? 0), "netin": .int(figures?.netin ?? 0),
+            "netout": .int(figures?.netout ?? 0), "diskread": 0, "diskwrite": 0,
+            "uptime": .int(pid.map(VMManager.uptime) ?? 0),
         ]
         object["qmpstatus"] = object["status"]
         if let pid { object["pid"] = .int(pid) }

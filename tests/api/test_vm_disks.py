@@ -1,0 +1,85 @@
+"""Disk operations and the pending model of VM configs, through the API."""
+
+from __future__ import annotations
+
+import os
+
+from test_vm import NODE, create_vm, node, power, wait_task  # noqa: F401
+from vm_fixtures import guest_iso  # noqa: F401
+
+
+def run_task(root, method, path, params=None):
+    upid = root.ok(method, path, params or {})
+    status = wait_task(root, upid)
+    log = "\n".join(line["t"] for line in root.ok("GET", f"/nodes/{NODE}/tasks/{upid}/log"))
+    return status["exitstatus"], log
+
+
+def volumes(root, storage, vmid):
+    return {v["volid"]: v for v in root.ok("GET", f"/nodes/{NODE}/storage/{storage}/content", {"vmid": vmid})}
+
+
+def test_resize_move_and_unlink_of_a_stopped_vm(node):
+    root = node.root
+    create_vm(root, 140)
+    exit, log = run_task(root, "PUT", f"/nodes/{NODE}/qemu/140/resize", {"disk": "virtio0", "size": "+1G"})
+    assert exit == "OK", log
+    config = root.ok("GET", f"/nodes/{NODE}/qemu/140/config")
+    assert "size=2G" in config["virtio0"], config
+    disk = config["virtio0"].split(",")[0]
+    assert volumes(root, "local", 140)[disk]["size"] == 2 * 1024**3
+
+    exit, log = run_task(root, "PUT", f"/nodes/{NODE}/qemu/140/resize", {"disk": "virtio0", "size": "1G"})
+    assert exit != "OK" and "shrinking" in exit, (exit, log)
+    status, _, body = root.put(f"/nodes/{NODE}/qemu/140/resize", {"disk": "virtio0", "size": "lots"})
+    assert status == 400 and "size" in body["errors"], body
+
+    other = os.path.join(node.base, "other")
+    root.ok("POST", "/storage", {"storage": "other", "type": "dir", "path": other, "content": "images"})
+    exit, log = run_task(root, "POST", f"/nodes/{NODE}/qemu/140/move_disk",
+                         {"disk": "virtio0", "storage": "other", "format": "raw"})
+    assert exit == "OK", log
+    config = root.ok("GET", f"/nodes/{NODE}/qemu/140/config")
+    assert config["virtio0"].startswith("other:140/vm-140-disk-0.raw") and "size=2G" in config["virtio0"], config
+    assert config["unused0"] == disk
+    assert volumes(root, "other", 140)["other:140/vm-140-disk-0.raw"]["size"] == 2 * 1024**3
+
+    # Unlinking an unused disk deletes it; an attached disk becomes unused unless forced.
+    root.ok("PUT", f"/nodes/{NODE}/qemu/140/unlink", {"idlist": "unused0"})
+    config = root.ok("GET", f"/nodes/{NODE}/qemu/140/config")
+    assert "unused0" not in config and disk not in volumes(root, "local", 140)
+    root.ok("PUT", f"/nodes/{NODE}/qemu/140/unlink", {"idlist": "virtio0"})
+    config = root.ok("GET", f"/nodes/{NODE}/qemu/140/config")
+    assert "virtio0" not in config and config["unused0"] == "other:140/vm-140-disk-0.raw"
+    assert "other:140/vm-140-disk-0.raw" in volumes(root, "other", 140)
+    root.ok("PUT", f"/nodes/{NODE}/qemu/140/unlink", {"idlist": "unused0", "force": 1})
+    assert volumes(root, "other", 140) == {}
+
+
+def test_changes_to_a_running_vm_wait_in_pending_until_the_next_start(node):
+    root = node.root
+    create_vm(root, 141)
+    assert power(root, 141, "start")["exitstatus"] == "OK"
+    try:
+        root.ok("PUT", f"/nodes/{NODE}/qemu/141/config", {"memory": 384, "name": "renamed", "cores": 2})
+        config = root.ok("GET", f"/nodes/{NODE}/qemu/141/config", {"current": 1})
+        assert config["memory"] == "256" and config["name"] == "renamed" and "cores" not in config
+        pending = {item["key"]: item for item in root.ok("GET", f"/nodes/{NODE}/qemu/141/pending")}
+        assert pending["memory"] == {"key": "memory", "value": "256", "pending": "384"}
+        assert pending["cores"]["pending"] == 2 or pending["cores"]["pending"] == "2"
+        # A reverted change leaves pending; QEMU still has what it was started with.
+        root.ok("PUT", f"/nodes/{NODE}/qemu/141/config", {"revert": "cores"})
+        assert "cores" not in {i["key"] for i in root.ok("GET", f"/nodes/{NODE}/qemu/141/pending")}
+        status = root.ok("GET", f"/nodes/{NODE}/qemu/141/status/current")
+        assert status["maxmem"] == 256 * 1024**2
+    finally:
+        assert power(root, 141, "stop")["exitstatus"] == "OK"
+    assert power(root, 141, "start")["exitstatus"] == "OK"
+    try:
+        config = root.ok("GET", f"/nodes/{NODE}/qemu/141/config", {"current": 1})
+        assert config["memory"] == "384"
+        assert all("pending" not in item for item in root.ok("GET", f"/nodes/{NODE}/qemu/141/pending"))
+        status = root.ok("GET", f"/nodes/{NODE}/qemu/141/status/current")
+        assert status["maxmem"] == 384 * 1024**2 and status["mem"] > 0
+    finally:
+        assert power(root, 141, "stop")["exitstatus"] == "OK"
