@@ -45,6 +45,18 @@ public final class UnixSocketQMPTransport: QMPTransport {
         }
     }
 
+    /// Takes over a connected socket, e.g. one a listener accepted from a QEMU that connects out
+    /// (`-chardev socket,…,reconnect=N`). The transport owns and closes `fd`.
+    public static func adopt(socket fd: Int32, path: String) throws(QMPError) -> UnixSocketQMPTransport {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        let connection = try SocketConnection(socket: fd)
+        let thread = Thread { connection.run() }
+        thread.name = "qmp-io"
+        thread.start()
+        return UnixSocketQMPTransport(path: path, connection: connection)
+    }
+
     deinit {
         connection.close()
     }

@@ -91,6 +91,14 @@ public struct Vireod: AsyncParsableCommand {
             authFailureDelay: .milliseconds(Int(authFailureDelay * 1000))
         )
         let registry = VireoAPI.makeRegistry()
+        let vmRuntime = VMRuntime(manager: services.vms, runner: storage.runner)
+        let events = VMEventWatcher(runtime: vmRuntime, logger: logger)
+        try events.start()
+        if NodeBoot.isFirstStart(runDirectory: services.vms.runDirectory) {
+            _ = try tasks.start(type: "startall", id: "", user: "root@pam") { log in
+                try await VMBulkActions(runtime: vmRuntime).startAll { log.append($0) }
+            }
+        }
 
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(secrets.tlsCertificatePEM.utf8)).map {
@@ -129,6 +137,7 @@ public struct Vireod: AsyncParsableCommand {
             )
         )
         try await group.run()
+        events.stop()
         try? fm.removeItem(at: paths.socket)
         logger.notice("vireod stopped")
     }

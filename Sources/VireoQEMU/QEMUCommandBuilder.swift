@@ -34,6 +34,8 @@ public struct QEMUCommandBuilder: Sendable {
     /// Runtime files of a VM under the run directory.
     public static func qmpSocket(runDirectory: String, vmid: Int) -> String { "\(runDirectory)/\(vmid).qmp" }
     public static func pidFile(runDirectory: String, vmid: Int) -> String { "\(runDirectory)/\(vmid).pid" }
+    /// Where vireod listens for QEMU's event monitor connections (Proxmox's qmeventd socket).
+    public static func eventSocket(runDirectory: String) -> String { "\(runDirectory)/qmeventd.sock" }
     public static func serialSocket(runDirectory: String, vmid: Int, index: Int) -> String {
         "\(runDirectory)/\(vmid).serial\(index)"
     }
@@ -70,6 +72,9 @@ public struct QEMUCommandBuilder: Sendable {
         argv += [
             "-chardev", "socket,id=qmp,path=\(Self.qmpSocket(runDirectory: run, vmid: vmid)),server=on,wait=off",
             "-mon", "chardev=qmp,mode=control",
+            // A second monitor connects out to vireod for events; QEMU retries while vireod is away.
+            "-chardev", "socket,id=qmp-event,path=\(Self.eventSocket(runDirectory: run)),reconnect=5",
+            "-mon", "chardev=qmp-event,mode=control",
             "-pidfile", Self.pidFile(runDirectory: run, vmid: vmid), "-daemonize",
         ]
         if let smbios = config["smbios1"] {

@@ -44,7 +44,9 @@ import VireoCore
             argv == [
                 "qemu-system-x86_64", "-name", "guest,debug-threads=on", "-no-shutdown",
                 "-chardev", "socket,id=qmp,path=/run/vireo/qemu/100.qmp,server=on,wait=off",
-                "-mon", "chardev=qmp,mode=control", "-pidfile", "/run/vireo/qemu/100.pid", "-daemonize",
+                "-mon", "chardev=qmp,mode=control", "-chardev",
+                "socket,id=qmp-event,path=/run/vireo/qemu/qmeventd.sock,reconnect=5", "-mon",
+                "chardev=qmp-event,mode=control", "-pidfile", "/run/vireo/qemu/100.pid", "-daemonize",
                 "-smbios", "type=1,uuid=2c4a2cda-712b-44ab-8728-51f5e734b658",
                 "-smp", "2,sockets=1,cores=2,maxcpus=2", "-nodefaults",
                 "-boot", "menu=on,strict=on,reboot-timeout=1000", "-vnc", "unix:/run/vireo/qemu/100.vnc,password=on",

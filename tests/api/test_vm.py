@@ -207,3 +207,44 @@ def test_bad_config_values_are_named_and_nothing_is_written(node, params, key):
     status, _, body = node.root.put(f"/nodes/{NODE}/qemu/151/config", params)
     assert status == 400 and key in body["errors"], body
     assert node.root.ok("GET", f"/nodes/{NODE}/qemu/151/config") == before
+
+
+def test_guest_power_off_ends_qemu_and_onboot_vms_start_with_the_node(node):
+    root = node.root
+    create_vm(root, 103, onboot=1)
+    create_vm(root, 104)
+    assert power(root, 103, "start")["exitstatus"] == "OK"
+    pid = node.pidfile_pid(103)
+    console = node.serial(103)
+    try:
+        console.wait_for("VIREO-GUEST-READY", timeout=90)
+        mark = console.mark()
+        console.send("poweroff")
+        console.wait_for("VIREO-POWEROFF", since=mark)
+    finally:
+        console.close()
+    # Nobody asked the API: vireod's event monitor sees the guest's power-off and ends QEMU.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and root.ok("GET", f"/nodes/{NODE}/qemu/103/status/current")["status"] != "stopped":
+        time.sleep(0.2)
+    assert root.ok("GET", f"/nodes/{NODE}/qemu/103/status/current")["status"] == "stopped"
+    stat = open(f"/proc/{pid}/stat").read() if os.path.exists(f"/proc/{pid}/stat") else ") Z"
+    assert stat.split(")")[1].split()[0] in ("Z", "X"), "QEMU still alive after the guest powered off"
+
+    # A daemon restart is not a node boot: nothing starts.
+    node.stop()
+    node.start()
+    time.sleep(1)
+    assert root.ok("GET", f"/nodes/{NODE}/qemu/103/status/current")["status"] == "stopped"
+    # A node boot (a boot ID vireod has not seen): the onboot VM starts, the other does not.
+    node.stop()
+    os.remove(os.path.join(node.data_dir, "run", "qemu", "boot-id"))
+    node.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and node.root.ok("GET", f"/nodes/{NODE}/qemu/103/status/current")["status"] != "running":
+        time.sleep(0.2)
+    assert node.root.ok("GET", f"/nodes/{NODE}/qemu/103/status/current")["status"] == "running"
+    assert node.root.ok("GET", f"/nodes/{NODE}/qemu/104/status/current")["status"] == "stopped"
+    tasks = node.root.ok("GET", f"/nodes/{NODE}/tasks", {"typefilter": "startall"})
+    assert tasks and tasks[0]["status"] == "OK", tasks
+    assert power(node.root, 103, "stop")["exitstatus"] == "OK"

@@ -52,6 +52,17 @@ extension QEMUEndpoints {
         return .init(.string(upid.description))
     }
 
+    /// `vms`: VMIDs separated by commas, spaces or semicolons.
+    static func vmidList(_ text: String?) throws -> Set<Int>? {
+        guard let text, !text.isEmpty else { return nil }
+        var result: Set<Int> = []
+        for item in text.split(whereSeparator: { ", ;\0".contains($0) }) {
+            guard let vmid = Int(item), vmid >= 100 else { throw VireoError.parameter("vms", "invalid VMID '\(item)'") }
+            result.insert(vmid)
+        }
+        return result
+    }
+
     static func registerPower(in registry: inout APIRegistry) {
         let base = "/nodes/{node}/qemu/{vmid}/status"
         registry.register(.post, base + "/start") { request in
@@ -92,6 +103,27 @@ extension QEMUEndpoints {
         }
         registry.register(.post, base + "/resume") { request in
             try await powerTask(request, type: "qmresume") { runtime, vmid, _ in try await runtime.resume(vmid) }
+        }
+        registry.register(.post, "/nodes/{node}/startall") { request in
+            _ = try NodeEndpoints.checkNode(request)
+            let only = try vmidList(request.parameters["vms"])
+            let force = request.parameters.bool("force", default: false)
+            let bulk = VMBulkActions(runtime: runtime(request))
+            let upid = try request.services.tasks.start(type: "startall", id: "", user: request.identity.authID) {
+                log in try await bulk.startAll(only: only, force: force) { log.append($0) }
+            }
+            return .init(.string(upid.description))
+        }
+        registry.register(.post, "/nodes/{node}/stopall") { request in
+            _ = try NodeEndpoints.checkNode(request)
+            let only = try vmidList(request.parameters["vms"])
+            let timeout = request.parameters.int("timeout") ?? 180
+            let forceStop = request.parameters.bool("force-stop", default: true)
+            let bulk = VMBulkActions(runtime: runtime(request))
+            let upid = try request.services.tasks.start(type: "stopall", id: "", user: request.identity.authID) {
+                log in try await bulk.stopAll(only: only, timeout: timeout, forceStop: forceStop) { log.append($0) }
+            }
+            return .init(.string(upid.description))
         }
         registry.register(.post, "/nodes/{node}/qemu/{vmid}/monitor") { request in
             _ = try NodeEndpoints.checkNode(request)

@@ -1,0 +1,154 @@
+import Foundation
+import Glibc
+public import Logging
+import QMP
+import Synchronization
+
+/// Proxmox's qmeventd in vireod: every QEMU connects its event monitor to a socket here
+/// (`-chardev socket,…,reconnect=5`), also again after vireod restarts.
+///
+/// A guest that powers itself off leaves QEMU alive in state `shutdown` (`-no-shutdown` keeps it
+/// for an API shutdown to see); the watcher ends such a QEMU and cleans up, as Proxmox does.
+/// I/O errors of disks are logged, naming the VM: a storage failure must not look like a hang.
+public final class VMEventWatcher: Sendable {
+    let runtime: VMRuntime
+    let logger: Logger
+    let path: String
+    private let listener = Mutex<Int32>(-1)
+
+    public init(runtime: VMRuntime, logger: Logger) {
+        self.runtime = runtime
+        self.logger = logger
+        path = QEMUCommandBuilder.eventSocket(runDirectory: runtime.manager.runDirectory)
+    }
+
+    /// Binds the socket and accepts connections on a thread of its own until `stop()`.
+    public func start() throws {
+        try FileManager.default.createDirectory(
+            atPath: runtime.manager.runDirectory,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            throw POSIXError(.ENAMETOOLONG)
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in bytes.enumerated() { buffer[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0, listen(fd, 64) == 0 else {
+            let code = errno
+            close(fd)
+            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
+        }
+        listener.withLock { $0 = fd }
+        let thread = Thread { [self] in acceptLoop(fd) }
+        thread.name = "qmeventd"
+        thread.start()
+    }
+
+    public func stop() {
+        let fd = listener.withLock { fd in
+            defer { fd = -1 }
+            return fd
+        }
+        if fd >= 0 {
+            shutdown(fd, Int32(SHUT_RDWR))
+            close(fd)
+        }
+    }
+
+    private func acceptLoop(_ fd: Int32) {
+        while true {
+            let client = accept(fd, nil, nil)
+            if client < 0 {
+                if errno == EINTR { continue }
+                return  // closed by stop()
+            }
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+            guard let pid = Self.peerPID(client), let vmid = runtime.manager.vmid(ofPID: pid) else {
+                logger.debug("event monitor connection from an unknown process (\(Self.peerPID(client) ?? -1))")
+                close(client)
+                continue
+            }
+            do {
+                let transport = try UnixSocketQMPTransport.adopt(socket: client, path: path)
+                Task { await self.watch(vmid, transport: transport) }
+            } catch {
+                logger.warning("event monitor of VM \(vmid) failed: \(error)")
+            }
+        }
+    }
+
+    private static func peerPID(_ fd: Int32) -> Int? {
+        // struct ucred { pid_t pid; uid_t uid; gid_t gid; }: Glibc's module hides it (needs _GNU_SOURCE).
+        var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
+        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
+        guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else { return nil }
+        return Int(credentials.pid)
+    }
+
+    private func watch(_ vmid: Int, transport: UnixSocketQMPTransport) async {
+        let client = QMPClient(transport: transport)
+        do {
+            try await client.connect(timeout: .seconds(10))
+            logger.debug("event monitor of VM \(vmid) connected")
+            // It may have powered off while vireod was away.
+            if try await client.queryStatus().status == .shutdown { await guestPoweredOff(vmid) }
+            for await event in client.events {
+                switch event.name {
+                case QMPEvent.Name.shutdown where event.data["guest"]?.boolValue == true:
+                    logger.info("VM \(vmid) was powered off by its guest")
+                    await guestPoweredOff(vmid)
+                case QMPEvent.Name.blockIOError:
+                    let device = event.data["device"]?.stringValue ?? "?"
+                    let reason = event.data["reason"]?.stringValue ?? event.data["action"]?.stringValue ?? ""
+                    logger.warning("VM \(vmid): I/O error on \(device) \(reason)")
+                default:
+                    break
+                }
+            }
+        } catch {
+            logger.debug("event monitor of VM \(vmid) ended: \(error)")
+        }
+        await client.close()
+    }
+
+    /// Ends a QEMU whose guest is off. Under the VM's lock: an API shutdown in progress finishes first.
+    private func guestPoweredOff(_ vmid: Int) async {
+        let runtime = self.runtime
+        do {
+            try await runtime.manager.configs.withLock(vmid) {
+                guard runtime.manager.runningPID(vmid) != nil, await runtime.qmpStatus(vmid) == "shutdown" else {
+                    return
+                }
+                try await runtime.stop(vmid) { [logger] line in logger.debug("\(line)") }
+            }
+        } catch {
+            logger.debug("VM \(vmid): ending QEMU after guest power-off: \(error)")
+        }
+    }
+}
+
+extension VMManager {
+    /// The VMID whose pidfile this process was started with.
+    func vmid(ofPID pid: Int) -> Int? {
+        guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+        let arguments = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        guard let index = arguments.firstIndex(of: "-pidfile"), index + 1 < arguments.count else { return nil }
+        let file = arguments[index + 1]
+        guard file.hasPrefix(runDirectory + "/"), file.hasSuffix(".pid") else { return nil }
+        return Int(file.dropFirst(runDirectory.count + 1).dropLast(4))
+    }
+}
