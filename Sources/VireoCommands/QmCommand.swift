@@ -8,7 +8,7 @@ struct QmCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qm",
         abstract:
-            "Virtual machines: list|create|set|config|pending|start|stop|shutdown|reboot|reset|suspend|resume|status|destroy|showcmd|monitor|terminal."
+            "Virtual machines: list|create|set|config|pending|start|stop|shutdown|reboot|reset|suspend|resume|status|snapshot|listsnapshot|rollback|delsnapshot|clone|template|resize|move-disk|unlink|destroy|showcmd|monitor|terminal."
     )
 
     @Argument(parsing: .captureForPassthrough)
@@ -23,11 +23,15 @@ struct QmCommand: AsyncParsableCommand {
         guard let verb = words.first else { throw ValidationError(Self.usage) }
         let api = try LocalAPI.connect()
         let base = "/nodes/localhost/qemu"
-        func vmid() throws -> String {
-            guard words.count == 2, let id = Int(words[1]), id >= 100 else {
-                throw ValidationError("usage: vireo qm \(verb) VMID [--option value ...]")
+        func vmid() throws -> String { try positionals("VMID")[0] }
+        /// The VMID and the further positional arguments a verb takes, by name for the usage line.
+        func positionals(_ names: String...) throws -> [String] {
+            guard words.count == names.count + 1, let id = Int(words[1]), id >= 100 else {
+                throw ValidationError(
+                    "usage: vireo qm \(verb) \(names.joined(separator: " ")) [--option value ...]"
+                )
             }
-            return String(id)
+            return [String(id)] + words.dropFirst(2)
         }
         switch verb {
         case "list":
@@ -88,6 +92,60 @@ struct QmCommand: AsyncParsableCommand {
                     terminator: ""
                 )
             }
+        case "snapshot":
+            let a = try positionals("VMID", "SNAPNAME")
+            try await api.show(
+                try await api.call(.post, "\(base)/\(a[0])/snapshot", [("snapname", a[1])] + list.options),
+                as: format
+            )
+        case "listsnapshot":
+            let id = try vmid()
+            let data = try await api.call(.get, "\(base)/\(id)/snapshot")
+            if format == .text {
+                print(Self.snapshotTree(data), terminator: "")
+            } else {
+                try await api.show(data, as: format)
+            }
+        case "rollback":
+            let a = try positionals("VMID", "SNAPNAME")
+            try await api.show(
+                try await api.call(.post, "\(base)/\(a[0])/snapshot/\(a[1])/rollback", list.options),
+                as: format
+            )
+        case "delsnapshot":
+            let a = try positionals("VMID", "SNAPNAME")
+            try await api.show(
+                try await api.call(.delete, "\(base)/\(a[0])/snapshot/\(a[1])", list.options),
+                as: format
+            )
+        case "clone":
+            let a = try positionals("VMID", "NEWID")
+            try await api.show(
+                try await api.call(.post, "\(base)/\(a[0])/clone", [("newid", a[1])] + list.options),
+                as: format
+            )
+        case "template":
+            let id = try vmid()
+            try await api.show(try await api.call(.post, "\(base)/\(id)/template", list.options), as: format)
+        case "resize":
+            let a = try positionals("VMID", "DISK", "SIZE")
+            try await api.show(
+                try await api.call(.put, "\(base)/\(a[0])/resize", [("disk", a[1]), ("size", a[2])] + list.options),
+                as: format
+            )
+        case "move-disk", "move_disk":
+            let a = try positionals("VMID", "DISK", "STORAGE")
+            try await api.show(
+                try await api.call(
+                    .post,
+                    "\(base)/\(a[0])/move_disk",
+                    [("disk", a[1]), ("storage", a[2])] + list.options
+                ),
+                as: format
+            )
+        case "unlink":
+            let id = try vmid()
+            _ = try await api.call(.put, "\(base)/\(id)/unlink", list.options)
         case "terminal":
             let id = try vmid()
             try SerialTerminal.attach(path: LocalAPI.runDirectory() + "/qemu/\(id).serial0")
@@ -97,7 +155,38 @@ struct QmCommand: AsyncParsableCommand {
     }
 
     static let usage =
-        "usage: vireo qm list|create|set|config|pending|start|stop|shutdown|reboot|reset|suspend|resume|status|destroy|showcmd|monitor|terminal VMID ..."
+        "usage: vireo qm list|create|set|config|pending|start|stop|shutdown|reboot|reset|suspend|resume|status|snapshot|listsnapshot|rollback|delsnapshot|clone|template|resize|move-disk|unlink|destroy|showcmd|monitor|terminal VMID ..."
+
+    /// `qm listsnapshot`: each snapshot under its parent, `current` last, as Proxmox draws it.
+    static func snapshotTree(_ data: JSON) -> String {
+        let items = data.arrayValue ?? []
+        var children: [String: [JSON]] = [:]
+        for item in items { children[item["parent"]?.stringValue ?? "", default: []].append(item) }
+        var out = ""
+        func draw(_ parent: String, depth: Int) {
+            let level = (children[parent] ?? []).sorted {
+                ($0["name"]?.stringValue == "current" ? 1 : 0, $0["snaptime"]?.intValue ?? 0)
+                    < ($1["name"]?.stringValue == "current" ? 1 : 0, $1["snaptime"]?.intValue ?? 0)
+            }
+            for item in level {
+                let name = item["name"]?.stringValue ?? ""
+                var line = String(repeating: "  ", count: depth) + "`-> " + name
+                if let time = item["snaptime"]?.intValue {
+                    let date = Date(timeIntervalSince1970: TimeInterval(time))
+                    line += "  " + date.formatted(.iso8601.year().month().day().dateSeparator(.dash))
+                    line += " " + date.formatted(.iso8601.time(includingFractionalSeconds: false))
+                }
+                if item["vmstate"]?.intValue == 1 { line += "  (with RAM)" }
+                if let description = item["description"]?.stringValue, !description.isEmpty {
+                    line += "  " + description.split(separator: "\n").first.map(String.init)!
+                }
+                out += line + "\n"
+                if name != "current" { draw(name, depth: depth + 1) }
+            }
+        }
+        draw("", depth: 0)
+        return out
+    }
 
     /// Proxmox's `qm list` table.
     static func listTable(_ data: JSON) -> String {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from test_vm import NODE, create_vm, node, power, wait_task  # noqa: F401
 from vm_fixtures import guest_iso  # noqa: F401
@@ -83,3 +84,40 @@ def test_changes_to_a_running_vm_wait_in_pending_until_the_next_start(node):
         assert status["maxmem"] == 384 * 1024**2 and status["mem"] > 0
     finally:
         assert power(root, 141, "stop")["exitstatus"] == "OK"
+
+
+def test_qm_cli_snapshots_templates_clones_and_resize(node):
+    from test_cli import ok, parse_json, run_cli
+
+    def qm(*args):
+        return ok(run_cli(["qm", *args], node.data_dir, timeout=120))
+
+    qm("create", "160", "--memory", "128", "--kvm", "0", "--virtio0", "local:1,format=qcow2", "--name", "cli")
+    out = qm("snapshot", "160", "first", "--description", "before changes")
+    assert "TASK OK" in out, out
+    qm("set", "160", "--memory", "192")
+    qm("snapshot", "160", "second")
+    tree = qm("listsnapshot", "160")
+    lines = tree.splitlines()
+    assert lines[0].startswith("`-> first") and "before changes" in lines[0], tree
+    assert lines[1].strip().startswith("`-> second") and lines[2].strip().startswith("`-> current"), tree
+    qm("rollback", "160", "first")
+    assert parse_json(qm("config", "160", "--output-format", "json"))["memory"] == "128"
+    qm("delsnapshot", "160", "second")
+    qm("delsnapshot", "160", "first")
+    assert [s["name"] for s in parse_json(qm("listsnapshot", "160", "--output-format", "json"))] == ["current"]
+
+    qm("resize", "160", "virtio0", "+512M")
+    assert "size=1536M" in parse_json(qm("config", "160", "--output-format", "json"))["virtio0"]
+    qm("template", "160")
+    qm("clone", "160", "161", "--name", "from-cli")
+    clone = parse_json(qm("config", "161", "--output-format", "json"))
+    assert clone["name"] == "from-cli" and "base-160-disk-0.qcow2/161/" in clone["virtio0"], clone
+    listing = qm("list")
+    assert re.search(r"^\s*161\s+from-cli\s+stopped", listing, re.M), listing
+
+    bad = run_cli(["qm", "resize", "160"], node.data_dir)
+    assert bad.returncode != 0 and "usage: vireo qm resize VMID DISK SIZE" in bad.stderr, bad.stderr
+    qm("destroy", "161")
+    qm("destroy", "160")
+    assert parse_json(qm("list", "--output-format", "json")) == []
