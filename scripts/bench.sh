@@ -11,7 +11,7 @@ data=$(mktemp -d /tmp/vireo-bench.XXXXXX)
 pid=""
 cleanup() {
     # VMs the benchmark started (by their pidfiles), then the daemon.
-    for f in "$data"/run/qemu/*.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
+    for f in "$data"/run/qemu/*.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null || true; done
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
     rm -rf "$data"
 }

@@ -124,7 +124,7 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
         )
         var envelope: [String: JSON] = ["data": result.data]
         if let total = result.total { envelope["total"] = .int(total) }
-        return Self.jsonResponse(status: .ok, body: JSON.object(envelope).serialized())
+        return Self.jsonResponse(status: .ok, bytes: JSON.object(envelope).serializedBytes())
     }
 
     // MARK: - Credentials
@@ -236,13 +236,17 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
     }
 
     static func jsonResponse(status: HTTPResponse.Status, body: String) -> Response {
+        jsonResponse(status: status, bytes: Array(body.utf8))
+    }
+
+    static func jsonResponse(status: HTTPResponse.Status, bytes: [UInt8]) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json;charset=UTF-8"
         headers[.server] = "pve-api-daemon/3.0"
         headers[.cacheControl] = "max-age=0"
         headers[.pragma] = "no-cache"
         headers[.expires] = "Thu, 01 Jan 1970 00:00:00 GMT"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }
 

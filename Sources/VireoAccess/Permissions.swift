@@ -29,11 +29,13 @@ public struct Permissions: Sendable {
         self.poolsByMember = poolsByMember
     }
 
+    private static let everything = Dictionary(uniqueKeysWithValues: Privilege.all.map { ($0, true) })
+
     /// The privileges `authID` (`user@realm` or `user@realm!token`) holds on `path`.
     public func privileges(of authID: String, on path: String) -> PrivilegeMap {
         let path = ACLPath.normalize(path)
         let (user, token) = Self.split(authID)
-        let everything = Dictionary(uniqueKeysWithValues: Privilege.all.map { ($0, true) })
+        let everything = Self.everything
         if let token {
             guard let owner = config.users[user], let info = owner.tokens[token] else { return [:] }
             let ownerPrivileges =
@@ -53,9 +55,27 @@ public struct Permissions: Sendable {
     }
 
     /// True when `authID` holds all of `privileges` on `path` (or any one, with `any`).
+    ///
+    /// Same rules as ``privileges(of:on:)``, but asks the roles directly instead of building the
+    /// privilege map: lists check one path per VM.
     public func check(_ authID: String, path: String, privileges wanted: [String], any: Bool = false) -> Bool {
-        let held = privileges(of: authID, on: path)
-        return any ? wanted.contains { held[$0] != nil } : wanted.allSatisfy { held[$0] != nil }
+        let path = ACLPath.normalize(path)
+        let (user, token) = Self.split(authID)
+        // Each role set must grant a privilege: the user's, and for a privsep token also its own.
+        var roleSets: [[String: Bool]] = []
+        if let token {
+            guard let owner = config.users[user], let info = owner.tokens[token] else { return false }
+            if user != "root@pam" { roleSets.append(roles(user: user, token: nil, path: path)) }
+            if info.privsep { roleSets.append(roles(user: user, token: authID, path: path)) }
+        } else {
+            if user == "root@pam" { return true }
+            guard config.users[user] != nil else { return false }
+            roleSets.append(roles(user: user, token: nil, path: path))
+        }
+        func held(_ privilege: String) -> Bool {
+            roleSets.allSatisfy { roles in roles.keys.contains { config.role($0)?.contains(privilege) == true } }
+        }
+        return any ? wanted.contains(where: held) : wanted.allSatisfy(held)
     }
 
     /// Role name → propagate flag in effect for the subject on `path`.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 public import VireoCore
 public import VireoStore
 
@@ -8,6 +9,8 @@ public final class VMConfigStore: Sendable {
     public let store: any ConfigStore
     public let node: String
     let locks = NamedLocks()
+    /// Parsed configs by path and store version: listing 1,000 VMs parses only what changed.
+    private let parsed = Mutex<[String: (version: Int64, config: VMConfig)]>([:])
 
     public init(store: any ConfigStore, node: String) {
         self.store = store
@@ -39,6 +42,27 @@ public final class VMConfigStore: Sendable {
             return (try VMConfig(parsing: file.content), file.digest)
         } catch let error as VireoError {
             throw VireoError(.internalError, "VM \(vmid): config file is broken: \(error.message)", underlying: error)
+        }
+    }
+
+    /// Every VM config of this node, in one store read; broken files are skipped.
+    public func readAllOnNode() async throws -> [(vmid: Int, config: VMConfig)] {
+        let files = try await store.readAll("nodes/\(node)/qemu-server")
+        return parsed.withLock { cache in
+            var seen: Set<String> = []
+            let result: [(vmid: Int, config: VMConfig)] = files.compactMap { file in
+                let name = file.path[
+                    (file.path.lastIndex(of: "/").map(file.path.index(after:)) ?? file.path.startIndex)...
+                ]
+                guard name.hasSuffix(".conf"), let vmid = Int(name.dropLast(5)) else { return nil }
+                seen.insert(file.path)
+                if let hit = cache[file.path], hit.version == file.version { return (vmid, hit.config) }
+                guard let config = try? VMConfig(parsing: file.content) else { return nil }
+                cache[file.path] = (file.version, config)
+                return (vmid, config)
+            }
+            if cache.count > seen.count { cache = cache.filter { seen.contains($0.key) } }
+            return result
         }
     }
 

@@ -147,6 +147,17 @@ public final class VMManager: Sendable {
         return pid
     }
 
+    /// The running VMs of this node by VMID, from one listing of the run directory.
+    public func runningPIDs() -> [Int: Int] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: runDirectory) else { return [:] }
+        var result: [Int: Int] = [:]
+        for name in names where name.hasSuffix(".pid") {
+            guard let vmid = Int(name.dropLast(4)), let pid = runningPID(vmid) else { continue }
+            result[vmid] = pid
+        }
+        return result
+    }
+
     /// Seconds since the process started.
     public static func uptime(pid: Int) -> Int {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

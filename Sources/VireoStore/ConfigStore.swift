@@ -56,6 +56,9 @@ public protocol ConfigStore: Sendable {
     func write(_ path: String, content: String, condition: WriteCondition) async throws -> StoredFile
     /// Names of the files and directories directly under `directory` ("" for the root), sorted.
     func list(_ directory: String) async throws -> [String]
+    /// Every file directly in `directory`, sorted by path, read in one consistent snapshot
+    /// (listing 1,000 VM configs must not take 1,000 round trips).
+    func readAll(_ directory: String) async throws -> [StoredFile]
     /// - Throws: `.notFound` when absent, `.conflict` when `condition` does not hold.
     func delete(_ path: String, condition: WriteCondition) async throws
     /// Moves a file; fails when the source is missing or the target exists.

@@ -94,6 +94,26 @@ public final class SQLiteConfigStore: ConfigStore {
         return names
     }
 
+    public func readAll(_ directory: String) async throws -> [StoredFile] {
+        let directory = try ConfigPath.normalize(directory, allowRoot: true)
+        let prefix = directory.isEmpty ? "" : directory + "/"
+        let rows: [Row] = try await storeCall {
+            try await pool.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: "SELECT path, content, version, mtime FROM files WHERE path >= ? AND path < ? ORDER BY path",
+                    arguments: [prefix, prefix + "\u{FFFF}"]
+                )
+            }
+        }
+        return rows.compactMap { row in
+            let path: String = row["path"]
+            // Only files directly in the directory, not in its subdirectories.
+            guard !path.dropFirst(prefix.count).contains("/") else { return nil }
+            return StoredFile(path: path, content: row["content"], version: row["version"], mtime: row["mtime"])
+        }
+    }
+
     public func delete(_ path: String, condition: WriteCondition) async throws {
         let path = try ConfigPath.normalize(path)
         let version: Int64 = try await storeCall {

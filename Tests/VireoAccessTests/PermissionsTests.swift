@@ -24,6 +24,26 @@ import Testing
     )
     let permissions = Permissions(config: config)
 
+    /// `check` takes a shortcut through the roles; it must agree with the privilege map everywhere.
+    @Test func checkAgreesWithThePrivilegeMap() {
+        let subjects = [
+            "root@pam", "root@pam!t", "alice@pve", "alice@pve!sep", "alice@pve!full", "alice@pve!none", "bob@pve",
+            "carol@pve", "dave@pve", "nobody@pve",
+        ]
+        let paths = ["/", "/vms", "/vms/100", "/vms/200", "/storage/local", "/pool/web", "/nodes/n1", "/access"]
+        for subject in subjects {
+            for path in paths {
+                let held = permissions.privileges(of: subject, on: path)
+                for privilege in Privilege.all {
+                    #expect(
+                        permissions.check(subject, path: path, privileges: [privilege]) == (held[privilege] != nil),
+                        "\(subject) \(path) \(privilege)"
+                    )
+                }
+            }
+        }
+    }
+
     @Test func rootHasEverything() {
         #expect(permissions.privileges(of: "root@pam", on: "/vms/999").count == Privilege.all.count)
     }

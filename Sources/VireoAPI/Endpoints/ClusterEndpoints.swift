@@ -33,19 +33,12 @@ enum ClusterEndpoints {
                 items.append(.object(NodeStatus.current().resourceFields(node: node, listForm: false)))
             }
             if type == nil || type == "vm" {
-                let vms = request.services.vms
-                for (vmid, vmNode) in try await vms.configs.all()
-                where request.access.permissions.check(
-                    request.identity.authID,
-                    path: "/vms/\(vmid)",
-                    privileges: ["VM.Audit"]
-                ) {
-                    guard vmNode == node, let (config, _) = try? await vms.configs.read(vmid) else { continue }
-                    var entry = QEMUEndpoints.statusFields(vmid: vmid, config: config.main, vms: vms)
+                for (vmid, config, fields) in try await QEMUEndpoints.listEntries(request) {
+                    var entry = fields
                     entry["id"] = .string("qemu/\(vmid)")
                     entry["type"] = "qemu"
                     entry["node"] = .string(node)
-                    entry["template"] = .flag(config.main["template"] == "1")
+                    entry["template"] = .flag(config["template"] == "1")
                     items.append(.object(entry))
                 }
             }

@@ -32,19 +32,7 @@ enum QEMUEndpoints {
         registerShowCommand(in: &registry)
         registry.register(.get, "/nodes/{node}/qemu") { request in
             _ = try NodeEndpoints.checkNode(request)
-            let vms = request.services.vms
-            var items: [JSON] = []
-            for (vmid, node) in try await vms.configs.all() where node == vms.node {
-                guard
-                    request.access.permissions.check(
-                        request.identity.authID,
-                        path: "/vms/\(vmid)",
-                        privileges: ["VM.Audit"]
-                    )
-                else { continue }
-                guard let (config, _) = try? await vms.configs.read(vmid) else { continue }
-                items.append(.object(statusFields(vmid: vmid, config: config.main, vms: vms)))
-            }
+            let items = try await listEntries(request).map { JSON.object($0.fields) }
             return .init(.array(items))
         }
         registry.register(.post, "/nodes/{node}/qemu") { request in
@@ -250,7 +238,7 @@ enum QEMUEndpoints {
             let vmid = try vmid(request)
             let vms = request.services.vms
             let (config, _) = try await vms.configs.read(vmid)
-            var object = statusFields(vmid: vmid, config: config.main, vms: vms)
+            var object = statusFields(vmid: vmid, config: config.main, pid: vms.runningPID(vmid), vms: vms)
             if let qmpstatus = await runtime(request).qmpStatus(vmid) { object["qmpstatus"] = .string(qmpstatus) }
             if let io = await runtime(request).diskIO(vmid) {
                 object["diskread"] = .int(io.read)
@@ -346,7 +334,24 @@ enum QEMUEndpoints {
     }
 
     /// The fields a VM has in `/nodes/{node}/qemu` and `status/current`.
-    static func statusFields(vmid: Int, config: VMConfig.Section, vms: VMManager) -> [String: JSON] {
+    /// The VMs of this node the caller may audit, with their list fields: one store read and one
+    /// look at the run directory for all of them.
+    static func listEntries(
+        _ request: APIRequest
+    ) async throws -> [(
+        vmid: Int, config: VMConfig.Section, fields: [String: JSON]
+    )] {
+        let vms = request.services.vms
+        let running = vms.runningPIDs()
+        let permissions = request.access.permissions
+        let authID = request.identity.authID
+        return try await vms.configs.readAllOnNode().compactMap { vmid, config in
+            guard permissions.check(authID, path: "/vms/\(vmid)", privileges: ["VM.Audit"]) else { return nil }
+            return (vmid, config.main, statusFields(vmid: vmid, config: config.main, pid: running[vmid], vms: vms))
+        }
+    }
+
+    static func statusFields(vmid: Int, config: VMConfig.Section, pid: Int?, vms: VMManager) -> [String: JSON] {
         let memory = VMManager.memoryMiB(config)
         let sockets = Int(config["sockets"] ?? "1") ?? 1
         let cores = Int(config["cores"] ?? "1") ?? 1
@@ -358,7 +363,6 @@ enum QEMUEndpoints {
         {
             maxdisk = bytes.bytes
         }
-        let pid = vms.runningPID(vmid)
         let cpus = Int(config["vcpus"] ?? "") ?? sockets * cores
         let figures = pid.map { vms.stats.figures(vmid: vmid, pid: $0, cpus: cpus) }
         var object: [String: JSON] = [
