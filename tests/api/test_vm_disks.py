@@ -121,3 +121,44 @@ def test_qm_cli_snapshots_templates_clones_and_resize(node):
     qm("destroy", "161")
     qm("destroy", "160")
     assert parse_json(qm("list", "--output-format", "json")) == []
+
+
+def test_vm_permissions_follow_the_schema(node):
+    """PVEVMUser on one VM: see and power it, but no snapshots, config changes or other VMs."""
+    from proxmoxer.core import ResourceException
+
+    from conftest import pve
+    from test_vm import node_daemon
+
+    root = node.root
+    create_vm(root, 170)
+    create_vm(root, 171)
+    root.ok("POST", "/access/users", {"userid": "vmuser@pve", "password": "vm-user-pass"})
+    root.ok("PUT", "/access/acl", {"path": "/vms/170", "users": "vmuser@pve", "roles": "PVEVMUser"})
+    api = pve(node_daemon(node), "vmuser@pve", "vm-user-pass")
+
+    assert [vm["vmid"] for vm in api.nodes(NODE).qemu.get()] == [170]
+    assert api.nodes(NODE).qemu(170).status.current.get()["status"] == "stopped"
+    assert api.nodes(NODE).qemu(170).snapshot.get()[-1]["name"] == "current"
+
+    def denied(call):
+        try:
+            call()
+        except ResourceException as error:
+            assert error.status_code == 403, error
+            return
+        raise AssertionError("allowed")
+
+    denied(lambda: api.nodes(NODE).qemu(171).status.current.get())
+    denied(lambda: api.nodes(NODE).qemu(170).snapshot.post(snapname="nope"))
+    denied(lambda: api.nodes(NODE).qemu(170).config.put(memory=512))
+    denied(lambda: api.nodes(NODE).qemu(170).clone.post(newid=172))
+    denied(lambda: api.nodes(NODE).qemu(170).resize.put(disk="virtio0", size="+1G"))
+    denied(lambda: api.nodes(NODE).qemu(170).template.post())
+    denied(lambda: api.nodes(NODE).qemu(170).delete())
+    # A CD-ROM is the one config change PVEVMUser may make (VM.Config.CDROM).
+    api.nodes(NODE).qemu(170).config.put(ide2="none,media=cdrom")
+    assert root.ok("GET", f"/nodes/{NODE}/qemu/170/config")["ide2"] == "none,media=cdrom"
+    # Nothing else happened on the way.
+    assert root.ok("GET", f"/nodes/{NODE}/qemu/170/config")["memory"] == "256"
+    assert root.get(f"/nodes/{NODE}/qemu/172/config")[0] == 404

@@ -54,6 +54,7 @@ enum QEMUEndpoints {
                 throw VireoError.parameter("vmid", "VM \(vmid) already exists")
             }
             var section = try configSection(from: request.parameters)
+            try checkConfigPrivileges(request, vmid: vmid, changes: section, deletions: [], current: nil)
             try addGeneratedValues(&section)
             try await vms.validate(vmid: vmid, config: section)
             let validated = section
@@ -122,6 +123,8 @@ enum QEMUEndpoints {
                 throw VireoError.parameter("revert", "cannot set, delete and revert '\(key)' at the same time")
             }
             let running = vms.runningPID(vmid) != nil
+            let (before, _) = try await vms.configs.read(vmid)
+            try checkConfigPrivileges(request, vmid: vmid, changes: changes, deletions: deletions, current: before.main)
             try await vms.configs.modify(vmid, digest: request.parameters["digest"]) { config in
                 if let lock = config.main["lock"], !request.parameters.bool("skiplock", default: false) {
                     throw VireoError.conflict("VM is locked (\(lock))")
@@ -251,6 +254,39 @@ enum QEMUEndpoints {
     }
 
     // MARK: - Helpers
+
+    /// The per-key privileges of a config change (Proxmox checks them after the endpoint's "any
+    /// VM.Config.*"), and `Datastore.AllocateSpace` for every disk to be allocated.
+    static func checkConfigPrivileges(
+        _ request: APIRequest,
+        vmid: Int,
+        changes: VMConfig.Section,
+        deletions: [String],
+        current: VMConfig.Section?
+    ) throws {
+        let identity = request.identity
+        let permissions = request.access.permissions
+        var keys = changes.entries.map { ($0.key, Optional($0.value)) }
+        keys += deletions.map { ($0, current?[$0]) }
+        if changes.description != nil { keys.append(("description", nil)) }
+        for (key, value) in keys {
+            guard let privilege = VMConfigPrivileges.required(for: key, value: value) else {
+                guard identity.userID == "root@pam" else {
+                    throw VireoError(.permissionDenied, "only root can set '\(key)' config")
+                }
+                continue
+            }
+            guard permissions.check(identity.authID, path: "/vms/\(vmid)", privileges: [privilege]) else {
+                throw VireoError(.permissionDenied, "Permission check failed (/vms/\(vmid), \(privilege))")
+            }
+            if let value, VMManager.isDiskKey(key), let allocation = try? DiskAllocation(key: key, value: value) {
+                let path = "/storage/\(allocation.storage)"
+                guard permissions.check(identity.authID, path: path, privileges: ["Datastore.AllocateSpace"]) else {
+                    throw VireoError(.permissionDenied, "Permission check failed (\(path), Datastore.AllocateSpace)")
+                }
+            }
+        }
+    }
 
     /// A VM whose disk is a linked clone of one of this template's base images.
     static func linkedCloneUsing(
