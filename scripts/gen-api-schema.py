@@ -113,22 +113,25 @@ def main():
 
     walk(schema)
     entries.sort(key=lambda e: (e[0], e[1]))
-    # Parameter lists are shared: the VM config list is the same for create and both config updates.
-    sets, set_index, endpoints = [], {}, {}
+    # Parameters are stored once and lists refer to them by index: the VM config parameters are
+    # the same for create and both config updates. `ide[n]` stays one entry with its count.
+    params, param_index, sets, set_index, endpoints = [], {}, [], {}, {}
     for path, method, info in entries:
-        params = info.get("parameters", {})
-        expanded = {}
-        for k, v in params.get("properties", {}).items():
-            if k.endswith("[n]"):
-                for i in range(INDEXED.get(k[:-3], 1)):
-                    expanded[f"{k[:-3]}{i}"] = v
-            else:
-                expanded[k] = v
-        plist = [param(k, expanded[k]) for k in sorted(expanded)]
-        key = json.dumps(plist, sort_keys=True)
+        plist = []
+        for name, spec in sorted(info.get("parameters", {}).get("properties", {}).items()):
+            entry = param(name[:-3] if name.endswith("[n]") else name, spec)
+            if name.endswith("[n]"):
+                entry["indexed"] = INDEXED.get(name[:-3], 1)
+            key = json.dumps(entry, sort_keys=True)
+            if key not in param_index:
+                param_index[key] = len(params)
+                params.append(entry)
+            plist.append(param_index[key])
+        key = json.dumps(plist)
         if key not in set_index:
             set_index[key] = len(sets)
             sets.append(plist)
+        params_info = info.get("parameters", {})
         returns = info.get("returns", {}).get("type", "null")
         if isinstance(returns, list):
             returns = returns[0]
@@ -140,11 +143,20 @@ def main():
             endpoint["protected"] = 1
         if info.get("allowtoken", 1) == 0:
             endpoint["allowtoken"] = 0
-        if params.get("additionalProperties"):
+        if params_info.get("additionalProperties"):
             endpoint["additionalProperties"] = 1
         endpoints[f"{method} {path}"] = endpoint
-    document = json.dumps({"parameterSets": sets, "endpoints": endpoints}, indent=0, sort_keys=True,
-                          ensure_ascii=False)
+    lines = ['{"parameters": [']
+    lines += [json.dumps(p, sort_keys=True, ensure_ascii=False) + ("," if i + 1 < len(params) else "")
+              for i, p in enumerate(params)]
+    lines.append('], "parameterSets": [')
+    lines += [json.dumps(p) + ("," if i + 1 < len(sets) else "") for i, p in enumerate(sets)]
+    lines.append('], "endpoints": {')
+    names = sorted(endpoints)
+    lines += [json.dumps(n) + ": " + json.dumps(endpoints[n], sort_keys=True) + ("," if i + 1 < len(names) else "")
+              for i, n in enumerate(names)]
+    lines.append("}}")
+    document = "\n".join(lines)
     if '"#' in document:
         raise SystemExit("schema text contains a raw-string delimiter")
     out = [

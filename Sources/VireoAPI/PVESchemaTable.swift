@@ -9,10 +9,13 @@ import VireoCore
 enum PVESchemaTable {
     static func decode(_ text: String) -> [String: EndpointSchema] {
         guard let document = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)),
+            let parameters = document["parameters"]?.arrayValue?.map(parameter),
             let sets = document["parameterSets"]?.arrayValue,
             case .object(let endpoints)? = document["endpoints"]
         else { preconditionFailure("generated API schema text is not valid") }
-        let parameterSets = sets.map { ($0.arrayValue ?? []).map(parameter) }
+        let parameterSets = sets.map { set in
+            (set.arrayValue ?? []).compactMap(\.intValue).flatMap { parameters[$0] }
+        }
         return endpoints.mapValues { endpoint in
             EndpointSchema(
                 parameters: parameterSets[endpoint["parameters"]?.intValue ?? 0],
@@ -25,11 +28,12 @@ enum PVESchemaTable {
         }
     }
 
-    private static func parameter(_ json: JSON) -> ParameterSpec {
+    /// One parameter, or `count` of them for an indexed one (`net` with 32: `net0` … `net31`).
+    private static func parameter(_ json: JSON) -> [ParameterSpec] {
         guard let name = json["name"]?.stringValue,
             let kind = json["type"]?.stringValue.flatMap(ParameterSpec.Kind.init(rawValue:))
         else { preconditionFailure("generated API schema has a parameter without name or type: \(json)") }
-        return ParameterSpec(
+        let spec = ParameterSpec(
             name,
             kind,
             optional: json["optional"]?.intValue == 1,
@@ -43,6 +47,12 @@ enum PVESchemaTable {
             defaultValue: json["default"]?.stringValue,
             requires: json["requires"]?.stringValue
         )
+        guard let count = json["indexed"]?.intValue else { return [spec] }
+        return (0..<count).map { index in
+            var instance = spec
+            instance.name = "\(name)\(index)"
+            return instance
+        }
     }
 
     private static func number(_ json: JSON) -> Double? {

@@ -151,14 +151,7 @@ public struct VMDiskOperations: Sendable {
         log: Log
     ) async throws {
         try await manager.configs.withLock(vmid) {
-            let (config, currentDigest) = try await manager.configs.read(vmid)
-            if let digest, !digest.isEmpty, digest.lowercased() != currentDigest {
-                throw VireoError.modifiedConfiguration
-            }
-            if !skipLock { try VMSnapshots.checkUnlocked(config) }
-            guard let disk = config.main.disks.first(where: { $0.key == key }) else {
-                throw VireoError.parameter("disk", "no disk '\(key)' in VM \(vmid)")
-            }
+            let (_, disk) = try await diskToChange(vmid, key, digest: digest, checkLock: !skipLock)
             let plugin = try await manager.storage.activePlugin(disk.storage)
             let current = try await plugin.info(disk.volname).size
             let target = try Self.targetSize(size, current: current)
@@ -212,14 +205,7 @@ public struct VMDiskOperations: Sendable {
         log: Log
     ) async throws {
         try await manager.configs.withLock(vmid) {
-            let (config, currentDigest) = try await manager.configs.read(vmid)
-            if let digest, !digest.isEmpty, digest.lowercased() != currentDigest {
-                throw VireoError.modifiedConfiguration
-            }
-            try VMSnapshots.checkUnlocked(config)
-            guard let disk = config.main.disks.first(where: { $0.key == key }) else {
-                throw VireoError.parameter("disk", "no disk '\(key)' in VM \(vmid)")
-            }
+            let (config, disk) = try await diskToChange(vmid, key, digest: digest, checkLock: true)
             if manager.runningPID(vmid) != nil {
                 throw VireoError.conflict(
                     "moving a disk of a running VM is not supported by Vireo yet - stop VM \(vmid)"
@@ -259,6 +245,22 @@ public struct VMDiskOperations: Sendable {
                 log("removed '\(disk.volid)'")
             }
         }
+    }
+
+    /// The config and the disk `key` names, after the checks every disk change makes.
+    private func diskToChange(
+        _ vmid: Int,
+        _ key: String,
+        digest: String?,
+        checkLock: Bool
+    ) async throws -> (VMConfig, VMConfig.Section.Disk) {
+        let (config, currentDigest) = try await manager.configs.read(vmid)
+        if let digest, !digest.isEmpty, digest.lowercased() != currentDigest { throw VireoError.modifiedConfiguration }
+        if checkLock { try VMSnapshots.checkUnlocked(config) }
+        guard let disk = config.main.disks.first(where: { $0.key == key }) else {
+            throw VireoError.parameter("disk", "no disk '\(key)' in VM \(vmid)")
+        }
+        return (config, disk)
     }
 
     // MARK: - Unlink

@@ -134,11 +134,7 @@ public final class VMManager: Sendable {
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
             let pid = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
         else { return nil }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")"),
-            let state = stat[stat.index(after: close)...].split(separator: " ").first,
-            state != "Z", state != "X"
-        else { return nil }
+        guard let stat = ProcessStat(pid: pid), stat.state != "Z", stat.state != "X" else { return nil }
         guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
         let arguments = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         guard let index = arguments.firstIndex(of: "-pidfile"), index + 1 < arguments.count,
@@ -160,14 +156,8 @@ public final class VMManager: Sendable {
 
     /// Seconds since the process started.
     public static func uptime(pid: Int) -> Int {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")"),
-            let uptimeText = try? String(contentsOfFile: "/proc/uptime", encoding: .utf8),
-            let systemUptime = Double(uptimeText.split(separator: " ").first ?? "")
-        else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, let ticks = Double(fields[19]) else { return 0 }
-        return max(0, Int(systemUptime - ticks / Double(sysconf(Int32(_SC_CLK_TCK)))))
+        guard let stat = ProcessStat(pid: pid), let now = ProcessStat.systemUptime() else { return 0 }
+        return max(0, Int(now - stat.startSeconds))
     }
 }
 

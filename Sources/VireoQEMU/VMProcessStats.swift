@@ -20,7 +20,6 @@ public final class VMProcessStats: Sendable {
         var ticks: Double
     }
     private let samples = Mutex<[Int: Sample]>([:])
-    private let clockTicks = Double(sysconf(Int32(_SC_CLK_TCK)))
     private let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
     public init() {}
@@ -35,25 +34,16 @@ public final class VMProcessStats: Sendable {
     }
 
     private func cpuShare(pid: Int, cpus: Int) -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")"),
-            let uptimeText = try? String(contentsOfFile: "/proc/uptime", encoding: .utf8),
-            let now = Double(uptimeText.split(separator: " ").first ?? "")
-        else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // Fields after the name: state is 0, utime 11, stime 12, starttime 19.
-        guard fields.count > 19, let user = Double(fields[11]), let system = Double(fields[12]),
-            let started = Double(fields[19])
-        else { return 0 }
-        let ticks = user + system
+        guard let stat = ProcessStat(pid: pid), let now = ProcessStat.systemUptime() else { return 0 }
+        let ticks = Double(stat.cpuTicks)
         let previous =
             samples.withLock { samples in
                 defer { samples[pid] = Sample(at: now, ticks: ticks) }
                 return samples[pid]
-            } ?? Sample(at: started / clockTicks, ticks: 0)
+            } ?? Sample(at: stat.startSeconds, ticks: 0)
         let elapsed = now - previous.at
         guard elapsed > 0.01 else { return 0 }
-        let share = (ticks - previous.ticks) / clockTicks / elapsed / Double(max(1, cpus))
+        let share = (ticks - previous.ticks) / ProcessStat.clockTicks / elapsed / Double(max(1, cpus))
         return min(1, max(0, share))
     }
 
@@ -95,5 +85,41 @@ extension VMProcessStats.Figures {
         copy.netin = traffic.netin
         copy.netout = traffic.netout
         return copy
+    }
+}
+
+/// The fields of `/proc/<pid>/stat` Vireo reads.
+struct ProcessStat {
+    /// State letter (`R`, `S`, `Z`, …).
+    var state: Character
+    /// User plus system CPU time, in clock ticks.
+    var cpuTicks: Int
+    /// Start time, in seconds after boot.
+    var startSeconds: Double
+
+    static let clockTicks = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+    init?(pid: Int) {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
+        self.init(text: text)
+    }
+
+    /// Parses the text; the command name in parentheses may itself contain spaces and `)`.
+    init?(text: String) {
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the name: state is field 0, utime 11, stime 12, starttime 19.
+        guard fields.count > 19, let state = fields[0].first, let user = Int(fields[11]), let system = Int(fields[12]),
+            let start = Double(fields[19])
+        else { return nil }
+        self.state = state
+        cpuTicks = user + system
+        startSeconds = start / Self.clockTicks
+    }
+
+    /// Seconds since boot (`/proc/uptime`).
+    static func systemUptime() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/uptime", encoding: .utf8) else { return nil }
+        return Double(text.split(separator: " ").first ?? "")
     }
 }

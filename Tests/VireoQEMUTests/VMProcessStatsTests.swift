@@ -20,3 +20,16 @@ import Testing
         #expect(VMProcessStats.tapTraffic(vmid: 10, netDev: Self.netDev) == (0, 0))
     }
 }
+
+@Suite struct ProcessStatTests {
+    @Test func readsStateCPUAndStartEvenWithParenthesesInTheName() throws {
+        // qemu names its threads; a name with ") " must not shift the fields.
+        let text =
+            "4242 (qemu) x) S 1 4241 4241 0 -1 4194624 1000 0 0 0 150 50 0 0 20 0 5 0 12345 1000000 5000 18446744073709551615"
+        let stat = try #require(ProcessStat(text: text))
+        #expect(stat.state == "S")
+        #expect(stat.cpuTicks == 200)
+        #expect(stat.startSeconds == 12345 / ProcessStat.clockTicks)
+        #expect(ProcessStat(text: "4242 (qemu) S 1") == nil)
+    }
+}

@@ -108,6 +108,27 @@ def power(root: LocalRoot, vmid: int, action: str, **params) -> dict:
     return wait_task(root, upid)
 
 
+def boot_and_write_marker(node: Node, vmid: int, text: str):
+    """Starts the VM, waits for its guest and has it write `text` as the disk marker."""
+    assert power(node.root, vmid, "start")["exitstatus"] == "OK"
+    console = node.serial(vmid)
+    try:
+        console.wait_for("VIREO-GUEST-READY", timeout=90)
+        mark = console.mark()
+        console.send(f"write-disk {text}")
+        console.wait_for(f"VIREO-DISK-WROTE {text}", since=mark)
+    finally:
+        console.close()
+
+
+def expect_on_console(node: Node, vmid: int, marker: str, timeout: float = 90):
+    console = node.serial(vmid)
+    try:
+        return console.wait_for(marker, timeout=timeout)
+    finally:
+        console.close()
+
+
 def test_proxmoxer_lifecycle_with_the_guest_on_its_console(node):
     root = node.root
     root.ok("POST", "/access/users", {"userid": "vmadmin@pve", "password": "vm-admin-pass"})
@@ -169,23 +190,10 @@ def test_kill9_of_vireod_leaves_the_guest_running_and_readopted(node):
 
 def test_disk_marker_survives_stop_and_start(node):
     create_vm(node.root, 102)
-    console = node.serial_after_start = None
-    assert power(node.root, 102, "start")["exitstatus"] == "OK"
-    console = node.serial(102)
-    try:
-        console.wait_for("VIREO-GUEST-READY", timeout=90)
-        mark = console.mark()
-        console.send("write-disk survives-102")
-        console.wait_for("VIREO-DISK-WROTE survives-102", since=mark)
-    finally:
-        console.close()
+    boot_and_write_marker(node, 102, "survives-102")
     assert power(node.root, 102, "stop")["exitstatus"] == "OK"
     assert power(node.root, 102, "start")["exitstatus"] == "OK"
-    console = node.serial(102)
-    try:
-        console.wait_for("VIREO-DISK-FOUND survives-102", timeout=90)
-    finally:
-        console.close()
+    expect_on_console(node, 102, "VIREO-DISK-FOUND survives-102")
     assert power(node.root, 102, "stop")["exitstatus"] == "OK"
 
 

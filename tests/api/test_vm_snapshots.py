@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from test_vm import NODE, create_vm, node, power, wait_task  # noqa: F401
+from test_vm import NODE, boot_and_write_marker, create_vm, expect_on_console, node, power, wait_task  # noqa: F401
 from vm_fixtures import guest_iso  # noqa: F401
 
 
@@ -75,15 +75,7 @@ def test_snapshot_with_ram_state_and_rollback_returns_the_guest_to_that_moment(n
 def test_snapshot_of_a_stopped_vm_without_ram_rolls_back_the_disk(node):
     root = node.root
     create_vm(root, 111)
-    assert power(root, 111, "start")["exitstatus"] == "OK"
-    console = node.serial(111)
-    try:
-        console.wait_for("VIREO-GUEST-READY", timeout=90)
-        mark = console.mark()
-        console.send("write-disk first")
-        console.wait_for("VIREO-DISK-WROTE first", since=mark)
-    finally:
-        console.close()
+    boot_and_write_marker(node, 111, "first")
     assert power(root, 111, "stop")["exitstatus"] == "OK"
     task_ok(root, "POST", f"/nodes/{NODE}/qemu/111/snapshot", {"snapname": "disk1"})
     status, _, body = root.post(f"/nodes/{NODE}/qemu/111/snapshot", {"snapname": "disk1"})
@@ -100,26 +92,14 @@ def test_snapshot_of_a_stopped_vm_without_ram_rolls_back_the_disk(node):
     finally:
         console.close()
     task_ok(root, "POST", f"/nodes/{NODE}/qemu/111/snapshot/disk1/rollback", {"start": 1})
-    console = node.serial(111)
-    try:
-        console.wait_for("VIREO-DISK-FOUND first", timeout=90)
-    finally:
-        console.close()
+    expect_on_console(node, 111, "VIREO-DISK-FOUND first")
     assert power(root, 111, "stop")["exitstatus"] == "OK"
 
 
 def test_linked_clone_of_a_template_boots_and_a_full_clone_is_independent(node):
     root = node.root
     create_vm(root, 120)
-    assert power(root, 120, "start")["exitstatus"] == "OK"
-    console = node.serial(120)
-    try:
-        console.wait_for("VIREO-GUEST-READY", timeout=90)
-        mark = console.mark()
-        console.send("write-disk golden-image")
-        console.wait_for("VIREO-DISK-WROTE golden-image", since=mark)
-    finally:
-        console.close()
+    boot_and_write_marker(node, 120, "golden-image")
     assert power(root, 120, "stop")["exitstatus"] == "OK"
 
     task_ok(root, "POST", f"/nodes/{NODE}/qemu/120/template")
@@ -149,15 +129,7 @@ def test_linked_clone_of_a_template_boots_and_a_full_clone_is_independent(node):
 
     # Full clone of a plain VM: survives the destruction of its source.
     create_vm(root, 130)
-    assert power(root, 130, "start")["exitstatus"] == "OK"
-    console = node.serial(130)
-    try:
-        console.wait_for("VIREO-GUEST-READY", timeout=90)
-        mark = console.mark()
-        console.send("write-disk source-130")
-        console.wait_for("VIREO-DISK-WROTE source-130", since=mark)
-    finally:
-        console.close()
+    boot_and_write_marker(node, 130, "source-130")
     assert power(root, 130, "stop")["exitstatus"] == "OK"
     status, _, body = root.post(f"/nodes/{NODE}/qemu/130/clone", {"newid": 131, "full": 0})
     assert status == 400 and "full" in body["errors"], body
@@ -166,9 +138,5 @@ def test_linked_clone_of_a_template_boots_and_a_full_clone_is_independent(node):
     assert full["virtio0"].startswith("local:131/vm-131-disk-0.raw"), full
     task_ok(root, "DELETE", f"/nodes/{NODE}/qemu/130", {"purge": 1})
     assert power(root, 131, "start")["exitstatus"] == "OK"
-    console = node.serial(131)
-    try:
-        console.wait_for("VIREO-DISK-FOUND source-130", timeout=90)
-    finally:
-        console.close()
+    expect_on_console(node, 131, "VIREO-DISK-FOUND source-130")
     assert power(root, 131, "stop")["exitstatus"] == "OK"
