@@ -90,7 +90,19 @@ public struct VMDiskOperations: Sendable {
         do {
             for disk in source.main.disks {
                 let volid: String
-                if full {
+                if full, manager.runningPID(vmid) != nil {
+                    log("create full clone of drive \(disk.key) (\(disk.volid)) from the running VM")
+                    let target = try await manager.storage.allocateCopyTarget(
+                        of: disk.volid,
+                        to: request.storage,
+                        vmid: request.newid,
+                        format: request.format
+                    )
+                    volid = target.volid
+                    made.append(volid)
+                    // Mirrored, then cancelled once in sync: the copy is the disk at that moment.
+                    try await mirror(vmid, disk, to: target, pivot: false, log: log)
+                } else if full {
                     log("create full clone of drive \(disk.key) (\(disk.volid))")
                     volid = try await manager.storage.copyVolume(
                         disk.volid,
@@ -106,7 +118,7 @@ public struct VMDiskOperations: Sendable {
                     }
                     volid = "\(disk.storage):\(volname)"
                 }
-                made.append(volid)
+                if !made.contains(volid) { made.append(volid) }
                 var options = disk.options
                 try options.setDefaultValue(volid)
                 if full, request.format != nil { _ = options.remove("format") }
@@ -131,9 +143,6 @@ public struct VMDiskOperations: Sendable {
         if !full, !isTemplate { throw VireoError.parameter("full", "linked clones can only be made from templates") }
         if !full, request.storage != nil || request.format != nil {
             throw VireoError.parameter("storage", "a linked clone stays on its template's storage")
-        }
-        if manager.runningPID(vmid) != nil {
-            throw VireoError.conflict("cloning a running VM is not supported by Vireo yet - stop it or make a template")
         }
         if let lock = source.main["lock"] { throw VireoError.conflict("VM is locked (\(lock))") }
         return (source, full)
@@ -206,11 +215,6 @@ public struct VMDiskOperations: Sendable {
     ) async throws {
         try await manager.configs.withLock(vmid) {
             let (config, disk) = try await diskToChange(vmid, key, digest: digest, checkLock: true)
-            if manager.runningPID(vmid) != nil {
-                throw VireoError.conflict(
-                    "moving a disk of a running VM is not supported by Vireo yet - stop VM \(vmid)"
-                )
-            }
             if disk.storage == target, format == nil || format == disk.format {
                 throw VireoError.parameter("storage", "unable to move disk '\(key)' to the same storage and format")
             }
@@ -224,7 +228,20 @@ public struct VMDiskOperations: Sendable {
             var moved: String?
             do {
                 log("moving disk '\(key)' (\(disk.volid)) to storage '\(target)'")
-                let copy = try await manager.storage.copyVolume(disk.volid, to: target, vmid: vmid, format: format)
+                let copy: String
+                if manager.runningPID(vmid) != nil {
+                    let mirrorTarget = try await manager.storage.allocateCopyTarget(
+                        of: disk.volid,
+                        to: target,
+                        vmid: vmid,
+                        format: format
+                    )
+                    moved = mirrorTarget.volid
+                    try await mirror(vmid, disk, to: mirrorTarget, pivot: true, log: log)
+                    copy = mirrorTarget.volid
+                } else {
+                    copy = try await manager.storage.copyVolume(disk.volid, to: target, vmid: vmid, format: format)
+                }
                 moved = copy
                 try await manager.configs.modify(vmid) { config in
                     var options = disk.options
@@ -261,6 +278,62 @@ public struct VMDiskOperations: Sendable {
             throw VireoError.parameter("disk", "no disk '\(key)' in VM \(vmid)")
         }
         return (config, disk)
+    }
+
+    // MARK: - Mirror
+
+    /// Copies a disk of a running VM with QEMU's `drive-mirror` into `target` while the guest keeps
+    /// writing. Once in sync, `pivot` switches the VM over to the copy (a live disk move);
+    /// otherwise the job is cancelled, which leaves the copy as the disk was at that moment.
+    func mirror(
+        _ vmid: Int,
+        _ disk: VMConfig.Section.Disk,
+        to target: StorageManager.CopyTarget,
+        pivot: Bool,
+        log: Log
+    ) async throws {
+        let job = "mirror-\(disk.key)"
+        try await runtime.qmp(vmid) {
+            try await $0.execute(
+                "drive-mirror",
+                arguments: [
+                    "job-id": .string(job), "device": .string(disk.driveID), "target": .string(target.path),
+                    "format": .string(target.format.rawValue), "mode": "existing", "sync": "full",
+                    "auto-dismiss": false,
+                ]
+            )
+        }
+        do {
+            var lastQuarter = -1
+            while true {
+                let info = try await runtime.qmp(vmid) { try await $0.queryJobs() }.first { $0.id == job }
+                guard let info else { throw VireoError(.internalError, "mirror job of '\(disk.key)' vanished") }
+                if info.isConcluded { break }  // failed early: waitForJob below reports why
+                let percent = info.totalProgress > 0 ? info.currentProgress * 100 / info.totalProgress : 0
+                if percent / 25 != lastQuarter {
+                    log("\(disk.key): transferred \(info.currentProgress) of \(info.totalProgress) bytes (\(percent)%)")
+                    lastQuarter = percent / 25
+                }
+                if info.status == "ready" { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try await runtime.qmp(vmid) { client in
+                if try await client.queryJobs().first(where: { $0.id == job })?.isConcluded == false {
+                    try await client.execute(
+                        pivot ? "block-job-complete" : "block-job-cancel",
+                        arguments: ["device": .string(job)]
+                    )
+                }
+                try await client.waitForJob(id: job)
+            }
+            log("\(disk.key): mirror \(pivot ? "completed, the VM now uses" : "finished, the copy is") \(target.volid)")
+        } catch {
+            _ = try? await runtime.qmp(vmid) { client in
+                try await client.execute("block-job-cancel", arguments: ["device": .string(job), "force": true])
+                try? await client.waitForJob(id: job, timeout: .seconds(30))
+            }
+            throw error
+        }
     }
 
     // MARK: - Unlink

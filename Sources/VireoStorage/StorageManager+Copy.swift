@@ -10,34 +10,63 @@ extension StorageManager {
         vmid: Int,
         format: String? = nil
     ) async throws -> String {
+        let copy = try await allocateCopyTarget(of: volidText, to: target, vmid: vmid, format: format)
+        do {
+            try await QemuImg(runner: runner).convert(
+                from: copy.sourcePath,
+                format: QemuImg.Format(rawValue: copy.sourceFormat) ?? .raw,
+                to: copy.path,
+                targetFormat: QemuImg.Format(rawValue: copy.format.rawValue) ?? .raw
+            )
+        } catch {
+            // No half-made copy stays behind.
+            try? await copy.plugin.free(copy.volname)
+            throw VireoError(
+                .internalError,
+                "storage '\(copy.plugin.id)': copying '\(volidText)' failed: \(error)",
+                underlying: error
+            )
+        }
+        return copy.volid
+    }
+
+    /// An empty volume of the source's size to copy into (by `qemu-img convert`, or QEMU's
+    /// mirror for a disk in use).
+    public struct CopyTarget: Sendable {
+        public var plugin: any StoragePlugin
+        public var volname: String
+        public var format: VolumeFormat
+        public var path: String
+        public var sourcePath: String
+        public var sourceFormat: String
+        public var volid: String { "\(plugin.id):\(volname)" }
+    }
+
+    public func allocateCopyTarget(
+        of volidText: String,
+        to target: String?,
+        vmid: Int,
+        format: String?
+    ) async throws -> CopyTarget {
         let volid = try VolumeID(validating: volidText)
         let sourcePlugin = try await activePlugin(volid.storage.description)
         var targetPlugin = sourcePlugin
         if let target, target != sourcePlugin.id { targetPlugin = try await activePlugin(target) }
         let source = try await sourcePlugin.info(volid.volume)
         let targetFormat = try Self.copyFormat(requested: format, source: source.format, plugin: targetPlugin)
-        let copy = try await withLock(targetPlugin.id) {
+        let volname = try await withLock(targetPlugin.id) {
             try await targetPlugin.allocate(
                 AllocationRequest(vmid: vmid, name: nil, format: targetFormat, sizeKiB: (source.size + 1023) / 1024)
             )
         }
-        do {
-            try await QemuImg(runner: runner).convert(
-                from: try sourcePlugin.path(volid.volume),
-                format: QemuImg.Format(rawValue: source.format) ?? .raw,
-                to: try targetPlugin.path(copy),
-                targetFormat: QemuImg.Format(rawValue: targetFormat.rawValue) ?? .raw
-            )
-        } catch {
-            // No half-made copy stays behind.
-            try? await targetPlugin.free(copy)
-            throw VireoError(
-                .internalError,
-                "storage '\(targetPlugin.id)': copying '\(volid)' failed: \(error)",
-                underlying: error
-            )
-        }
-        return "\(targetPlugin.id):\(copy)"
+        return CopyTarget(
+            plugin: targetPlugin,
+            volname: volname,
+            format: targetFormat,
+            path: try targetPlugin.path(volname),
+            sourcePath: try sourcePlugin.path(volid.volume),
+            sourceFormat: source.format
+        )
     }
 
     /// The requested format, else the source's when the target takes it, else the target's default.

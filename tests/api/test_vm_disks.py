@@ -162,3 +162,43 @@ def test_vm_permissions_follow_the_schema(node):
     # Nothing else happened on the way.
     assert root.ok("GET", f"/nodes/{NODE}/qemu/170/config")["memory"] == "256"
     assert root.get(f"/nodes/{NODE}/qemu/172/config")[0] == 404
+
+
+def test_live_disk_move_and_full_clone_of_a_running_vm(node):
+    from test_vm import boot_and_write_marker, expect_on_console
+
+    root = node.root
+    other = os.path.join(node.base, "other")
+    root.ok("POST", "/storage", {"storage": "other", "type": "dir", "path": other, "content": "images"})
+    create_vm(root, 142)
+    boot_and_write_marker(node, 142, "before-move")
+    old = root.ok("GET", f"/nodes/{NODE}/qemu/142/config")["virtio0"].split(",")[0]
+    pid = node.pidfile_pid(142)
+
+    # The guest keeps running while its disk moves; afterwards it writes to the new volume.
+    exit, log = run_task(root, "POST", f"/nodes/{NODE}/qemu/142/move_disk",
+                         {"disk": "virtio0", "storage": "other", "format": "raw"})
+    assert exit == "OK", log
+    assert "mirror completed" in log, log
+    config = root.ok("GET", f"/nodes/{NODE}/qemu/142/config")
+    assert config["virtio0"].startswith("other:142/vm-142-disk-0.raw") and config["unused0"] == old, config
+    assert node.pidfile_pid(142) == pid
+    console = node.serial(142)
+    try:
+        mark = console.mark()
+        console.send("write-disk after-move")
+        console.wait_for("VIREO-DISK-WROTE after-move", since=mark)
+    finally:
+        console.close()
+
+    # A full clone of the running VM is the disk as it was when the copy caught up.
+    exit, log = run_task(root, "POST", f"/nodes/{NODE}/qemu/142/clone", {"newid": 143, "full": 1})
+    assert exit == "OK", log
+    assert power(root, 142, "stop")["exitstatus"] == "OK"
+    assert power(root, 143, "start")["exitstatus"] == "OK"
+    expect_on_console(node, 143, "VIREO-DISK-FOUND after-move")
+    assert power(root, 143, "stop")["exitstatus"] == "OK"
+    # The moved disk is the one the VM boots from now.
+    assert power(root, 142, "start")["exitstatus"] == "OK"
+    expect_on_console(node, 142, "VIREO-DISK-FOUND after-move")
+    assert power(root, 142, "stop")["exitstatus"] == "OK"
