@@ -36,6 +36,12 @@ public struct Vireod: AsyncParsableCommand {
     @Option(help: "Seconds to delay answers to failed authentication (against password guessing).")
     var authFailureDelay: Double = 3
 
+    @Option(
+        help:
+            "Network namespace (under /run/netns) for all host networking and QEMU processes of this node (also VIREO_NETNS). The API keeps listening where vireod runs."
+    )
+    var netns: String?
+
     public init() {}
 
     /// Entry point for the executable: parses `CommandLine.arguments` and runs.
@@ -68,6 +74,13 @@ public struct Vireod: AsyncParsableCommand {
         // The local socket's only protection is its directory: root-only.
         try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: paths.runDir.path)
 
+        let namespace = try NetworkNamespace(netns ?? ProcessInfo.processInfo.environment["VIREO_NETNS"])
+        if let name = namespace.name {
+            guard fm.fileExists(atPath: "/run/netns/\(name)") else {
+                throw ValidationError("network namespace '\(name)' does not exist (ip netns add \(name))")
+            }
+            logger.notice("host networking in network namespace", metadata: ["netns": "\(name)"])
+        }
         let store = try SQLiteConfigStore(path: paths.storeFile.path)
         let secrets = try await NodeSecrets.loadOrCreate(store: store, node: nodeName, logger: logger)
         let tickets = try TicketAuthority(privateKeyPEM: secrets.ticketKeyPEM, csrfSecret: secrets.csrfSecret)
@@ -85,7 +98,8 @@ public struct Vireod: AsyncParsableCommand {
             vms: VMManager(
                 configs: VMConfigStore(store: store, node: nodeName),
                 storage: storage,
-                runDirectory: paths.runDir.appendingPathComponent("qemu").path
+                runDirectory: paths.runDir.appendingPathComponent("qemu").path,
+                namespace: namespace
             ),
             logger: logger,
             authFailureDelay: .milliseconds(Int(authFailureDelay * 1000))

@@ -1,6 +1,6 @@
 import Foundation
 public import VireoCore
-import VireoHost
+public import VireoHost
 public import VireoStorage
 
 /// The VMs of this node: their configs, validation of configs against what QEMU will be given,
@@ -10,18 +10,22 @@ public final class VMManager: Sendable {
     public let storage: StorageManager
     public let runDirectory: String
     public let binary: String
+    /// Where taps are made and QEMU runs (`vireod --netns`).
+    public let namespace: NetworkNamespace
     public let stats = VMProcessStats()
 
     public init(
         configs: VMConfigStore,
         storage: StorageManager,
         runDirectory: String,
-        binary: String = "qemu-system-x86_64"
+        binary: String = "qemu-system-x86_64",
+        namespace: NetworkNamespace = .host
     ) {
         self.configs = configs
         self.storage = storage
         self.runDirectory = runDirectory
         self.binary = binary
+        self.namespace = namespace
     }
 
     public var node: String { configs.node }

@@ -18,6 +18,10 @@ public struct VMRuntime: Sendable {
 
     var runDirectory: String { manager.runDirectory }
 
+    public var plumbing: VMNetworkPlumbing {
+        VMNetworkPlumbing(network: HostNetwork(namespace: manager.namespace, runner: runner))
+    }
+
     /// A line for the task log.
     public typealias Log = @Sendable (String) -> Void
 
@@ -58,15 +62,22 @@ public struct VMRuntime: Sendable {
                 atPath: QEMUCommandBuilder.serialSocket(runDirectory: runDirectory, vmid: vmid, index: index)
             )
         }
+        try await plumbing.plug(vmid: vmid, config: config.main, log: log)
         log("start VM \(vmid): \(argv.count) arguments")
         do {
             // With -daemonize the launcher exits once the VM is set up; the VM itself lives on detached.
-            _ = try await runner.run(Invocation(argv[0], Array(argv.dropFirst()), timeout: .seconds(60)))
+            let launch = Invocation(argv[0], Array(argv.dropFirst()), timeout: .seconds(60))
+            _ = try await runner.run(manager.namespace.wrap(launch))
         } catch {
+            await plumbing.unplug(vmid: vmid)
             throw VireoError(.internalError, "start failed: \(error)", underlying: error)
         }
         guard let pid = manager.runningPID(vmid) else {
+            await plumbing.unplug(vmid: vmid)
             throw VireoError(.internalError, "start failed: QEMU exited right after starting")
+        }
+        for nic in try VMNetworkPlumbing.bridgedNICs(vmid: vmid, config: config.main) where nic.linkDown {
+            try await qmp(vmid) { try await $0.setLink(name: nic.key, up: false) }
         }
         let status = try await qmp(vmid) { try await $0.queryStatus() }
         log("VM \(vmid) started with PID \(pid) (\(status.status.rawValue))")
@@ -83,14 +94,14 @@ public struct VMRuntime: Sendable {
         } catch {
             log("QMP quit failed (\(error)); terminating PID \(pid)")
         }
-        if await waitForExit(vmid, within: min(timeout, .seconds(10))) { return cleanup(vmid, log: log) }
+        if await waitForExit(vmid, within: min(timeout, .seconds(10))) { return await cleanup(vmid, log: log) }
         log("VM \(vmid) still running - terminating now with SIGTERM")
         kill(Int32(pid), SIGTERM)
-        if await waitForExit(vmid, within: .seconds(10)) { return cleanup(vmid, log: log) }
+        if await waitForExit(vmid, within: .seconds(10)) { return await cleanup(vmid, log: log) }
         log("VM \(vmid) still running - terminating now with SIGKILL")
         kill(Int32(pid), SIGKILL)
         _ = await waitForExit(vmid, within: .seconds(5))
-        cleanup(vmid, log: log)
+        await cleanup(vmid, log: log)
     }
 
     /// ACPI power button; waits for the guest to power off, then ends QEMU. With `forceStop` a
@@ -105,7 +116,7 @@ public struct VMRuntime: Sendable {
         try await qmp(vmid) { try await $0.systemPowerdown() }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            guard manager.runningPID(vmid) != nil else { return cleanup(vmid, log: log) }
+            guard manager.runningPID(vmid) != nil else { return await cleanup(vmid, log: log) }
             // -no-shutdown keeps QEMU alive in state `shutdown` once the guest powered off.
             if let status = try? await qmp(vmid, timeout: .seconds(2), { try await $0.queryStatus() }),
                 status.status == .shutdown
@@ -220,7 +231,8 @@ public struct VMRuntime: Sendable {
         return manager.runningPID(vmid) == nil
     }
 
-    private func cleanup(_ vmid: Int, log: Log) {
+    private func cleanup(_ vmid: Int, log: Log) async {
+        await plumbing.unplug(vmid: vmid)
         for file in ["\(vmid).pid", "\(vmid).qmp", "\(vmid).vnc", "\(vmid).qga"] {
             try? FileManager.default.removeItem(atPath: "\(runDirectory)/\(file)")
         }

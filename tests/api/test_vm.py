@@ -30,7 +30,8 @@ def wait_task(root: LocalRoot, upid: str, timeout: float = 120) -> dict:
 class Node:
     """A vireod on a data dir of its own that tests may kill -9 and restart."""
 
-    def __init__(self):
+    def __init__(self, extra_args=()):
+        self.extra_args = list(extra_args)
         self.base = tempfile.mkdtemp(prefix="vireo-vm-test-")
         self.data_dir = os.path.join(self.base, "data")
         self.proc = None
@@ -41,7 +42,7 @@ class Node:
         log = open(os.path.join(self.base, "vireod.log"), "ab")
         self.proc = subprocess.Popen(
             [VIREOD, "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}", "--node", NODE,
-             "--auth-failure-delay", "0"],
+             "--auth-failure-delay", "0", *self.extra_args],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self.root = LocalRoot(os.path.join(self.data_dir, "run", "vireod.sock"))

@@ -157,7 +157,11 @@ enum QEMUEndpoints {
                     }
                 }
                 if let description = changes.description { main.description = description }
+                var nicChanges: [(key: String, old: String, new: String)] = []
                 for entry in changes.entries {
+                    if running, entry.key.hasPrefix("net"), let old = main[entry.key] {
+                        nicChanges.append((entry.key, old, entry.value))
+                    }
                     if deferred(entry.key) {
                         try pending.set(entry.key, entry.value)
                     } else {
@@ -172,6 +176,13 @@ enum QEMUEndpoints {
                 try await vms.validate(vmid: vmid, config: effective.main)
                 try await vms.allocateDisks(vmid: vmid, config: &main)
                 try await vms.allocateDisks(vmid: vmid, config: &pending)
+                // A NIC moved to another bridge or with its link toggled changes at once, after the
+                // whole change was found valid; anything else about a NIC waits for the next start.
+                for nic in nicChanges
+                where try await runtime(request).updateNICLive(vmid, key: nic.key, from: nic.old, to: nic.new) {
+                    try main.set(nic.key, nic.new)
+                    _ = pending.remove(nic.key)
+                }
                 config.main = main
                 config.pending = pending.isEmpty ? nil : pending
             }

@@ -1,0 +1,106 @@
+import Foundation
+import QMP
+public import VireoCore
+public import VireoHost
+
+/// The host side of a VM's NICs: `tap<vmid>i<n>` on the bridge each `netN` names, made before
+/// QEMU starts and removed when it ends. A missing bridge fails the start before QEMU is launched.
+public struct VMNetworkPlumbing: Sendable {
+    public let network: HostNetwork
+
+    public init(network: HostNetwork) { self.network = network }
+
+    /// A bridged NIC of a config.
+    public struct BridgedNIC: Sendable, Equatable {
+        public var key: String
+        public var index: Int
+        public var bridge: String
+        public var mtu: Int?
+        public var linkDown: Bool
+        public var tag: Int?
+        public var trunks: String?
+        public var tap: String
+    }
+
+    public static func tapName(vmid: Int, index: Int) -> String { "tap\(vmid)i\(index)" }
+
+    public static func bridgedNICs(vmid: Int, config: VMConfig.Section) throws -> [BridgedNIC] {
+        try (0..<32).compactMap { index -> BridgedNIC? in
+            let key = "net\(index)"
+            guard let value = config[key] else { return nil }
+            let net = try PropertyString(parsing: value)
+            guard let bridge = net["bridge"] else { return nil }
+            return BridgedNIC(
+                key: key,
+                index: index,
+                bridge: bridge,
+                mtu: net["mtu"].flatMap(Int.init).flatMap { $0 == 1 ? nil : $0 },
+                linkDown: (try? net.bool("link_down")) == true,
+                tag: net["tag"].flatMap(Int.init),
+                trunks: net["trunks"],
+                tap: tapName(vmid: vmid, index: index)
+            )
+        }
+    }
+
+    /// Makes the taps of every bridged NIC; on failure the ones made are removed again.
+    public func plug(vmid: Int, config: VMConfig.Section, log: VMRuntime.Log) async throws {
+        var made: [String] = []
+        do {
+            for nic in try Self.bridgedNICs(vmid: vmid, config: config) {
+                if nic.tag != nil || nic.trunks != nil {
+                    throw VireoError.parameter(
+                        nic.key,
+                        "VLAN tags need 802.1Q devices or bridge VLAN filtering, which this host's kernel lacks"
+                    )
+                }
+                guard let bridge = try await network.link(nic.bridge), bridge.kind == "bridge" else {
+                    throw VireoError.parameter(nic.key, "bridge '\(nic.bridge)' does not exist")
+                }
+                try await network.createTap(nic.tap, bridge: nic.bridge, mtu: nic.mtu)
+                made.append(nic.tap)
+                log("\(nic.key): \(nic.tap) on \(nic.bridge) (MTU \(nic.mtu ?? bridge.mtu))")
+            }
+        } catch {
+            for tap in made { try? await network.deleteLink(tap) }
+            throw error
+        }
+    }
+
+    /// Removes the VM's taps (all `tap<vmid>i<n>` still there).
+    public func unplug(vmid: Int) async {
+        guard let links = try? await network.links() else { return }
+        for link in links
+        where link.name.hasPrefix("tap\(vmid)i") && Int(link.name.dropFirst("tap\(vmid)i".count)) != nil {
+            try? await network.deleteLink(link.name)
+        }
+    }
+}
+
+extension VMRuntime {
+    /// Options of a NIC that change on a running VM without replugging the device.
+    static let liveNICOptions: Set<String> = ["bridge", "link_down", "firewall", "rate"]
+
+    /// Applies a change of `netN` to the running VM when only the bridge or the link state
+    /// changes (moving the tap, QMP `set_link`); returns false when the change needs a restart.
+    public func updateNICLive(_ vmid: Int, key: String, from old: String, to new: String) async throws -> Bool {
+        guard let before = try? PropertyString(parsing: old), let after = try? PropertyString(parsing: new) else {
+            return false
+        }
+        let fixed = { (net: PropertyString) in
+            net.entries.filter { !Self.liveNICOptions.contains($0.key) }.map { "\($0.key)=\($0.value)" }
+        }
+        guard fixed(before) == fixed(after), before["rate"] == after["rate"] else { return false }
+        guard let index = Int(key.dropFirst(3)) else { return false }
+        let tap = VMNetworkPlumbing.tapName(vmid: vmid, index: index)
+        if before["bridge"] != after["bridge"] {
+            guard let bridge = after["bridge"], before["bridge"] != nil else { return false }
+            try await plumbing.network.attach(tap, to: bridge, mtu: after["mtu"].flatMap(Int.init))
+        }
+        let down = (try? after.bool("link_down")) == true
+        if down != ((try? before.bool("link_down")) == true) {
+            try await qmp(vmid) { try await $0.setLink(name: key, up: !down) }
+        }
+        return true
+    }
+}

@@ -1,0 +1,138 @@
+"""The seed's traffic path made real inside throwaway namespaces: a client on the "LAN" reaches a
+VM through the node's physical NIC (a veth), its bridge and the VM's tap.
+
+Namespaces: `LAN` holds the client (10.66.0.1/24 on lan0); `NODE` is where vireod (`--netns`)
+makes bridges, taps and runs QEMU; eth0 (NODE, port of vmbr0) and lan0 (LAN) are one veth pair.
+Nothing is created in the root namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import VIREOD, prerequisite
+from test_vm import NODE, Node, create_vm, expect_on_console, power, wait_task
+from vm_fixtures import ISO_NAME, guest_iso  # noqa: F401
+
+GUEST_IP = "10.66.0.10"
+
+
+def sh(*args, check=True):
+    return subprocess.run(args, capture_output=True, text=True, check=check, timeout=30)
+
+
+class Namespaces:
+    def __init__(self):
+        suffix = uuid.uuid4().hex[:6]
+        self.node, self.lan = f"vn-node-{suffix}", f"vn-lan-{suffix}"
+
+    def create(self):
+        for ns in (self.node, self.lan):
+            sh("ip", "netns", "add", ns)
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+        n, lan = self.node, self.lan
+        sh("ip", "-n", n, "link", "add", "eth0", "type", "veth", "peer", "name", "lan0", "netns", lan)
+        for bridge in ("vmbr0", "vmbr1"):
+            sh("ip", "-n", n, "link", "add", bridge, "type", "bridge")
+            sh("ip", "-n", n, "link", "set", bridge, "up")
+        sh("ip", "-n", n, "link", "set", "eth0", "master", "vmbr0")
+        sh("ip", "-n", n, "link", "set", "eth0", "up")
+        sh("ip", "-n", lan, "addr", "add", "10.66.0.1/24", "dev", "lan0")
+        sh("ip", "-n", lan, "link", "set", "lan0", "up")
+
+    def delete(self):
+        for ns in (self.node, self.lan):
+            sh("ip", "netns", "del", ns, check=False)
+
+    def link(self, name):
+        result = sh("ip", "-n", self.node, "-j", "link", "show", "dev", name, check=False)
+        return json.loads(result.stdout)[0] if result.returncode == 0 else None
+
+    def ping(self, attempts=1):
+        for _ in range(attempts):
+            if sh("ip", "netns", "exec", self.lan, "ping", "-c", "1", "-W", "1", GUEST_IP, check=False).returncode == 0:
+                return True
+        return False
+
+    def tcp_banner(self):
+        code = (f"import socket; s=socket.create_connection(('{GUEST_IP}', 7777), timeout=5); "
+                "print(s.recv(200).decode().strip())")
+        result = sh("ip", "netns", "exec", self.lan, "python3", "-c", code, check=False)
+        return result.stdout.strip()
+
+
+@pytest.fixture
+def network(guest_iso):  # noqa: F811
+    prerequisite(os.access(VIREOD, os.X_OK), f"daemon binary {VIREOD}")
+    for tool in ("ip", "nsenter", "ping", "bridge"):
+        prerequisite(shutil.which(tool) is not None, f"{tool} (scripts/install-deps.sh installs it)")
+    prerequisite(os.geteuid() == 0, "root (network namespaces)")
+    namespaces = Namespaces()
+    node = None
+    try:
+        namespaces.create()
+        node = Node(extra_args=["--netns", namespaces.node])
+        node.start()
+        iso_dir = os.path.join(node.data_dir, "local", "template", "iso")
+        os.makedirs(iso_dir, exist_ok=True)
+        shutil.copy(guest_iso, os.path.join(iso_dir, ISO_NAME))
+        yield node, namespaces
+    finally:
+        if node:
+            node.cleanup()
+        namespaces.delete()
+
+
+def set_net(root, vmid, value):
+    root.ok("PUT", f"/nodes/{NODE}/qemu/{vmid}/config", {"net0": value})
+
+
+def test_client_reaches_the_guest_through_nic_bridge_and_tap(network):
+    node, ns = network
+    root = node.root
+    create_vm(root, 200, net0="virtio=BC:24:11:00:00:C8,bridge=vmbr0", smbios1=f"serial=vireo.ip={GUEST_IP}/24")
+    assert power(root, 200, "start")["exitstatus"] == "OK"
+    tap = ns.link("tap200i0")
+    assert tap and tap["master"] == "vmbr0" and "UP" in tap["flags"], tap
+    expect_on_console(node, 200, "VIREO-GUEST-READY")
+
+    assert ns.ping(attempts=10), "the LAN client cannot ping the guest"
+    assert ns.tcp_banner().startswith("VIREO-GUEST"), "no answer from the guest's TCP port"
+
+    # link_down cuts the NIC live, link_down=0 restores it; the config says so at once.
+    set_net(root, 200, "virtio=BC:24:11:00:00:C8,bridge=vmbr0,link_down=1")
+    assert "link_down=1" in root.ok("GET", f"/nodes/{NODE}/qemu/200/config", {"current": 1})["net0"]
+    assert not ns.ping(attempts=3)
+    set_net(root, 200, "virtio=BC:24:11:00:00:C8,bridge=vmbr0")
+    assert ns.ping(attempts=10)
+
+    # Moved to a bridge with no port to the LAN, the guest is cut off (the seed's warning).
+    set_net(root, 200, "virtio=BC:24:11:00:00:C8,bridge=vmbr1")
+    assert ns.link("tap200i0")["master"] == "vmbr1"
+    assert not ns.ping(attempts=3)
+    set_net(root, 200, "virtio=BC:24:11:00:00:C8,bridge=vmbr0")
+    assert ns.ping(attempts=10)
+
+    assert power(root, 200, "stop")["exitstatus"] == "OK"
+    assert ns.link("tap200i0") is None, "tap left behind after stop"
+
+
+def test_missing_bridge_or_vlan_tag_fails_the_start_before_qemu_runs(network):
+    node, ns = network
+    root = node.root
+    for vmid, net, words in [(201, "virtio,bridge=vmbr9", "bridge 'vmbr9' does not exist"),
+                             (202, "virtio,bridge=vmbr0,tag=10", "VLAN")]:
+        create_vm(root, vmid, net0=net)
+        upid = root.ok("POST", f"/nodes/{NODE}/qemu/{vmid}/status/start")
+        status = wait_task(root, upid)
+        assert status["exitstatus"] != "OK" and words in status["exitstatus"], status
+        assert not os.path.exists(os.path.join(node.data_dir, "run", "qemu", f"{vmid}.pid"))
+        assert ns.link(f"tap{vmid}i0") is None
+        assert root.ok("GET", f"/nodes/{NODE}/qemu/{vmid}/status/current")["status"] == "stopped"
