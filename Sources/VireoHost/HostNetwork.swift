@@ -49,6 +49,8 @@ public struct HostNetwork: Sendable {
         /// The bridge (or bond) it is a port of.
         public var master: String?
         public var isUp: Bool
+        /// Global addresses as CIDRs (`192.0.2.5/24`), from `ip addr` output.
+        public var addresses: [String] = []
     }
 
     /// The link `name`, or nil when it does not exist.
@@ -63,6 +65,23 @@ public struct HostNetwork: Sendable {
 
     /// Every link of the namespace.
     public func links() async throws -> [Link] { Self.parseLinks(try await ip(["-j", "-d", "link", "show"])) }
+
+    /// Every link with its addresses (`ip -j -d addr show`): what a reconciler compares against.
+    public func linksWithAddresses() async throws -> [Link] {
+        Self.parseLinks(try await ip(["-j", "-d", "addr", "show"]))
+    }
+
+    /// The default route's gateway per family, if any.
+    public func defaultGateway(inet6: Bool = false) async throws -> (gateway: String, device: String)? {
+        let output = try await ip((inet6 ? ["-6"] : ["-4"]) + ["-j", "route", "show", "default"])
+        guard let json = try? JSONDecoder().decode(JSON.self, from: Data(output.utf8)),
+            let first = json.arrayValue?.first, let gateway = first["gateway"]?.stringValue
+        else { return nil }
+        return (gateway, first["dev"]?.stringValue ?? "")
+    }
+
+    /// Runs one `ip` command of a reconciliation plan in the namespace.
+    public func run(_ step: NetworkReconciler.Step) async throws { try await ip(step.arguments) }
 
     /// A persistent tap on `bridge` with the bridge's MTU (or `mtu`), up: what a VM NIC plugs into.
     /// A leftover tap of the same name (a VM that died) is replaced.
@@ -105,7 +124,13 @@ public struct HostNetwork: Sendable {
                 kind: item["linkinfo"]?["info_kind"]?.stringValue,
                 mtu: item["mtu"]?.intValue ?? 1500,
                 master: item["master"]?.stringValue,
-                isUp: flags.contains("UP")
+                isUp: flags.contains("UP"),
+                addresses: (item["addr_info"]?.arrayValue ?? []).compactMap { address in
+                    guard address["scope"]?.stringValue == "global", let local = address["local"]?.stringValue,
+                        let length = address["prefixlen"]?.intValue
+                    else { return nil }
+                    return "\(local)/\(length)"
+                }
             )
         }
     }
