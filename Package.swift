@@ -59,6 +59,7 @@ let package = Package(
             dependencies: ["QMP", "VireoCore", "VireoHost", "VireoStorage", "VireoStore"],
             swiftSettings: strict
         ),
+        .target(name: "VireoNetwork", dependencies: ["VireoCore"], swiftSettings: strict),
         .target(
             name: "VireoStore",
             dependencies: ["VireoCore", .product(name: "GRDB", package: "GRDB.swift")],
@@ -145,6 +146,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "QMPTests", dependencies: ["QMP"], swiftSettings: strict),
+        .testTarget(name: "VireoNetworkTests", dependencies: ["VireoNetwork", "VireoCore"], swiftSettings: strict),
         .testTarget(name: "VireoQEMUTests", dependencies: ["VireoQEMU", "VireoCore"], swiftSettings: strict),
         .testTarget(
             name: "VireoHostTests",
