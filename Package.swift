@@ -59,7 +59,7 @@ let package = Package(
             dependencies: ["QMP", "VireoCore", "VireoHost", "VireoStorage", "VireoStore"],
             swiftSettings: strict
         ),
-        .target(name: "VireoNetwork", dependencies: ["VireoCore"], swiftSettings: strict),
+        .target(name: "VireoNetwork", dependencies: ["VireoCore", "VireoHost"], swiftSettings: strict),
         .target(
             name: "VireoStore",
             dependencies: ["VireoCore", .product(name: "GRDB", package: "GRDB.swift")],
@@ -87,6 +87,7 @@ let package = Package(
             name: "VireoAPI",
             dependencies: [
                 "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage", "VireoQEMU",
+                "VireoNetwork",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -114,7 +115,7 @@ let package = Package(
             name: "VireoDaemon",
             dependencies: [
                 "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage", "VireoQEMU",
-                "VireoAPI",
+                "VireoAPI", "VireoNetwork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

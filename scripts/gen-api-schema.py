@@ -27,6 +27,7 @@ PREFIXES = [
     "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback", "/nodes/{node}/qemu/{vmid}/clone",
     "/nodes/{node}/qemu/{vmid}/template", "/nodes/{node}/qemu/{vmid}/resize", "/nodes/{node}/qemu/{vmid}/move_disk",
     "/nodes/{node}/qemu/{vmid}/unlink", "/nodes/{node}/startall", "/nodes/{node}/stopall",
+    "/nodes/{node}/network", "/nodes/{node}/network/{iface}",
 ]
 
 # Indexed parameters (`ide[n]`) and how many instances a VM config may have.

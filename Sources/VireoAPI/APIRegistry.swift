@@ -6,9 +6,12 @@ public import VireoCore
 public struct APIResult: Sendable {
     public var data: JSON
     public var total: Int?
-    public init(_ data: JSON, total: Int? = nil) {
+    /// Other top-level members next to `data` (the network list's `changes`).
+    public var extra: [String: JSON] = [:]
+    public init(_ data: JSON, total: Int? = nil, extra: [String: JSON] = [:]) {
         self.data = data
         self.total = total
+        self.extra = extra
     }
     public static let null = APIResult(.null)
 }

@@ -122,7 +122,8 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
                 schema: endpoint.schema
             )
         )
-        var envelope: [String: JSON] = ["data": result.data]
+        var envelope: [String: JSON] = result.extra
+        envelope["data"] = result.data
         if let total = result.total { envelope["total"] = .int(total) }
         return Self.jsonResponse(status: .ok, bytes: JSON.object(envelope).serializedBytes())
     }

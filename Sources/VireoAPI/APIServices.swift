@@ -1,6 +1,8 @@
 import Foundation
 public import Logging
 public import VireoAccess
+import VireoHost
+public import VireoNetwork
 public import VireoQEMU
 public import VireoStorage
 public import VireoStore
@@ -14,6 +16,8 @@ public struct APIServices: Sendable {
     public let tasks: TaskRegistry
     public let storage: StorageManager
     public let vms: VMManager
+    /// The node's host network config (`/etc/network/interfaces`, or under the data dir with `--netns`).
+    public let network: NodeNetworkConfig
     public let logger: Logger
     /// Delay before answering a failed authentication (Proxmox: about 3 s), against password guessing.
     public let authFailureDelay: Duration
@@ -25,9 +29,17 @@ public struct APIServices: Sendable {
         tasks: TaskRegistry,
         storage: StorageManager,
         vms: VMManager,
+        network: NodeNetworkConfig? = nil,
         logger: Logger,
         authFailureDelay: Duration = .seconds(3)
     ) {
+        self.network =
+            network
+            ?? NodeNetworkConfig(
+                path: "/etc/network/interfaces",
+                network: HostNetwork(namespace: vms.namespace, runner: storage.runner),
+                runner: storage.runner
+            )
         self.node = node
         self.store = store
         self.access = access

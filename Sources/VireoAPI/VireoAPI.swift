@@ -8,6 +8,7 @@ public enum VireoAPI {
         PoolEndpoints.register(in: &registry)
         StorageEndpoints.register(in: &registry)
         QEMUEndpoints.register(in: &registry)
+        NetworkEndpoints.register(in: &registry)
         return registry
     }
 }

@@ -9,6 +9,7 @@ import UnixSignals
 import VireoAPI
 import VireoAccess
 import VireoHost
+import VireoNetwork
 import VireoQEMU
 import VireoStorage
 import VireoStore
@@ -41,6 +42,12 @@ public struct Vireod: AsyncParsableCommand {
             "Network namespace (under /run/netns) for all host networking and QEMU processes of this node (also VIREO_NETNS). The API keeps listening where vireod runs."
     )
     var netns: String?
+
+    @Option(
+        help:
+            "The host network config file. Default: /etc/network/interfaces; with --netns, network/interfaces under the data dir."
+    )
+    var interfacesFile: String?
 
     public init() {}
 
@@ -100,6 +107,13 @@ public struct Vireod: AsyncParsableCommand {
                 storage: storage,
                 runDirectory: paths.runDir.appendingPathComponent("qemu").path,
                 namespace: namespace
+            ),
+            network: NodeNetworkConfig(
+                path: interfacesFile
+                    ?? (namespace.name == nil
+                        ? "/etc/network/interfaces" : paths.dataDir.appendingPathComponent("network/interfaces").path),
+                network: HostNetwork(namespace: namespace, runner: storage.runner),
+                runner: storage.runner
             ),
             logger: logger,
             authFailureDelay: .milliseconds(Int(authFailureDelay * 1000))

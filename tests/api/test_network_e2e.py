@@ -136,3 +136,52 @@ def test_missing_bridge_or_vlan_tag_fails_the_start_before_qemu_runs(network):
         assert not os.path.exists(os.path.join(node.data_dir, "run", "qemu", f"{vmid}.pid"))
         assert ns.link(f"tap{vmid}i0") is None
         assert root.ok("GET", f"/nodes/{NODE}/qemu/{vmid}/status/current")["status"] == "stopped"
+
+
+def test_interfaces_api_stages_applies_only_differences_and_reverts(network):
+    node, ns = network
+    root = node.root
+    # The node's second "physical" NIC: a veth end inside the node namespace.
+    sh("ip", "-n", ns.node, "link", "add", "eth1", "type", "veth", "peer", "name", "eth1peer")
+    listed = {i["iface"]: i for i in root.ok("GET", f"/nodes/{NODE}/network")}
+    assert listed["eth1"]["type"] == "eth" and listed["eth1"]["exists"] == 1, listed
+
+    root.ok("POST", f"/nodes/{NODE}/network", {"iface": "vmbr5", "type": "bridge", "bridge_ports": "eth1",
+                                                "cidr": "10.77.0.2/24", "autostart": 1, "comments": "lab"})
+    status, reason, body = root.request("GET", f"/nodes/{NODE}/network")
+    assert "+iface vmbr5 inet static" in body["changes"], body.get("changes")
+    bridge = root.ok("GET", f"/nodes/{NODE}/network/vmbr5")
+    assert bridge["type"] == "bridge" and bridge["bridge_ports"] == "eth1" and bridge["cidr"] == "10.77.0.2/24"
+    assert bridge["active"] == 0 and ns.link("vmbr5") is None, "staged, not applied yet"
+
+    upid = root.ok("PUT", f"/nodes/{NODE}/network")
+    status = wait_task(root, upid)
+    log = "\n".join(line["t"] for line in root.ok("GET", f"/nodes/{NODE}/tasks/{upid}/log"))
+    assert status["exitstatus"] == "OK", log
+    assert "ip link add name vmbr5 type bridge" in log and "ip addr add 10.77.0.2/24 dev vmbr5" in log, log
+    assert ns.link("vmbr5") is not None and ns.link("eth1")["master"] == "vmbr5"
+    addresses = sh("ip", "-n", ns.node, "-j", "addr", "show", "dev", "vmbr5").stdout
+    assert "10.77.0.2" in addresses
+    assert "changes" not in root.request("GET", f"/nodes/{NODE}/network")[2]
+    interfaces = open(os.path.join(node.data_dir, "network", "interfaces")).read()
+    assert "iface vmbr5 inet static" in interfaces and "bridge-ports eth1" in interfaces, interfaces
+
+    # Applying again changes nothing in the kernel.
+    upid = root.ok("PUT", f"/nodes/{NODE}/network")
+    assert wait_task(root, upid)["exitstatus"] == "OK"
+    log = "\n".join(line["t"] for line in root.ok("GET", f"/nodes/{NODE}/tasks/{upid}/log"))
+    assert "nothing to change" in log and "step" not in log, log
+
+    # A staged change that is reverted never reaches the file or the kernel.
+    root.ok("PUT", f"/nodes/{NODE}/network/vmbr5", {"type": "bridge", "cidr": "10.77.0.3/24", "bridge_ports": "eth1"})
+    assert root.ok("GET", f"/nodes/{NODE}/network/vmbr5")["cidr"] == "10.77.0.3/24"
+    root.ok("DELETE", f"/nodes/{NODE}/network")
+    assert root.ok("GET", f"/nodes/{NODE}/network/vmbr5")["cidr"] == "10.77.0.2/24"
+    assert open(os.path.join(node.data_dir, "network", "interfaces")).read() == interfaces
+
+    # Bad input is named and changes nothing.
+    status, _, body = root.post(f"/nodes/{NODE}/network", {"iface": "vmbr6", "type": "bridge", "cidr": "10.1.2.300/24"})
+    assert status == 400 and "cidr" in body["errors"], body
+    status, _, body = root.post(f"/nodes/{NODE}/network", {"iface": "vmbr6", "type": "bridge", "bridge_ports": "eth1"})
+    assert status == 400 and "bridge_ports" in body["errors"], body
+    assert "changes" not in root.request("GET", f"/nodes/{NODE}/network")[2]

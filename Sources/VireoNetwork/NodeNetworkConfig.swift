@@ -1,0 +1,150 @@
+import Foundation
+public import VireoCore
+public import VireoHost
+
+/// A node's host network config with Proxmox's staging: API changes go to `interfaces.new`, reads
+/// show it when present, `apply` brings the kernel in line (only the differences) and then moves
+/// it over the live file, `revert` drops it.
+public final class NodeNetworkConfig: Sendable {
+    public let path: String
+    public let network: HostNetwork
+    let runner: any CommandRunner
+    private let locks = NamedLocksForFiles()
+
+    public var stagedPath: String { path + ".new" }
+
+    public init(path: String, network: HostNetwork, runner: any CommandRunner) {
+        self.path = path
+        self.network = network
+        self.runner = runner
+    }
+
+    /// The file as the API shows it (staged changes included), and whether there are any.
+    public func read() throws -> (file: InterfacesFile, pending: Bool) {
+        if let staged = try? String(contentsOfFile: stagedPath, encoding: .utf8) {
+            return (try InterfacesFile(parsing: staged), true)
+        }
+        return (try live(), false)
+    }
+
+    /// The applied file (empty when there is none yet).
+    public func live() throws -> InterfacesFile {
+        try InterfacesFile(parsing: (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
+    }
+
+    /// Changes the staged file (made from the live one when there is none).
+    public func modify<T>(_ change: (inout InterfacesFile) throws -> T) throws -> T {
+        try locks.withLock {
+            var (file, _) = try read()
+            let result = try change(&file)
+            try Self.writeAtomically(file.text, to: stagedPath)
+            return result
+        }
+    }
+
+    public func revert() throws {
+        try locks.withLock {
+            if FileManager.default.fileExists(atPath: stagedPath) {
+                try FileManager.default.removeItem(atPath: stagedPath)
+            }
+        }
+    }
+
+    /// `diff -u` of the live and the staged file, or nil when nothing is staged.
+    public func changes() async -> String? {
+        guard FileManager.default.fileExists(atPath: stagedPath) else { return nil }
+        do {
+            return try await runner.run(Invocation("diff", ["-b", "-N", "-u", path, stagedPath])).standardOutput
+        } catch CommandError.failed(_, let code, _, let output) where code == 1 {
+            return output  // diff exits 1 when the files differ
+        } catch {
+            return nil
+        }
+    }
+
+    /// Applies the staged (or, without one, the live) config to the kernel, one logged step at a
+    /// time. A failed step stops the apply, names the step and keeps the staged file.
+    public func apply(log: @Sendable (String) -> Void) async throws {
+        let (target, pending) = try read()
+        let previous = try live()
+        let desired = Self.desiredLinks(target)
+        let steps = try NetworkReconciler.plan(
+            desired: desired,
+            previous: pending ? Self.desiredLinks(previous) : desired,
+            actual: try await network.linksWithAddresses(),
+            gateway: try await network.defaultGateway()
+        )
+        if steps.isEmpty { log("kernel state matches the config: nothing to change") }
+        for (index, step) in steps.enumerated() {
+            log("step \(index + 1)/\(steps.count): \(step)")
+            do {
+                try await network.run(step)
+            } catch {
+                throw VireoError(
+                    .internalError,
+                    "network apply failed at step \(index + 1)/\(steps.count) (\(step)): \(error) - the steps after it were not run",
+                    underlying: error
+                )
+            }
+        }
+        if pending {
+            try locks.withLock {
+                try Self.writeAtomically(target.text, to: path)
+                try? FileManager.default.removeItem(atPath: stagedPath)
+            }
+        }
+    }
+
+    /// What the kernel should have for a file's interfaces. Loopback, DHCP addressing, OVS, VXLAN
+    /// and aliases are not managed by Vireo's reconciler.
+    public static func desiredLinks(_ file: InterfacesFile) -> [NetworkReconciler.DesiredLink] {
+        file.interfaces.compactMap { interface in
+            let kind: NetworkReconciler.DesiredLink.Kind
+            switch interface.type {
+            case .bridge: kind = .bridge(vlanAware: interface.bridgeVLANAware)
+            case .bond: kind = .bond(mode: interface.bondMode?.rawValue ?? "balance-rr")
+            case .eth: kind = .existing
+            case .vlan:
+                guard
+                    let parent = interface.vlanRawDevice ?? interface.name.split(separator: ".").first.map(String.init),
+                    let id = interface.vlanID ?? interface.name.split(separator: ".").last.flatMap({ Int($0) })
+                else { return nil }
+                kind = .vlan(parent: parent, id: id)
+            default: return nil
+            }
+            var addresses: [String] = []
+            if interface.method == .static, let cidr = interface.cidr { addresses.append(cidr) }
+            if interface.method6 == .static, let cidr = interface.cidr6 { addresses.append(cidr) }
+            return NetworkReconciler.DesiredLink(
+                name: interface.name,
+                kind: kind,
+                ports: interface.bridgePorts ?? interface.slaves ?? [],
+                addresses: addresses,
+                gateway: interface.gateway,
+                mtu: interface.mtu,
+                autostart: interface.autostart
+            )
+        }
+    }
+
+    static func writeAtomically(_ text: String, to path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let temporary = path + ".tmp.\(getpid())"
+        try text.write(toFile: temporary, atomically: false, encoding: .utf8)
+        guard rename(temporary, path) == 0 else {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw VireoError(.internalError, "unable to write '\(path)': \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// One in-process lock around the interfaces files (Proxmox: `/etc/network/.pve-interfaces.lock`).
+final class NamedLocksForFiles: Sendable {
+    private let mutex = NSLock()
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        mutex.lock()
+        defer { mutex.unlock() }
+        return try body()
+    }
+}
