@@ -178,7 +178,7 @@ struct QmCommand: AsyncParsableCommand {
                 }
                 if item["vmstate"]?.intValue == 1 { line += "  (with RAM)" }
                 if let description = item["description"]?.stringValue, !description.isEmpty {
-                    line += "  " + description.split(separator: "\n").first.map(String.init)!
+                    line += "  " + (description.split(separator: "\n").first.map(String.init) ?? "")
                 }
                 out += line + "\n"
                 if name != "current" { draw(name, depth: depth + 1) }

@@ -7,6 +7,8 @@ public struct NetworkNamespace: Sendable, Equatable {
     /// The name under `/run/netns`, or nil for the namespace vireod runs in.
     public let name: String?
 
+    private init(unchecked name: String?) { self.name = name }
+
     public init(_ name: String?) throws {
         if let name {
             guard !name.isEmpty, name.count <= 64,
@@ -17,7 +19,7 @@ public struct NetworkNamespace: Sendable, Equatable {
         self.name = name
     }
 
-    public static let host = try! NetworkNamespace(nil)
+    public static let host = NetworkNamespace(unchecked: nil)
 
     /// The invocation run inside the namespace (`nsenter --net=/run/netns/<name> -- …`): only the
     /// network namespace changes, so files and mounts look the same to the command.

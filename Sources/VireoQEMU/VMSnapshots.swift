@@ -97,10 +97,8 @@ public struct VMSnapshots: Sendable {
             guard let snapshot = config[snapshot: name] else {
                 throw VireoError.notFound("snapshot '\(name)' does not exist")
             }
-            if snapshot["snapstate"] != nil {
-                throw VireoError.conflict(
-                    "unable to rollback to incomplete snapshot (snapstate = \(snapshot["snapstate"]!))"
-                )
+            if let state = snapshot["snapstate"] {
+                throw VireoError.conflict("unable to rollback to incomplete snapshot (snapstate = \(state))")
             }
             try config.main.set("lock", "rollback")
             return snapshot
