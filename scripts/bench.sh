@@ -56,3 +56,5 @@ echo
 .venv/bin/python scripts/bench_storage.py "$port" "bench@pve!wrk=$secret" bench "$data"
 echo
 .venv/bin/python scripts/bench_vm.py "$port" "bench@pve!wrk=$secret" bench "$data"
+echo
+.venv/bin/python scripts/bench_network.py "$VIREOD"

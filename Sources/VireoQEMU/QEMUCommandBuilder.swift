@@ -337,38 +337,61 @@ public struct QEMUCommandBuilder: Sendable {
         for index in 0...31 {
             let key = "net\(index)"
             guard let value = config[key] else { continue }
-            let net = try property(key, value)
-            var model = net["model"] ?? "virtio"
-            var mac = net["macaddr"]
-            // `<model>=<MAC>` as the first part sets both.
-            if let first = net.entries.first, !Self.netOptions.contains(first.key) {
-                model = first.key
-                mac = first.value
-            } else if let bare = net.defaultValue {
-                model = bare
-            }
-            for entry in net.entries.dropFirst() where !Self.netOptions.contains(entry.key) {
-                throw VireoError.parameter(key, "unknown option '\(entry.key)'")
-            }
-            guard let device = Self.netModels[model] else {
-                throw VireoError.parameter(key, "unknown NIC model '\(model)'")
-            }
-            var netdev: String
-            if net["bridge"] != nil {
-                netdev = "type=tap,id=\(key),ifname=tap\(vmid)i\(index),script=no,downscript=no"
-                if model == "virtio", kvm { netdev += ",vhost=on" }
-            } else {
-                // No bridge: user-mode NAT, as Proxmox does.
-                netdev = "type=user,id=\(key)"
-            }
-            argv += ["-netdev", netdev]
-            let slot = Self.slots[key].map { "bus=pci.0,addr=\($0)" } ?? "bus=pci.1,addr=0x\(String(index, radix: 16))"
-            var options = "\(device),netdev=\(key),\(slot),id=\(key)"
-            if let mac { options = "\(device),mac=\(mac),netdev=\(key),\(slot),id=\(key)" }
-            if let bootIndex = boot.index(for: key, isCD: false) { options += ",bootindex=\(bootIndex)" }
-            argv += ["-device", options]
+            let nic = try Self.nic(
+                key: key,
+                value: value,
+                vmid: vmid,
+                kvm: kvm,
+                bootIndex: boot.index(for: key, isCD: false)
+            )
+            argv += ["-netdev", nic.netdev, "-device", nic.device]
         }
         return argv
+    }
+
+    /// The `-netdev` and `-device` option strings of one `netN` (also what NIC hotplug sends).
+    public static func nic(
+        key: String,
+        value: String,
+        vmid: Int,
+        kvm: Bool,
+        bootIndex: Int? = nil
+    ) throws -> (netdev: String, device: String) {
+        guard let index = Int(key.dropFirst(3)), key.hasPrefix("net") else {
+            throw VireoError.parameter(key, "not a network device")
+        }
+        let net: PropertyString
+        do { net = try PropertyString(parsing: value) } catch let error as VireoError {
+            throw VireoError.parameter(key, error.message)
+        }
+        var model = net["model"] ?? "virtio"
+        var mac = net["macaddr"]
+        // `<model>=<MAC>` as the first part sets both.
+        if let first = net.entries.first, !Self.netOptions.contains(first.key) {
+            model = first.key
+            mac = first.value
+        } else if let bare = net.defaultValue {
+            model = bare
+        }
+        for entry in net.entries.dropFirst() where !Self.netOptions.contains(entry.key) {
+            throw VireoError.parameter(key, "unknown option '\(entry.key)'")
+        }
+        guard let device = Self.netModels[model] else {
+            throw VireoError.parameter(key, "unknown NIC model '\(model)'")
+        }
+        var netdev: String
+        if net["bridge"] != nil {
+            netdev = "type=tap,id=\(key),ifname=tap\(vmid)i\(index),script=no,downscript=no"
+            if model == "virtio", kvm { netdev += ",vhost=on" }
+        } else {
+            // No bridge: user-mode NAT, as Proxmox does.
+            netdev = "type=user,id=\(key)"
+        }
+        let slot = Self.slots[key].map { "bus=pci.0,addr=\($0)" } ?? "bus=pci.1,addr=0x\(String(index, radix: 16))"
+        var options = "\(device),netdev=\(key),\(slot),id=\(key)"
+        if let mac { options = "\(device),mac=\(mac),netdev=\(key),\(slot),id=\(key)" }
+        if let bootIndex { options += ",bootindex=\(bootIndex)" }
+        return (netdev, options)
     }
 
     // MARK: - Helpers

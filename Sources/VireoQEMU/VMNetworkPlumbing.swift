@@ -104,3 +104,70 @@ extension VMRuntime {
         return true
     }
 }
+
+extension VMRuntime {
+    /// Adds a NIC to the running VM: its tap on the bridge, then QMP `netdev_add` and `device_add`.
+    public func hotplugNIC(_ vmid: Int, key: String, value: String, log: Log) async throws {
+        let config = try VMConfig.Section.single(key, value)
+        let nics = try VMNetworkPlumbing.bridgedNICs(vmid: vmid, config: config)
+        try await plumbing.plug(vmid: vmid, config: config, log: log)
+        do {
+            let nic = try QEMUCommandBuilder.nic(key: key, value: value, vmid: vmid, kvm: false)
+            let netdev = Self.qmpArguments(nic.netdev)
+            let device = Self.qmpArguments(nic.device, firstIsDriver: true).merging(["id": .string(key)]) { $1 }
+            try await qmp(vmid) { client in
+                try await client.netdevAdd(netdev)
+                do {
+                    try await client.deviceAdd(device)
+                } catch {
+                    try? await client.netdevDel(id: key)
+                    throw error
+                }
+            }
+            if nics.first?.linkDown == true { try await qmp(vmid) { try await $0.setLink(name: key, up: false) } }
+        } catch {
+            for nic in nics { try? await plumbing.network.deleteLink(nic.tap) }
+            throw error
+        }
+    }
+
+    /// Removes a NIC from the running VM: `device_del` (the guest lets go of it), `netdev_del`, tap.
+    public func unplugNIC(_ vmid: Int, key: String) async throws {
+        guard let index = Int(key.dropFirst(3)) else { return }
+        try await qmp(vmid) { client in
+            try await client.deviceDel(id: key)
+            // The guest acknowledges the unplug asynchronously; the netdev goes once the device is gone.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
+                let devices = try await client.execute("qom-list", arguments: ["path": "/machine/peripheral"])
+                let names = devices.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+                if !names.contains(key) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try await client.netdevDel(id: key)
+        }
+        try? await plumbing.network.deleteLink(VMNetworkPlumbing.tapName(vmid: vmid, index: index))
+    }
+
+    /// `a=b,c=d` as QMP arguments; with `firstIsDriver` the first bare word is `driver`.
+    static func qmpArguments(_ options: String, firstIsDriver: Bool = false) -> [String: QMPValue] {
+        var result: [String: QMPValue] = [:]
+        for (position, part) in options.split(separator: ",").enumerated() {
+            if let equals = part.firstIndex(of: "=") {
+                result[String(part[..<equals])] = .string(String(part[part.index(after: equals)...]))
+            } else if position == 0, firstIsDriver {
+                result["driver"] = .string(String(part))
+            }
+        }
+        return result
+    }
+}
+
+extension VMConfig.Section {
+    /// A section with one entry (for code that takes a whole config).
+    static func single(_ key: String, _ value: String) throws -> VMConfig.Section {
+        var section = VMConfig.Section()
+        try section.set(key, value)
+        return section
+    }
+}

@@ -120,6 +120,18 @@ def test_client_reaches_the_guest_through_nic_bridge_and_tap(network):
     set_net(root, 200, "virtio=BC:24:11:00:00:C8,bridge=vmbr0")
     assert ns.ping(attempts=10)
 
+    # Hotplug: a second NIC appears in the running VM at once, and goes again.
+    root.ok("PUT", f"/nodes/{NODE}/qemu/200/config", {"net1": "virtio,bridge=vmbr1"})
+    config = root.ok("GET", f"/nodes/{NODE}/qemu/200/config", {"current": 1})
+    assert config["net1"].startswith("virtio=BC:24:11:") and "bridge=vmbr1" in config["net1"], config
+    assert ns.link("tap200i1")["master"] == "vmbr1"
+    devices = root.ok("POST", f"/nodes/{NODE}/qemu/200/monitor", {"command": "info network"})
+    assert "net1:" in devices, devices
+    root.ok("PUT", f"/nodes/{NODE}/qemu/200/config", {"delete": "net1"})
+    assert "net1" not in root.ok("GET", f"/nodes/{NODE}/qemu/200/config")
+    assert "net1:" not in root.ok("POST", f"/nodes/{NODE}/qemu/200/monitor", {"command": "info network"})
+    assert ns.link("tap200i1") is None
+
     assert power(root, 200, "stop")["exitstatus"] == "OK"
     assert ns.link("tap200i0") is None, "tap left behind after stop"
 

@@ -136,12 +136,7 @@ enum QEMUEndpoints {
                 let deferred = { (key: String) in running && !fastPlugKeys.contains(key) }
                 for key in reverts {
                     _ = pending.remove(key)
-                    let kept = (pending["delete"] ?? "").split(separator: ",").filter { $0.drop { $0 == "!" } != key }
-                    if kept.isEmpty {
-                        _ = pending.remove("delete")
-                    } else {
-                        try pending.set("delete", kept.joined(separator: ","))
-                    }
+                    try dropPendingDeletion(key, from: &pending)
                 }
                 for key in deletions {
                     if key == "description" {
@@ -182,6 +177,23 @@ enum QEMUEndpoints {
                 where try await runtime(request).updateNICLive(vmid, key: nic.key, from: nic.old, to: nic.new) {
                     try main.set(nic.key, nic.new)
                     _ = pending.remove(nic.key)
+                }
+                // NIC hotplug (Proxmox's default `hotplug: network,disk,usb`): a new NIC is added to the
+                // running VM and a deleted one removed, instead of waiting for the next start.
+                let hotplug = (main["hotplug"] ?? "network,disk,usb").split(separator: ",")
+                if running, hotplug.contains("network") || hotplug.contains("1") {
+                    let runtime = runtime(request)
+                    for entry in changes.entries where entry.key.hasPrefix("net") && config.main[entry.key] == nil {
+                        guard let value = pending[entry.key] else { continue }
+                        try await runtime.hotplugNIC(vmid, key: entry.key, value: value) { _ in }
+                        try main.set(entry.key, value)
+                        _ = pending.remove(entry.key)
+                    }
+                    for key in deletions where key.hasPrefix("net") && main[key] != nil {
+                        try await runtime.unplugNIC(vmid, key: key)
+                        _ = main.remove(key)
+                        try dropPendingDeletion(key, from: &pending)
+                    }
                 }
                 config.main = main
                 config.pending = pending.isEmpty ? nil : pending
@@ -265,6 +277,12 @@ enum QEMUEndpoints {
     }
 
     // MARK: - Helpers
+
+    /// Takes `key` off the pending section's `delete` list.
+    static func dropPendingDeletion(_ key: String, from pending: inout VMConfig.Section) throws {
+        let kept = (pending["delete"] ?? "").split(separator: ",").filter { $0.drop { $0 == "!" } != key }
+        if kept.isEmpty { _ = pending.remove("delete") } else { try pending.set("delete", kept.joined(separator: ",")) }
+    }
 
     /// The per-key privileges of a config change (Proxmox checks them after the endpoint's "any
     /// VM.Config.*"), and `Datastore.AllocateSpace` for every disk to be allocated.
