@@ -85,6 +85,47 @@ public struct HostNetwork: Sendable {
     /// Runs one `ip` command of a reconciliation plan in the namespace.
     public func run(_ step: NetworkReconciler.Step) async throws { try await ip(step.arguments) }
 
+    /// Runs a plan's steps in order through one `ip -batch -`, which stops at the first failing
+    /// command. Throws ``BatchFailure`` naming that step (the ones before it were made).
+    public func run(_ steps: [NetworkReconciler.Step]) async throws {
+        guard !steps.isEmpty else { return }
+        let script =
+            steps.map { $0.arguments.map(Self.batchQuoted).joined(separator: " ") }.joined(separator: "\n") + "\n"
+        let invocation = namespace.wrap(
+            Invocation("ip", ["-batch", "-"], standardInput: Array(script.utf8), timeout: .seconds(60))
+        )
+        let failure: CommandError
+        do {
+            _ = try await runner.run(invocation)
+            return
+        } catch {
+            failure = error
+        }
+        guard case .failed(_, _, let standardError, _) = failure else { throw failure }
+        throw BatchFailure(
+            step: Self.failedLine(standardError).map { $0 - 1 } ?? 0,
+            message: CommandError.tail(standardError)
+        )
+    }
+
+    /// The line `ip -batch` names in "Command failed -:<line>".
+    static func failedLine(_ standardError: String) -> Int? {
+        guard let marker = standardError.range(of: "Command failed -:") else { return nil }
+        return Int(standardError[marker.upperBound...].prefix { $0.isNumber })
+    }
+
+    public struct BatchFailure: Error, CustomStringConvertible {
+        /// Index of the step that failed.
+        public var step: Int
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// Interface names and addresses need no quoting; anything else is double-quoted for `ip -batch`.
+    static func batchQuoted(_ word: String) -> String {
+        word.allSatisfy { $0.isLetter || $0.isNumber || "-_.:/".contains($0) } ? word : "\"\(word)\""
+    }
+
     /// A persistent tap on `bridge` with the bridge's MTU (or `mtu`), up: what a VM NIC plugs into.
     /// A leftover tap of the same name (a VM that died) is replaced.
     public func createTap(_ name: String, bridge: String, mtu: Int?) async throws {

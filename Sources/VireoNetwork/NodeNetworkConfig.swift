@@ -75,17 +75,15 @@ public final class NodeNetworkConfig: Sendable {
             gateway: try await network.defaultGateway()
         )
         if steps.isEmpty { log("kernel state matches the config: nothing to change") }
-        for (index, step) in steps.enumerated() {
-            log("step \(index + 1)/\(steps.count): \(step)")
-            do {
-                try await network.run(step)
-            } catch {
-                throw VireoError(
-                    .internalError,
-                    "network apply failed at step \(index + 1)/\(steps.count) (\(step)): \(error) - the steps after it were not run",
-                    underlying: error
-                )
-            }
+        for (index, step) in steps.enumerated() { log("step \(index + 1)/\(steps.count): \(step)") }
+        do {
+            try await network.run(steps)
+        } catch let failure as HostNetwork.BatchFailure {
+            let step = steps.indices.contains(failure.step) ? steps[failure.step].description : "?"
+            throw VireoError(
+                .internalError,
+                "network apply failed at step \(failure.step + 1)/\(steps.count) (\(step))\(failure.message) - steps before it were made, the ones after it not; the staged config is kept"
+            )
         }
         if pending {
             try locks.withLock {

@@ -121,3 +121,13 @@ import Testing
         #expect(!NetworkReconciler.isGuestPort("tapx"))
     }
 }
+
+@Suite struct IPBatchTests {
+    @Test func theFailedLineIsReadFromIPsMessage() {
+        #expect(HostNetwork.failedLine("RTNETLINK answers: Operation not supported\nCommand failed -:2\n") == 2)
+        #expect(HostNetwork.failedLine("something else") == nil)
+        #expect(HostNetwork.batchQuoted("vmbr0") == "vmbr0")
+        #expect(HostNetwork.batchQuoted("10.0.0.1/24") == "10.0.0.1/24")
+        #expect(HostNetwork.batchQuoted("a b") == "\"a b\"")
+    }
+}

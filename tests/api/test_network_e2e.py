@@ -197,3 +197,20 @@ def test_interfaces_api_stages_applies_only_differences_and_reverts(network):
     status, _, body = root.post(f"/nodes/{NODE}/network", {"iface": "vmbr6", "type": "bridge", "bridge_ports": "eth1"})
     assert status == 400 and "bridge_ports" in body["errors"], body
     assert "changes" not in root.request("GET", f"/nodes/{NODE}/network")[2]
+
+
+def test_a_failing_apply_names_its_step_and_keeps_the_staged_config(network):
+    node, ns = network
+    root = node.root
+    root.ok("POST", f"/nodes/{NODE}/network", {"iface": "vmbr7", "type": "bridge", "autostart": 1})
+    # This kernel has no bridge VLAN filtering: creating a VLAN-aware bridge fails in the kernel.
+    root.ok("POST", f"/nodes/{NODE}/network", {"iface": "vmbr8", "type": "bridge", "bridge_vlan_aware": 1,
+                                                "autostart": 1})
+    upid = root.ok("PUT", f"/nodes/{NODE}/network")
+    status = wait_task(root, upid)
+    assert "step 2/" in status["exitstatus"] and "vmbr8" in status["exitstatus"], status
+    assert "not supported" in status["exitstatus"].lower(), status
+    assert ns.link("vmbr7") is not None and ns.link("vmbr8") is None
+    # Nothing was committed: the change is still staged, the live file untouched.
+    assert "vmbr8" in root.request("GET", f"/nodes/{NODE}/network")[2]["changes"]
+    assert not os.path.exists(os.path.join(node.data_dir, "network", "interfaces"))
