@@ -35,7 +35,7 @@ public struct NetworkNamespace: Sendable, Equatable {
 /// The links of a network namespace as `ip` shows and changes them.
 public struct HostNetwork: Sendable {
     public let namespace: NetworkNamespace
-    let runner: any CommandRunner
+    public let runner: any CommandRunner
 
     public init(namespace: NetworkNamespace, runner: any CommandRunner) {
         self.namespace = namespace
@@ -53,6 +53,8 @@ public struct HostNetwork: Sendable {
         public var isUp: Bool
         /// Global addresses as CIDRs (`192.0.2.5/24`), from `ip addr` output.
         public var addresses: [String] = []
+        /// A bridge with VLAN filtering on (a VLAN-aware bridge).
+        public var vlanFiltering = false
     }
 
     /// The link `name`, or nil when it does not exist.
@@ -173,7 +175,8 @@ public struct HostNetwork: Sendable {
                         let length = address["prefixlen"]?.intValue
                     else { return nil }
                     return "\(local)/\(length)"
-                }
+                },
+                vlanFiltering: item["linkinfo"]?["info_data"]?["vlan_filtering"]?.intValue == 1
             )
         }
     }

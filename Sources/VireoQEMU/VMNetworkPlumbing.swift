@@ -48,23 +48,101 @@ public struct VMNetworkPlumbing: Sendable {
         var made: [String] = []
         do {
             for nic in try Self.bridgedNICs(vmid: vmid, config: config) {
-                if nic.tag != nil || nic.trunks != nil {
-                    throw VireoError.parameter(
-                        nic.key,
-                        "VLAN tags need 802.1Q devices or bridge VLAN filtering, which this host's kernel lacks"
-                    )
-                }
                 guard let bridge = try await network.link(nic.bridge), bridge.kind == "bridge" else {
                     throw VireoError.parameter(nic.key, "bridge '\(nic.bridge)' does not exist")
                 }
-                try await network.createTap(nic.tap, bridge: nic.bridge, mtu: nic.mtu)
+                var attachTo = nic.bridge
+                var vlanSteps: [Invocation] = []
+                if nic.tag != nil || nic.trunks != nil {
+                    let plan = try await vlanPlan(nic, bridge: bridge)
+                    for step in plan.prepare { _ = try await network.runner.run(network.namespace.wrap(step)) }
+                    attachTo = plan.bridge
+                    vlanSteps = plan.afterAttach
+                }
+                try await network.createTap(nic.tap, bridge: attachTo, mtu: nic.mtu)
                 made.append(nic.tap)
-                log("\(nic.key): \(nic.tap) on \(nic.bridge) (MTU \(nic.mtu ?? bridge.mtu))")
+                for step in vlanSteps { _ = try await network.runner.run(network.namespace.wrap(step)) }
+                log("\(nic.key): \(nic.tap) on \(attachTo) (MTU \(nic.mtu ?? bridge.mtu))")
             }
         } catch {
             for tap in made { try? await network.deleteLink(tap) }
             throw error
         }
+    }
+
+    /// How a tagged NIC is wired, in Proxmox's two models.
+    public struct VLANPlan: Sendable, Equatable {
+        /// The bridge the tap joins.
+        public var bridge: String
+        /// Commands before the tap exists (traditional model: `ethX.Y` and `vmbrXvY`).
+        public var prepare: [Invocation]
+        /// Commands once the tap is on its bridge (VLAN-aware model: the tap's VLANs).
+        public var afterAttach: [Invocation]
+    }
+
+    /// The VLAN wiring of a NIC on this host, or an error saying what the kernel lacks.
+    func vlanPlan(_ nic: BridgedNIC, bridge: HostNetwork.Link) async throws -> VLANPlan {
+        if bridge.vlanFiltering {
+            return Self.vlanAwarePlan(tap: nic.tap, bridge: nic.bridge, tag: nic.tag, trunks: nic.trunks)
+        }
+        guard nic.trunks == nil else {
+            throw VireoError.parameter(nic.key, "trunks need a VLAN-aware bridge ('\(nic.bridge)' is not)")
+        }
+        guard FileManager.default.fileExists(atPath: "/proc/net/vlan/config") else {
+            throw VireoError.parameter(
+                nic.key,
+                "VLAN tag \(nic.tag ?? 0) needs a VLAN-aware bridge (bridge VLAN filtering) or 802.1Q VLAN devices (module 8021q); this host's kernel has neither"
+            )
+        }
+        let links = try await network.links()
+        guard let uplink = links.first(where: { $0.master == nic.bridge && !NetworkReconciler.isGuestPort($0.name) })
+        else {
+            throw VireoError.parameter(
+                nic.key,
+                "bridge '\(nic.bridge)' has no physical port to carry VLAN \(nic.tag ?? 0)"
+            )
+        }
+        return Self.traditionalPlan(
+            bridge: nic.bridge,
+            uplink: uplink.name,
+            tag: nic.tag ?? 0,
+            existing: Set(links.map(\.name))
+        )
+    }
+
+    /// VLAN-aware bridge: the tap carries `tag` untagged (its PVID) and the `trunks` tagged.
+    public static func vlanAwarePlan(tap: String, bridge: String, tag: Int?, trunks: String?) -> VLANPlan {
+        var steps = [Invocation("bridge", ["vlan", "del", "dev", tap, "vid", "1"])]
+        if let tag {
+            steps.append(Invocation("bridge", ["vlan", "add", "dev", tap, "vid", String(tag), "pvid", "untagged"]))
+        }
+        for trunk in (trunks ?? "").split(separator: ";") where !trunk.isEmpty {
+            steps.append(Invocation("bridge", ["vlan", "add", "dev", tap, "vid", String(trunk)]))
+        }
+        return VLANPlan(bridge: bridge, prepare: [], afterAttach: steps)
+    }
+
+    /// Traditional model: VLAN `tag` of the bridge's uplink gets a bridge of its own, `vmbrXvY`
+    /// over `uplink.Y`, made once and shared by every NIC with that tag.
+    public static func traditionalPlan(bridge: String, uplink: String, tag: Int, existing: Set<String>) -> VLANPlan {
+        let vlanDevice = "\(uplink).\(tag)"
+        let vlanBridge = "\(bridge)v\(tag)"
+        var steps: [Invocation] = []
+        if !existing.contains(vlanDevice) {
+            steps.append(
+                Invocation(
+                    "ip",
+                    ["link", "add", "link", uplink, "name", vlanDevice, "type", "vlan", "id", String(tag)]
+                )
+            )
+        }
+        if !existing.contains(vlanBridge) {
+            steps.append(Invocation("ip", ["link", "add", "name", vlanBridge, "type", "bridge"]))
+            steps.append(Invocation("ip", ["link", "set", "dev", vlanDevice, "master", vlanBridge]))
+            steps.append(Invocation("ip", ["link", "set", "dev", vlanDevice, "up"]))
+            steps.append(Invocation("ip", ["link", "set", "dev", vlanBridge, "up"]))
+        }
+        return VLANPlan(bridge: vlanBridge, prepare: steps, afterAttach: [])
     }
 
     /// Removes the VM's taps (all `tap<vmid>i<n>` still there).

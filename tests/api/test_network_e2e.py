@@ -214,3 +214,25 @@ def test_a_failing_apply_names_its_step_and_keeps_the_staged_config(network):
     # Nothing was committed: the change is still staged, the live file untouched.
     assert "vmbr8" in root.request("GET", f"/nodes/{NODE}/network")[2]["changes"]
     assert not os.path.exists(os.path.join(node.data_dir, "network", "interfaces"))
+
+
+HAS_8021Q = os.path.exists("/proc/net/vlan/config")
+
+
+@pytest.mark.skipif(not HAS_8021Q, reason="not run here: this kernel has no 802.1Q VLAN devices (module 8021q), "
+                                          "and no bridge VLAN filtering")
+def test_tagged_nic_reaches_a_client_on_that_vlan(network):
+    """Traditional model: vmbr0v10 over eth0.10, made at VM start; the LAN client sits on VLAN 10."""
+    node, ns = network
+    root = node.root
+    sh("ip", "-n", ns.lan, "link", "add", "link", "lan0", "name", "lan0.10", "type", "vlan", "id", "10")
+    sh("ip", "-n", ns.lan, "addr", "add", "10.67.0.1/24", "dev", "lan0.10")
+    sh("ip", "-n", ns.lan, "link", "set", "lan0.10", "up")
+    create_vm(root, 203, net0="virtio,bridge=vmbr0,tag=10", smbios1="serial=vireo.ip=10.67.0.10/24")
+    assert power(root, 203, "start")["exitstatus"] == "OK"
+    assert ns.link("tap203i0")["master"] == "vmbr0v10"
+    expect_on_console(node, 203, "VIREO-GUEST-READY")
+    ok = any(sh("ip", "netns", "exec", ns.lan, "ping", "-c", "1", "-W", "1", "10.67.0.10", check=False).returncode == 0
+             for _ in range(10))
+    assert ok, "no answer on VLAN 10"
+    assert power(root, 203, "stop")["exitstatus"] == "OK"
