@@ -44,7 +44,7 @@ public struct NetworkReconciler: Sendable {
     public struct Step: Sendable, Equatable, CustomStringConvertible {
         public var arguments: [String]
         public var description: String { "ip " + arguments.joined(separator: " ") }
-        init(_ arguments: [String]) { self.arguments = arguments }
+        public init(_ arguments: [String]) { self.arguments = arguments }
     }
 
     public struct Failure: Error, CustomStringConvertible {

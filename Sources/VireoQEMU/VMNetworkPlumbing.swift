@@ -20,6 +20,13 @@ public struct VMNetworkPlumbing: Sendable {
         public var tag: Int?
         public var trunks: String?
         public var tap: String
+        /// `rate` in MB/s (Proxmox's unit), both directions.
+        public var rate: Double?
+        /// With a rate, the tap sits on a bridge of its own joined to the VM's bridge by a veth pair
+        /// (Proxmox's `fwbr`/`fwln`/`fwpr`), so the guest's sending can be shaped on `fwln`'s egress.
+        public var firewallBridge: String { "fwbr\(tap.dropFirst(3))" }
+        public var firewallLink: String { "fwln\(tap.dropFirst(3))" }
+        public var firewallPort: String { "fwpr\(tap.dropFirst(3))" }
     }
 
     public static func tapName(vmid: Int, index: Int) -> String { "tap\(vmid)i\(index)" }
@@ -38,7 +45,8 @@ public struct VMNetworkPlumbing: Sendable {
                 linkDown: (try? net.bool("link_down")) == true,
                 tag: net["tag"].flatMap(Int.init),
                 trunks: net["trunks"],
-                tap: tapName(vmid: vmid, index: index)
+                tap: tapName(vmid: vmid, index: index),
+                rate: net["rate"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil }
             )
         }
     }
@@ -59,8 +67,20 @@ public struct VMNetworkPlumbing: Sendable {
                     attachTo = plan.bridge
                     vlanSteps = plan.afterAttach
                 }
-                try await network.createTap(nic.tap, bridge: attachTo, mtu: nic.mtu)
-                made.append(nic.tap)
+                if let rate = nic.rate {
+                    let mtu = nic.mtu ?? bridge.mtu
+                    made.append(nic.firewallBridge)
+                    made.append(nic.firewallLink)
+                    try await network.run(Self.rateBridgeSteps(nic, bridge: attachTo, mtu: mtu))
+                    try await network.createTap(nic.tap, bridge: nic.firewallBridge, mtu: mtu)
+                    made.append(nic.tap)
+                    for step in Self.rateLimitCommands(devices: [nic.tap, nic.firewallLink], rate: rate) {
+                        _ = try await network.runner.run(network.namespace.wrap(step))
+                    }
+                } else {
+                    try await network.createTap(nic.tap, bridge: attachTo, mtu: nic.mtu)
+                    made.append(nic.tap)
+                }
                 for step in vlanSteps { _ = try await network.runner.run(network.namespace.wrap(step)) }
                 log("\(nic.key): \(nic.tap) on \(attachTo) (MTU \(nic.mtu ?? bridge.mtu))")
             }
@@ -145,12 +165,51 @@ public struct VMNetworkPlumbing: Sendable {
         return VLANPlan(bridge: vlanBridge, prepare: steps, afterAttach: [])
     }
 
-    /// Removes the VM's taps (all `tap<vmid>i<n>` still there).
+    /// The rate bridge of a NIC: `fwbr` with `fwln`, whose veth peer `fwpr` joins the VM's bridge.
+    static func rateBridgeSteps(_ nic: BridgedNIC, bridge: String, mtu: Int) -> [NetworkReconciler.Step] {
+        let mtu = String(mtu)
+        return [
+            .init(["link", "add", "name", nic.firewallBridge, "mtu", mtu, "type", "bridge"]),
+            .init([
+                "link", "add", "name", nic.firewallPort, "mtu", mtu, "type", "veth", "peer", "name", nic.firewallLink,
+                "mtu", mtu,
+            ]),
+            .init(["link", "set", "dev", nic.firewallLink, "master", nic.firewallBridge]),
+            .init(["link", "set", "dev", nic.firewallPort, "master", bridge]),
+            .init(["link", "set", "dev", nic.firewallLink, "up"]),
+            .init(["link", "set", "dev", nic.firewallPort, "up"]),
+            .init(["link", "set", "dev", nic.firewallBridge, "up"]),
+        ]
+    }
+
+    /// HTB on each device's egress: on the tap that is what the guest receives, on `fwln` what it
+    /// sends. `rate` is in MB/s as Proxmox has it; tc's `bps` is bytes per second.
+    public static func rateLimitCommands(devices: [String], rate: Double) -> [Invocation] {
+        let bytes = max(1, Int(rate * 1024 * 1024))
+        let burst = max(16 * 1024, bytes / 20)
+        return devices.flatMap { device in
+            [
+                Invocation("tc", ["qdisc", "replace", "dev", device, "root", "handle", "1:", "htb", "default", "1"]),
+                Invocation(
+                    "tc",
+                    [
+                        "class", "replace", "dev", device, "parent", "1:", "classid", "1:1", "htb", "rate",
+                        "\(bytes)bps", "burst", "\(burst)b",
+                    ]
+                ),
+            ]
+        }
+    }
+
+    /// Removes the VM's taps and rate bridges (`tap|fwbr|fwln<vmid>i<n>`; `fwpr` goes with `fwln`).
     public func unplug(vmid: Int) async {
         guard let links = try? await network.links() else { return }
-        for link in links
-        where link.name.hasPrefix("tap\(vmid)i") && Int(link.name.dropFirst("tap\(vmid)i".count)) != nil {
-            try? await network.deleteLink(link.name)
+        for link in links {
+            for prefix in ["tap", "fwln", "fwbr"] where link.name.hasPrefix("\(prefix)\(vmid)i") {
+                if Int(link.name.dropFirst("\(prefix)\(vmid)i".count)) != nil {
+                    try? await network.deleteLink(link.name)
+                }
+            }
         }
     }
 }
@@ -173,7 +232,9 @@ extension VMRuntime {
         let tap = VMNetworkPlumbing.tapName(vmid: vmid, index: index)
         if before["bridge"] != after["bridge"] {
             guard let bridge = after["bridge"], before["bridge"] != nil else { return false }
-            try await plumbing.network.attach(tap, to: bridge, mtu: after["mtu"].flatMap(Int.init))
+            // With a rate bridge, its veth end is the port on the VM's bridge.
+            let port = try await plumbing.network.link("fwpr\(vmid)i\(index)") != nil ? "fwpr\(vmid)i\(index)" : tap
+            try await plumbing.network.attach(port, to: bridge, mtu: after["mtu"].flatMap(Int.init))
         }
         let down = (try? after.bool("link_down")) == true
         if down != ((try? before.bool("link_down")) == true) {

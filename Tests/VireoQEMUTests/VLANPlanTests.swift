@@ -46,3 +46,17 @@ import VireoHost
         #expect(again.prepare.isEmpty && again.bridge == "vmbr0v5")
     }
 }
+
+@Suite struct RateLimitTests {
+    @Test func htbOnBothEgressesInBytesPerSecond() {
+        let commands = VMNetworkPlumbing.rateLimitCommands(devices: ["tap100i0", "fwln100i0"], rate: 1.5)
+        #expect(
+            commands.map(\.description) == [
+                "tc qdisc replace dev tap100i0 root handle 1: htb default 1",
+                "tc class replace dev tap100i0 parent 1: classid 1:1 htb rate 1572864bps burst 78643b",
+                "tc qdisc replace dev fwln100i0 root handle 1: htb default 1",
+                "tc class replace dev fwln100i0 parent 1: classid 1:1 htb rate 1572864bps burst 78643b",
+            ]
+        )
+    }
+}

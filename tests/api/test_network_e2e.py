@@ -236,3 +236,28 @@ def test_tagged_nic_reaches_a_client_on_that_vlan(network):
              for _ in range(10))
     assert ok, "no answer on VLAN 10"
     assert power(root, 203, "stop")["exitstatus"] == "OK"
+
+
+def test_rate_limit_shapes_what_the_guest_sends(network):
+    """`rate` (MB/s): the tap sits on fwbr<vmid>i<n>, whose veth (fwln/fwpr) joins vmbr0; HTB on
+    fwln's egress shapes the guest's sending, HTB on the tap what it receives."""
+    node, ns = network
+    root = node.root
+    create_vm(root, 204, net0="virtio=BC:24:11:00:00:CC,bridge=vmbr0,rate=0.05", smbios1="serial=vireo.ip=10.66.0.20/24")
+    assert power(root, 204, "start")["exitstatus"] == "OK"
+    assert ns.link("tap204i0")["master"] == "fwbr204i0" and ns.link("fwpr204i0")["master"] == "vmbr0"
+    expect_on_console(node, 204, "VIREO-GUEST-READY")
+    assert any(sh("ip", "netns", "exec", ns.lan, "ping", "-c", "1", "-W", "1", "10.66.0.20", check=False).returncode == 0
+               for _ in range(10))
+
+    # 80 pings of 1400 bytes in under a second each way: ~110 KB, twice what 50 KB/s lets through.
+    flood = sh("ip", "netns", "exec", ns.lan, "ping", "-q", "-c", "80", "-i", "0.01", "-s", "1400", "-W", "5",
+               "10.66.0.20", check=False).stdout
+    rtt_max = float(flood.split("rtt min/avg/max/mdev = ")[1].split("/")[2])
+    assert rtt_max > 400, f"no queueing behind the limit: {flood}"
+    shaped = sh("ip", "netns", "exec", ns.node, "tc", "-s", "class", "show", "dev", "fwln204i0").stdout
+    sent = int(shaped.split("Sent ")[1].split(" bytes")[0])
+    assert sent > 80 * 1400, shaped  # the guest's replies went through the shaper
+
+    assert power(root, 204, "stop")["exitstatus"] == "OK"
+    assert all(ns.link(name) is None for name in ("tap204i0", "fwbr204i0", "fwln204i0", "fwpr204i0"))
