@@ -1,6 +1,7 @@
 # Vireo: `make run` starts a node, `make test` runs every test. See README.md.
 SWIFT ?= swift
 DATA_DIR ?= /var/lib/vireo
+NETNS ?= vireo-demo
 LISTEN ?= 0.0.0.0:8006
 BIN := $(CURDIR)/.build/debug
 RELEASE_BIN := $(CURDIR)/.build/release
@@ -24,8 +25,10 @@ run: build
 	@echo "  VIREO_DATA_DIR=$(DATA_DIR) $(BIN)/vireo pveum user add admin@pve --password 'choose-a-password'"
 	@echo "  VIREO_DATA_DIR=$(DATA_DIR) $(BIN)/vireo pveum acl modify / --users admin@pve --roles Administrator"
 	@echo "then log in as admin@pve (realm pve). Ctrl-C stops the daemon."
+	@echo "Host networking and VMs live in network namespace $(NETNS) (ip netns exec $(NETNS) ...); NETNS= to manage this host's own."
 	@echo
-	$(BIN)/vireod --data-dir $(DATA_DIR) --listen $(LISTEN)
+	@if [ -n "$(NETNS)" ] && [ ! -e /run/netns/$(NETNS) ]; then ip netns add $(NETNS) && ip -n $(NETNS) link set lo up; fi
+	$(BIN)/vireod --data-dir $(DATA_DIR) --listen $(LISTEN) $(if $(NETNS),--netns $(NETNS))
 
 # Everything: Swift unit tests, then the API suite against the real daemon over HTTPS.
 test: build-tests

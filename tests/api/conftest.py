@@ -431,3 +431,29 @@ def fill_path(path: str, node: str, other: str = "x") -> str:
         return other
 
     return re.sub(r"\{([^}]+)\}", sub, path)
+
+
+def _leftovers() -> list[str]:
+    """Namespaces, QEMU processes and temp dirs the tests make, still there."""
+    found = []
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    found += [f"network namespace {line.split()[0]}" for line in netns.splitlines()
+              if line.startswith(("vn-", "vbench-"))]
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if "qemu-system" in cmdline and "/vireo-vm-test-" in cmdline and state not in ("Z", "X"):
+            found.append(f"QEMU process {pid}")
+    found += [f"temp dir {path}" for path in os.listdir(tempfile.gettempdir()) if path.startswith("vireo-vm-test-")]
+    return found
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The suite fails when anything it created is left behind, even after failing tests."""
+    left = _leftovers()
+    if left:
+        print("\nleft behind by the tests:\n  " + "\n  ".join(left))
+        session.exitstatus = 1
