@@ -97,21 +97,21 @@ public final class SQLiteConfigStore: ConfigStore {
     public func readAll(_ directory: String) async throws -> [StoredFile] {
         let directory = try ConfigPath.normalize(directory, allowRoot: true)
         let prefix = directory.isEmpty ? "" : directory + "/"
-        let rows: [Row] = try await storeCall {
+        // The rows become `StoredFile`s inside the read: the closure's result must be Sendable, or
+        // Swift picks GRDB's blocking `read` and parks a cooperative thread on the reader pool.
+        let files: [StoredFile] = try await storeCall {
             try await pool.read { db in
                 try Row.fetchAll(
                     db,
                     sql: "SELECT path, content, version, mtime FROM files WHERE path >= ? AND path < ? ORDER BY path",
                     arguments: [prefix, prefix + "\u{FFFF}"]
-                )
+                ).map { row in
+                    StoredFile(path: row["path"], content: row["content"], version: row["version"], mtime: row["mtime"])
+                }
             }
         }
-        return rows.compactMap { row in
-            let path: String = row["path"]
-            // Only files directly in the directory, not in its subdirectories.
-            guard !path.dropFirst(prefix.count).contains("/") else { return nil }
-            return StoredFile(path: path, content: row["content"], version: row["version"], mtime: row["mtime"])
-        }
+        // Only files directly in the directory, not in its subdirectories.
+        return files.filter { !$0.path.dropFirst(prefix.count).contains("/") }
     }
 
     public func delete(_ path: String, condition: WriteCondition) async throws {

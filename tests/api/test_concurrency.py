@@ -95,3 +95,17 @@ def test_stale_digest_is_refused(daemon, admin_token, realm_comment):
     r = s.put(url, data={"comment": "third", "digest": "0" * 40}, timeout=30)
     assert r.status_code == 409
     assert s.get(url, timeout=30).json()["data"].get("comment") == first
+
+
+def test_many_concurrent_listings_all_answer(daemon, admin_token):
+    """More concurrent readers than the store has connections: every listing still answers (a
+    blocking store read on the cooperative pool once deadlocked the daemon here)."""
+    paths = ["/cluster/resources", f"/nodes/{daemon.node}/qemu", f"/nodes/{daemon.node}/storage"]
+
+    def client(worker: int):
+        session = token_session(*admin_token)
+        return [session.get(daemon.api(paths[(worker + i) % 3]), timeout=20).status_code for i in range(30)]
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        statuses = [status for batch in pool.map(client, range(32)) for status in batch]
+    assert statuses == [200] * len(statuses), sorted(set(statuses))
