@@ -202,3 +202,25 @@ def test_live_disk_move_and_full_clone_of_a_running_vm(node):
     assert power(root, 142, "start")["exitstatus"] == "OK"
     expect_on_console(node, 142, "VIREO-DISK-FOUND after-move")
     assert power(root, 142, "stop")["exitstatus"] == "OK"
+
+
+def test_disk_hotplug_on_a_running_vm(node):
+    root = node.root
+    create_vm(root, 144)
+    assert power(root, 144, "start")["exitstatus"] == "OK"
+    try:
+        root.ok("PUT", f"/nodes/{NODE}/qemu/144/config", {"virtio1": "local:1,format=qcow2"})
+        config = root.ok("GET", f"/nodes/{NODE}/qemu/144/config", {"current": 1})
+        assert config["virtio1"].startswith("local:144/vm-144-disk-1.qcow2"), config
+        assert all(item["key"] != "virtio1" or "pending" not in item
+                   for item in root.ok("GET", f"/nodes/{NODE}/qemu/144/pending"))
+        blocks = root.ok("POST", f"/nodes/{NODE}/qemu/144/monitor", {"command": "info block"})
+        assert "drive-virtio1" in blocks and "vm-144-disk-1.qcow2" in blocks, blocks
+
+        root.ok("PUT", f"/nodes/{NODE}/qemu/144/config", {"delete": "virtio1"})
+        config = root.ok("GET", f"/nodes/{NODE}/qemu/144/config", {"current": 1})
+        assert "virtio1" not in config and config["unused0"] == "local:144/vm-144-disk-1.qcow2", config
+        blocks = root.ok("POST", f"/nodes/{NODE}/qemu/144/monitor", {"command": "info block"})
+        assert "drive-virtio1" not in blocks, blocks
+    finally:
+        assert power(root, 144, "stop")["exitstatus"] == "OK"

@@ -195,6 +195,25 @@ enum QEMUEndpoints {
                         try dropPendingDeletion(key, from: &pending)
                     }
                 }
+                // Disk hotplug likewise, for virtio disks and SCSI disks on an existing controller.
+                if running, hotplug.contains("disk") || hotplug.contains("1") {
+                    let runtime = runtime(request)
+                    for entry in changes.entries where VMManager.isDiskKey(entry.key) && config.main[entry.key] == nil {
+                        guard let value = pending[entry.key],
+                            VMRuntime.canHotplugDisk(entry.key, value: value, current: config.main)
+                        else { continue }
+                        try await runtime.hotplugDisk(vmid, key: entry.key, value: value, current: config.main)
+                        try main.set(entry.key, value)
+                        _ = pending.remove(entry.key)
+                    }
+                    for key in deletions where VMManager.isDiskKey(key) && main[key] != nil {
+                        guard let value = main[key], VMRuntime.canHotplugDisk(key, value: value, current: config.main)
+                        else { continue }
+                        try await runtime.unplugDisk(vmid, key: key)
+                        try main.detachOrRemove(key)
+                        try dropPendingDeletion(key, from: &pending)
+                    }
+                }
                 config.main = main
                 config.pending = pending.isEmpty ? nil : pending
             }
