@@ -227,8 +227,7 @@ extension VMRuntime {
         let fixed = { (net: PropertyString) in
             net.entries.filter { !Self.liveNICOptions.contains($0.key) }.map { "\($0.key)=\($0.value)" }
         }
-        guard fixed(before) == fixed(after), before["rate"] == after["rate"] else { return false }
-        guard let index = Int(key.dropFirst(3)) else { return false }
+        guard fixed(before) == fixed(after), let index = Int(key.dropFirst(3)) else { return false }
         let tap = VMNetworkPlumbing.tapName(vmid: vmid, index: index)
         if before["bridge"] != after["bridge"] {
             guard let bridge = after["bridge"], before["bridge"] != nil else { return false }
@@ -240,7 +239,33 @@ extension VMRuntime {
         if down != ((try? before.bool("link_down")) == true) {
             try await qmp(vmid) { try await $0.setLink(name: key, up: !down) }
         }
+        if before["rate"] != after["rate"] {
+            try await changeRate(vmid, key: key, to: new)
+        }
         return true
+    }
+
+    /// A new `rate` on a running NIC: the rate bridge is made when missing (the tap moves onto it)
+    /// and both shapers replaced; without a rate the shapers go and the rate bridge stays.
+    func changeRate(_ vmid: Int, key: String, to value: String) async throws {
+        guard let nic = try VMNetworkPlumbing.bridgedNICs(vmid: vmid, config: .single(key, value)).first else { return }
+        let network = plumbing.network
+        guard let rate = nic.rate else {
+            for device in [nic.tap, nic.firewallLink] {
+                _ = try? await network.runner.run(
+                    network.namespace.wrap(Invocation("tc", ["qdisc", "del", "dev", device, "root"]))
+                )
+            }
+            return
+        }
+        if try await network.link(nic.firewallLink) == nil {
+            let mtu = try await network.link(nic.tap)?.mtu ?? 1500
+            try await network.run(VMNetworkPlumbing.rateBridgeSteps(nic, bridge: nic.bridge, mtu: mtu))
+            try await network.attach(nic.tap, to: nic.firewallBridge, mtu: mtu)
+        }
+        for command in VMNetworkPlumbing.rateLimitCommands(devices: [nic.tap, nic.firewallLink], rate: rate) {
+            _ = try await network.runner.run(network.namespace.wrap(command))
+        }
     }
 }
 

@@ -259,5 +259,18 @@ def test_rate_limit_shapes_what_the_guest_sends(network):
     sent = int(shaped.split("Sent ")[1].split(" bytes")[0])
     assert sent > 80 * 1400, shaped  # the guest's replies went through the shaper
 
+    # Changed live: without the limit the same flood queues far less; a new limit is in place at once.
+    root.ok("PUT", f"/nodes/{NODE}/qemu/204/config", {"net0": "virtio=BC:24:11:00:00:CC,bridge=vmbr0"})
+    assert "rate" not in root.ok("GET", f"/nodes/{NODE}/qemu/204/config", {"current": 1})["net0"]
+    assert "htb" not in sh("ip", "netns", "exec", ns.node, "tc", "qdisc", "show", "dev", "fwln204i0").stdout
+    flood = sh("ip", "netns", "exec", ns.lan, "ping", "-q", "-c", "80", "-i", "0.01", "-s", "1400", "-W", "5",
+               "10.66.0.20", check=False).stdout
+    unlimited = float(flood.split("rtt min/avg/max/mdev = ")[1].split("/")[2])
+    assert unlimited < rtt_max / 2, (rtt_max, flood)
+    root.ok("PUT", f"/nodes/{NODE}/qemu/204/config", {"net0": "virtio=BC:24:11:00:00:CC,bridge=vmbr0,rate=2"})
+    for device in ("tap204i0", "fwln204i0"):
+        classes = sh("ip", "netns", "exec", ns.node, "tc", "class", "show", "dev", device).stdout
+        assert "rate 16Mbit" in classes or "rate 16777Kbit" in classes or "2097152" in classes, classes
+
     assert power(root, 204, "stop")["exitstatus"] == "OK"
     assert all(ns.link(name) is None for name in ("tap204i0", "fwbr204i0", "fwln204i0", "fwpr204i0"))
