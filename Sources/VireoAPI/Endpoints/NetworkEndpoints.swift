@@ -165,15 +165,15 @@ enum NetworkEndpoints {
         if let gateway6 = p["gateway6"] { interface.gateway6 = gateway6 }
         if let mtu = p.int("mtu") { interface.mtu = mtu }
         if let comments = p["comments"] { interface.comments = comments }
-        if let ports = p["bridge_ports"] {
+        if p["bridge_ports"] != nil {
             guard interface.bridgePorts != nil else { throw VireoError.parameter("bridge_ports", "not a bridge") }
-            interface.bridgePorts = list(ports)
+            interface.bridgePorts = p.list("bridge_ports").filter { $0 != "none" }
         }
         if let aware = p.bool("bridge_vlan_aware") { interface.bridgeVLANAware = aware }
         if let vids = p["bridge_vids"] { interface.bridgeVIDs = vids }
-        if let slaves = p["slaves"] {
+        if p["slaves"] != nil {
             guard interface.slaves != nil else { throw VireoError.parameter("slaves", "not a bond") }
-            interface.slaves = list(slaves)
+            interface.slaves = p.list("slaves").filter { $0 != "none" }
         }
         if let mode = p["bond_mode"] { interface.bondMode = BondMode(rawValue: mode) }
         if let policy = p["bond_xmit_hash_policy"] { interface.bondXmitHashPolicy = policy }
@@ -186,10 +186,6 @@ enum NetworkEndpoints {
         if interface.method6 != .dhcp { interface.method6 = hasV6 ? .static : .manual }
         interface.families =
             hasV6 ? (hasV4 || !interface.families.contains(.inet6) ? [.inet, .inet6] : [.inet6]) : [.inet]
-    }
-
-    static func list(_ text: String) -> [String] {
-        text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == ";" }).map(String.init).filter { $0 != "none" }
     }
 
     /// The API object of an interface: Proxmox's field names, 0/1 flags, space-separated lists.

@@ -52,15 +52,10 @@ extension QEMUEndpoints {
         return .init(.string(upid.description))
     }
 
-    /// `vms`: VMIDs separated by commas, spaces or semicolons.
-    static func vmidList(_ text: String?) throws -> Set<Int>? {
-        guard let text, !text.isEmpty else { return nil }
-        var result: Set<Int> = []
-        for item in text.split(whereSeparator: { ", ;\0".contains($0) }) {
-            guard let vmid = Int(item), vmid >= 100 else { throw VireoError.parameter("vms", "invalid VMID '\(item)'") }
-            result.insert(vmid)
-        }
-        return result
+    /// `vms` (format `pve-vmid-list`, checked by the registry), or nil for all VMs.
+    static func vmidList(_ parameters: Parameters) -> Set<Int>? {
+        let items = parameters.list("vms").compactMap { Int($0) }
+        return items.isEmpty ? nil : Set(items)
     }
 
     static func registerPower(in registry: inout APIRegistry) {
@@ -106,7 +101,7 @@ extension QEMUEndpoints {
         }
         registry.register(.post, "/nodes/{node}/startall") { request in
             _ = try NodeEndpoints.checkNode(request)
-            let only = try vmidList(request.parameters["vms"])
+            let only = vmidList(request.parameters)
             let force = request.parameters.bool("force", default: false)
             let bulk = VMBulkActions(runtime: runtime(request))
             let upid = try request.services.tasks.start(type: "startall", id: "", user: request.identity.authID) {
@@ -116,7 +111,7 @@ extension QEMUEndpoints {
         }
         registry.register(.post, "/nodes/{node}/stopall") { request in
             _ = try NodeEndpoints.checkNode(request)
-            let only = try vmidList(request.parameters["vms"])
+            let only = vmidList(request.parameters)
             let timeout = request.parameters.int("timeout") ?? 180
             let forceStop = request.parameters.bool("force-stop", default: true)
             let bulk = VMBulkActions(runtime: runtime(request))

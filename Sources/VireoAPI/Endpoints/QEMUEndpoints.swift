@@ -66,7 +66,7 @@ enum QEMUEndpoints {
                     try await vms.configs.create(vmid, config: VMConfig(main: config))
                 } catch {
                     for volid in VMManager.ownedVolumes(vmid: vmid, config: VMConfig(main: config)) {
-                        try? await free(volid, vms: vms)
+                        try? await vms.free(volid)
                     }
                     throw error
                 }
@@ -123,9 +123,14 @@ enum QEMUEndpoints {
                 throw VireoError.parameter("revert", "cannot set, delete and revert '\(key)' at the same time")
             }
             let running = vms.runningPID(vmid) != nil
-            let (before, _) = try await vms.configs.read(vmid)
-            try checkConfigPrivileges(request, vmid: vmid, changes: changes, deletions: deletions, current: before.main)
             try await vms.configs.modify(vmid, digest: request.parameters["digest"]) { config in
+                try checkConfigPrivileges(
+                    request,
+                    vmid: vmid,
+                    changes: changes,
+                    deletions: deletions,
+                    current: config.main
+                )
                 if let lock = config.main["lock"], !request.parameters.bool("skiplock", default: false) {
                     throw VireoError.conflict("VM is locked (\(lock))")
                 }
@@ -255,7 +260,7 @@ enum QEMUEndpoints {
                 log in
                 for volid in VMManager.ownedVolumes(vmid: vmid, config: config) {
                     do {
-                        try await free(volid, vms: vms)
+                        try await vms.free(volid)
                         log.append("Removed volume '\(volid)'")
                     } catch {
                         log.warn("could not remove volume '\(volid)': \(error)")
@@ -342,8 +347,7 @@ enum QEMUEndpoints {
         vms: VMManager
     ) async throws -> (vmid: Int, base: String)? {
         let bases = template.disks.map { ($0.volid, "\($0.storage):" + $0.volname + "/") }
-        for (vmid, node) in try await vms.configs.all() where node == vms.node {
-            guard let (config, _) = try? await vms.configs.read(vmid) else { continue }
+        for (vmid, config) in try await vms.configs.readAllOnNode() {
             for section in [config.main] + config.snapshots.map(\.section) {
                 for disk in section.disks {
                     if let base = bases.first(where: { disk.volid.hasPrefix($0.1) }) { return (vmid, base.0) }
@@ -351,12 +355,6 @@ enum QEMUEndpoints {
             }
         }
         return nil
-    }
-
-    static func free(_ volid: String, vms: VMManager) async throws {
-        guard let colon = volid.firstIndex(of: ":") else { return }
-        let plugin = try await vms.storage.activePlugin(String(volid[..<colon]))
-        try await plugin.free(String(volid[volid.index(after: colon)...]))
     }
 
     /// The config keys among the parameters, in parameter order sorted by key.
