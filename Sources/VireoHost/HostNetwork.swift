@@ -35,7 +35,7 @@ public struct NetworkNamespace: Sendable, Equatable {
 /// The links of a network namespace as `ip` shows and changes them.
 public struct HostNetwork: Sendable {
     public let namespace: NetworkNamespace
-    public let runner: any CommandRunner
+    let runner: any CommandRunner
 
     public init(namespace: NetworkNamespace, runner: any CommandRunner) {
         self.namespace = namespace
@@ -83,9 +83,6 @@ public struct HostNetwork: Sendable {
         else { return nil }
         return (gateway, first["dev"]?.stringValue ?? "")
     }
-
-    /// Runs one `ip` command of a reconciliation plan in the namespace.
-    public func run(_ step: NetworkReconciler.Step) async throws { try await ip(step.arguments) }
 
     /// Runs a plan's steps in order through one `ip -batch -`, which stops at the first failing
     /// command. Throws ``BatchFailure`` naming that step (the ones before it were made).

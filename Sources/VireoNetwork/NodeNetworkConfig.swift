@@ -9,7 +9,8 @@ public final class NodeNetworkConfig: Sendable {
     public let path: String
     public let network: HostNetwork
     let runner: any CommandRunner
-    private let locks = NamedLocksForFiles()
+    /// Around the interfaces files (Proxmox: `/etc/network/.pve-interfaces.lock`).
+    private let locks = NSLock()
 
     public var stagedPath: String { path + ".new" }
 
@@ -53,17 +54,11 @@ public final class NodeNetworkConfig: Sendable {
     /// `diff -u` of the live and the staged file, or nil when nothing is staged.
     public func changes() async -> String? {
         guard FileManager.default.fileExists(atPath: stagedPath) else { return nil }
-        do {
-            return try await runner.run(Invocation("diff", ["-b", "-N", "-u", path, stagedPath])).standardOutput
-        } catch CommandError.failed(_, let code, _, let output) where code == 1 {
-            return output  // diff exits 1 when the files differ
-        } catch {
-            return nil
-        }
+        return try? await FileDiff.unified(from: path, to: stagedPath, runner: runner)
     }
 
-    /// Applies the staged (or, without one, the live) config to the kernel, one logged step at a
-    /// time. A failed step stops the apply, names the step and keeps the staged file.
+    /// Applies the staged (or, without one, the live) config to the kernel: every step is logged,
+    /// then all run in one batch. A failed step stops the apply, is named, and the staged file stays.
     public func apply(log: @Sendable (String) -> Void) async throws {
         let (target, pending) = try read()
         let previous = try live()
@@ -134,15 +129,5 @@ public final class NodeNetworkConfig: Sendable {
             try? FileManager.default.removeItem(atPath: temporary)
             throw VireoError(.internalError, "unable to write '\(path)': \(String(cString: strerror(errno)))")
         }
-    }
-}
-
-/// One in-process lock around the interfaces files (Proxmox: `/etc/network/.pve-interfaces.lock`).
-final class NamedLocksForFiles: Sendable {
-    private let mutex = NSLock()
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        mutex.lock()
-        defer { mutex.unlock() }
-        return try body()
     }
 }

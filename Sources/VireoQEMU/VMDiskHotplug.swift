@@ -52,13 +52,7 @@ extension VMRuntime {
     /// Detaches the disk: `device_del` (the guest lets go), then `drive_del`.
     public func unplugDisk(_ vmid: Int, key: String) async throws {
         try await qmp(vmid) { client in
-            try await client.deviceDel(id: key)
-            let deadline = ContinuousClock.now + .seconds(10)
-            while ContinuousClock.now < deadline {
-                let devices = try await client.execute("qom-list", arguments: ["path": "/machine/peripheral"])
-                if !(devices.arrayValue ?? []).contains(where: { $0["name"]?.stringValue == key }) { break }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await Self.removeDevice(key, client: client)
             _ = try await client.humanMonitorCommand("drive_del drive-\(key)")
         }
     }

@@ -144,11 +144,8 @@ public final class VMEventWatcher: Sendable {
 extension VMManager {
     /// The VMID whose pidfile this process was started with.
     func vmid(ofPID pid: Int) -> Int? {
-        guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
-        let arguments = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-        guard let index = arguments.firstIndex(of: "-pidfile"), index + 1 < arguments.count else { return nil }
-        let file = arguments[index + 1]
-        guard file.hasPrefix(runDirectory + "/"), file.hasSuffix(".pid") else { return nil }
+        guard let file = Self.pidFileArgument(of: pid), file.hasPrefix(runDirectory + "/"), file.hasSuffix(".pid")
+        else { return nil }
         return Int(file.dropFirst(runDirectory.count + 1).dropLast(4))
     }
 }

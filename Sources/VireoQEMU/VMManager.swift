@@ -139,12 +139,15 @@ public final class VMManager: Sendable {
             let pid = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
         else { return nil }
         guard let stat = ProcessStat(pid: pid), stat.state != "Z", stat.state != "X" else { return nil }
+        return Self.pidFileArgument(of: pid) == pidFile ? pid : nil
+    }
+
+    /// The `-pidfile` a process was started with (a QEMU of Vireo's), from `/proc/<pid>/cmdline`.
+    static func pidFileArgument(of pid: Int) -> String? {
         guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
         let arguments = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-        guard let index = arguments.firstIndex(of: "-pidfile"), index + 1 < arguments.count,
-            arguments[index + 1] == pidFile
-        else { return nil }
-        return pid
+        guard let index = arguments.firstIndex(of: "-pidfile"), index + 1 < arguments.count else { return nil }
+        return arguments[index + 1]
     }
 
     /// The running VMs of this node by VMID, from one listing of the run directory.

@@ -27,6 +27,9 @@ public struct VMNetworkPlumbing: Sendable {
         public var firewallBridge: String { "fwbr\(tap.dropFirst(3))" }
         public var firewallLink: String { "fwln\(tap.dropFirst(3))" }
         public var firewallPort: String { "fwpr\(tap.dropFirst(3))" }
+        var rateBridge: HostNetwork.RateBridge {
+            .init(bridge: firewallBridge, link: firewallLink, port: firewallPort)
+        }
     }
 
     public static func tapName(vmid: Int, index: Int) -> String { "tap\(vmid)i\(index)" }
@@ -63,7 +66,7 @@ public struct VMNetworkPlumbing: Sendable {
                 var vlanSteps: [Invocation] = []
                 if nic.tag != nil || nic.trunks != nil {
                     let plan = try await vlanPlan(nic, bridge: bridge)
-                    for step in plan.prepare { _ = try await network.runner.run(network.namespace.wrap(step)) }
+                    try await network.run(plan.prepare)
                     attachTo = plan.bridge
                     vlanSteps = plan.afterAttach
                 }
@@ -71,17 +74,15 @@ public struct VMNetworkPlumbing: Sendable {
                     let mtu = nic.mtu ?? bridge.mtu
                     made.append(nic.firewallBridge)
                     made.append(nic.firewallLink)
-                    try await network.run(Self.rateBridgeSteps(nic, bridge: attachTo, mtu: mtu))
+                    try await network.createRateBridge(nic.rateBridge, on: attachTo, mtu: mtu)
                     try await network.createTap(nic.tap, bridge: nic.firewallBridge, mtu: mtu)
                     made.append(nic.tap)
-                    for step in Self.rateLimitCommands(devices: [nic.tap, nic.firewallLink], rate: rate) {
-                        _ = try await network.runner.run(network.namespace.wrap(step))
-                    }
+                    try await network.setRateLimit([nic.tap, nic.firewallLink], megabytesPerSecond: rate)
                 } else {
                     try await network.createTap(nic.tap, bridge: attachTo, mtu: nic.mtu)
                     made.append(nic.tap)
                 }
-                for step in vlanSteps { _ = try await network.runner.run(network.namespace.wrap(step)) }
+                try await network.run(vlanSteps)
                 log("\(nic.key): \(nic.tap) on \(attachTo) (MTU \(nic.mtu ?? bridge.mtu))")
             }
         } catch {
@@ -90,25 +91,15 @@ public struct VMNetworkPlumbing: Sendable {
         }
     }
 
-    /// How a tagged NIC is wired, in Proxmox's two models.
-    public struct VLANPlan: Sendable, Equatable {
-        /// The bridge the tap joins.
-        public var bridge: String
-        /// Commands before the tap exists (traditional model: `ethX.Y` and `vmbrXvY`).
-        public var prepare: [Invocation]
-        /// Commands once the tap is on its bridge (VLAN-aware model: the tap's VLANs).
-        public var afterAttach: [Invocation]
-    }
-
     /// The VLAN wiring of a NIC on this host, or an error saying what the kernel lacks.
-    func vlanPlan(_ nic: BridgedNIC, bridge: HostNetwork.Link) async throws -> VLANPlan {
+    func vlanPlan(_ nic: BridgedNIC, bridge: HostNetwork.Link) async throws -> HostNetwork.VLANPlan {
         if bridge.vlanFiltering {
-            return Self.vlanAwarePlan(tap: nic.tap, bridge: nic.bridge, tag: nic.tag, trunks: nic.trunks)
+            return HostNetwork.vlanAwarePlan(tap: nic.tap, bridge: nic.bridge, tag: nic.tag, trunks: nic.trunks)
         }
         guard nic.trunks == nil else {
             throw VireoError.parameter(nic.key, "trunks need a VLAN-aware bridge ('\(nic.bridge)' is not)")
         }
-        guard FileManager.default.fileExists(atPath: "/proc/net/vlan/config") else {
+        guard HostNetwork.has8021Q else {
             throw VireoError.parameter(
                 nic.key,
                 "VLAN tag \(nic.tag ?? 0) needs a VLAN-aware bridge (bridge VLAN filtering) or 802.1Q VLAN devices (module 8021q); this host's kernel has neither"
@@ -122,83 +113,12 @@ public struct VMNetworkPlumbing: Sendable {
                 "bridge '\(nic.bridge)' has no physical port to carry VLAN \(nic.tag ?? 0)"
             )
         }
-        return Self.traditionalPlan(
+        return HostNetwork.traditionalPlan(
             bridge: nic.bridge,
             uplink: uplink.name,
             tag: nic.tag ?? 0,
             existing: Set(links.map(\.name))
         )
-    }
-
-    /// VLAN-aware bridge: the tap carries `tag` untagged (its PVID) and the `trunks` tagged.
-    public static func vlanAwarePlan(tap: String, bridge: String, tag: Int?, trunks: String?) -> VLANPlan {
-        var steps = [Invocation("bridge", ["vlan", "del", "dev", tap, "vid", "1"])]
-        if let tag {
-            steps.append(Invocation("bridge", ["vlan", "add", "dev", tap, "vid", String(tag), "pvid", "untagged"]))
-        }
-        for trunk in (trunks ?? "").split(separator: ";") where !trunk.isEmpty {
-            steps.append(Invocation("bridge", ["vlan", "add", "dev", tap, "vid", String(trunk)]))
-        }
-        return VLANPlan(bridge: bridge, prepare: [], afterAttach: steps)
-    }
-
-    /// Traditional model: VLAN `tag` of the bridge's uplink gets a bridge of its own, `vmbrXvY`
-    /// over `uplink.Y`, made once and shared by every NIC with that tag.
-    public static func traditionalPlan(bridge: String, uplink: String, tag: Int, existing: Set<String>) -> VLANPlan {
-        let vlanDevice = "\(uplink).\(tag)"
-        let vlanBridge = "\(bridge)v\(tag)"
-        var steps: [Invocation] = []
-        if !existing.contains(vlanDevice) {
-            steps.append(
-                Invocation(
-                    "ip",
-                    ["link", "add", "link", uplink, "name", vlanDevice, "type", "vlan", "id", String(tag)]
-                )
-            )
-        }
-        if !existing.contains(vlanBridge) {
-            steps.append(Invocation("ip", ["link", "add", "name", vlanBridge, "type", "bridge"]))
-            steps.append(Invocation("ip", ["link", "set", "dev", vlanDevice, "master", vlanBridge]))
-            steps.append(Invocation("ip", ["link", "set", "dev", vlanDevice, "up"]))
-            steps.append(Invocation("ip", ["link", "set", "dev", vlanBridge, "up"]))
-        }
-        return VLANPlan(bridge: vlanBridge, prepare: steps, afterAttach: [])
-    }
-
-    /// The rate bridge of a NIC: `fwbr` with `fwln`, whose veth peer `fwpr` joins the VM's bridge.
-    static func rateBridgeSteps(_ nic: BridgedNIC, bridge: String, mtu: Int) -> [NetworkReconciler.Step] {
-        let mtu = String(mtu)
-        return [
-            .init(["link", "add", "name", nic.firewallBridge, "mtu", mtu, "type", "bridge"]),
-            .init([
-                "link", "add", "name", nic.firewallPort, "mtu", mtu, "type", "veth", "peer", "name", nic.firewallLink,
-                "mtu", mtu,
-            ]),
-            .init(["link", "set", "dev", nic.firewallLink, "master", nic.firewallBridge]),
-            .init(["link", "set", "dev", nic.firewallPort, "master", bridge]),
-            .init(["link", "set", "dev", nic.firewallLink, "up"]),
-            .init(["link", "set", "dev", nic.firewallPort, "up"]),
-            .init(["link", "set", "dev", nic.firewallBridge, "up"]),
-        ]
-    }
-
-    /// HTB on each device's egress: on the tap that is what the guest receives, on `fwln` what it
-    /// sends. `rate` is in MB/s as Proxmox has it; tc's `bps` is bytes per second.
-    public static func rateLimitCommands(devices: [String], rate: Double) -> [Invocation] {
-        let bytes = max(1, Int(rate * 1024 * 1024))
-        let burst = max(16 * 1024, bytes / 20)
-        return devices.flatMap { device in
-            [
-                Invocation("tc", ["qdisc", "replace", "dev", device, "root", "handle", "1:", "htb", "default", "1"]),
-                Invocation(
-                    "tc",
-                    [
-                        "class", "replace", "dev", device, "parent", "1:", "classid", "1:1", "htb", "rate",
-                        "\(bytes)bps", "burst", "\(burst)b",
-                    ]
-                ),
-            ]
-        }
     }
 
     /// Removes the VM's taps and rate bridges (`tap|fwbr|fwln<vmid>i<n>`; `fwpr` goes with `fwln`).
@@ -251,21 +171,15 @@ extension VMRuntime {
         guard let nic = try VMNetworkPlumbing.bridgedNICs(vmid: vmid, config: .single(key, value)).first else { return }
         let network = plumbing.network
         guard let rate = nic.rate else {
-            for device in [nic.tap, nic.firewallLink] {
-                _ = try? await network.runner.run(
-                    network.namespace.wrap(Invocation("tc", ["qdisc", "del", "dev", device, "root"]))
-                )
-            }
+            await network.clearRateLimit([nic.tap, nic.firewallLink])
             return
         }
         if try await network.link(nic.firewallLink) == nil {
             let mtu = try await network.link(nic.tap)?.mtu ?? 1500
-            try await network.run(VMNetworkPlumbing.rateBridgeSteps(nic, bridge: nic.bridge, mtu: mtu))
+            try await network.createRateBridge(nic.rateBridge, on: nic.bridge, mtu: mtu)
             try await network.attach(nic.tap, to: nic.firewallBridge, mtu: mtu)
         }
-        for command in VMNetworkPlumbing.rateLimitCommands(devices: [nic.tap, nic.firewallLink], rate: rate) {
-            _ = try await network.runner.run(network.namespace.wrap(command))
-        }
+        try await network.setRateLimit([nic.tap, nic.firewallLink], megabytesPerSecond: rate)
     }
 }
 
@@ -299,18 +213,21 @@ extension VMRuntime {
     public func unplugNIC(_ vmid: Int, key: String) async throws {
         guard let index = Int(key.dropFirst(3)) else { return }
         try await qmp(vmid) { client in
-            try await client.deviceDel(id: key)
-            // The guest acknowledges the unplug asynchronously; the netdev goes once the device is gone.
-            let deadline = ContinuousClock.now + .seconds(10)
-            while ContinuousClock.now < deadline {
-                let devices = try await client.execute("qom-list", arguments: ["path": "/machine/peripheral"])
-                let names = devices.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
-                if !names.contains(key) { break }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await Self.removeDevice(key, client: client)
             try await client.netdevDel(id: key)
         }
         try? await plumbing.network.deleteLink(VMNetworkPlumbing.tapName(vmid: vmid, index: index))
+    }
+
+    /// `device_del`, then waits (up to 10 s) until the guest has let go of the device.
+    static func removeDevice(_ id: String, client: QMPClient) async throws {
+        try await client.deviceDel(id: id)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let devices = try await client.execute("qom-list", arguments: ["path": "/machine/peripheral"])
+            if !(devices.arrayValue ?? []).contains(where: { $0["name"]?.stringValue == id }) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
     }
 
     /// `a=b,c=d` as QMP arguments; with `firstIsDriver` the first bare word is `driver`.

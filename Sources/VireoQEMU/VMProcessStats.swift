@@ -30,7 +30,12 @@ public final class VMProcessStats: Sendable {
             mem: residentBytes(pid: pid),
             netin: 0,
             netout: 0
-        ).with(traffic: Self.tapTraffic(vmid: vmid))
+        ).with(
+            traffic: Self.tapTraffic(
+                vmid: vmid,
+                netDev: try? String(contentsOfFile: "/proc/\(pid)/net/dev", encoding: .utf8)
+            )
+        )
     }
 
     private func cpuShare(pid: Int, cpus: Int) -> Double {
@@ -55,8 +60,9 @@ public final class VMProcessStats: Sendable {
     }
 
     /// Traffic of `tap<vmid>i<n>`: what the tap receives, the guest sent (Proxmox counts the same way).
-    static func tapTraffic(vmid: Int, netDev: String? = nil) -> (netin: Int, netout: Int) {
-        guard let text = netDev ?? (try? String(contentsOfFile: "/proc/net/dev", encoding: .utf8)) else {
+    /// `netDev` is `/proc/<QEMU pid>/net/dev`: the taps live in QEMU's network namespace (`--netns`).
+    static func tapTraffic(vmid: Int, netDev: String?) -> (netin: Int, netout: Int) {
+        guard let text = netDev else {
             return (0, 0)
         }
         var netin = 0

@@ -105,6 +105,9 @@ def test_client_reaches_the_guest_through_nic_bridge_and_tap(network):
 
     assert ns.ping(attempts=10), "the LAN client cannot ping the guest"
     assert ns.tcp_banner().startswith("VIREO-GUEST"), "no answer from the guest's TCP port"
+    # The traffic shows in the VM's figures (its taps live in the node namespace, not vireod's).
+    status = root.ok("GET", f"/nodes/{NODE}/qemu/200/status/current")
+    assert status["netin"] > 0 and status["netout"] > 0, status
 
     # link_down cuts the NIC live, link_down=0 restores it; the config says so at once.
     set_net(root, 200, "virtio=BC:24:11:00:00:C8,bridge=vmbr0,link_down=1")

@@ -1,13 +1,12 @@
 import Testing
-import VireoHost
 
-@testable import VireoQEMU
+@testable import VireoHost
 
 /// The generated commands for tagged NICs in both Proxmox models. This kernel has neither 802.1Q
 /// devices nor bridge VLAN filtering, so these are checked here as command lines only.
 @Suite struct VLANPlanTests {
     @Test func vlanAwareBridgeGivesTheTapItsPVIDAndTrunks() {
-        let plan = VMNetworkPlumbing.vlanAwarePlan(tap: "tap100i0", bridge: "vmbr0", tag: 10, trunks: "20;30-40")
+        let plan = HostNetwork.vlanAwarePlan(tap: "tap100i0", bridge: "vmbr0", tag: 10, trunks: "20;30-40")
         #expect(plan.bridge == "vmbr0" && plan.prepare.isEmpty)
         #expect(
             plan.afterAttach.map(\.description) == [
@@ -20,7 +19,7 @@ import VireoHost
     }
 
     @Test func traditionalModelBuildsVmbrXvYOverTheUplinkOnce() {
-        let plan = VMNetworkPlumbing.traditionalPlan(
+        let plan = HostNetwork.traditionalPlan(
             bridge: "vmbr0",
             uplink: "eno1",
             tag: 5,
@@ -37,7 +36,7 @@ import VireoHost
             ]
         )
         // A second VM on the same VLAN reuses what the first one made.
-        let again = VMNetworkPlumbing.traditionalPlan(
+        let again = HostNetwork.traditionalPlan(
             bridge: "vmbr0",
             uplink: "eno1",
             tag: 5,
@@ -49,7 +48,7 @@ import VireoHost
 
 @Suite struct RateLimitTests {
     @Test func htbOnBothEgressesInBytesPerSecond() {
-        let commands = VMNetworkPlumbing.rateLimitCommands(devices: ["tap100i0", "fwln100i0"], rate: 1.5)
+        let commands = HostNetwork.rateLimitCommands(devices: ["tap100i0", "fwln100i0"], rate: 1.5)
         #expect(
             commands.map(\.description) == [
                 "tc qdisc replace dev tap100i0 root handle 1: htb default 1",
