@@ -115,9 +115,7 @@ def boot_and_write_marker(node: Node, vmid: int, text: str):
     console = node.serial(vmid)
     try:
         console.wait_for("VIREO-GUEST-READY", timeout=90)
-        mark = console.mark()
-        console.send(f"write-disk {text}")
-        console.wait_for(f"VIREO-DISK-WROTE {text}", since=mark)
+        console.command(f"write-disk {text}", f"VIREO-DISK-WROTE {text}")
     finally:
         console.close()
 
@@ -154,9 +152,7 @@ def test_proxmoxer_lifecycle_with_the_guest_on_its_console(node):
         assert power(root, 100, "suspend")["exitstatus"] == "OK"
         assert api.nodes(NODE).qemu(100).status.current.get()["qmpstatus"] == "paused"
         assert power(root, 100, "resume")["exitstatus"] == "OK"
-        mark = console.mark()
-        console.send("uptime")
-        assert console.wait_for("VIREO-UPTIME", since=mark)
+        assert console.command("uptime", "VIREO-UPTIME")
 
         mark = console.mark()
         upid = api.nodes(NODE).qemu(100).status.shutdown.post(timeout=60)
@@ -227,9 +223,7 @@ def test_guest_power_off_ends_qemu_and_onboot_vms_start_with_the_node(node):
     console = node.serial(103)
     try:
         console.wait_for("VIREO-GUEST-READY", timeout=90)
-        mark = console.mark()
-        console.send("poweroff")
-        console.wait_for("VIREO-POWEROFF", since=mark)
+        console.command("poweroff", "VIREO-POWEROFF")
     finally:
         console.close()
     # Nobody asked the API: vireod's event monitor sees the guest's power-off and ends QEMU.

@@ -185,9 +185,7 @@ def test_live_disk_move_and_full_clone_of_a_running_vm(node):
     assert node.pidfile_pid(142) == pid
     console = node.serial(142)
     try:
-        mark = console.mark()
-        console.send("write-disk after-move")
-        console.wait_for("VIREO-DISK-WROTE after-move", since=mark)
+        console.command("write-disk after-move", "VIREO-DISK-WROTE after-move")
     finally:
         console.close()
 

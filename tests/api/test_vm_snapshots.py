@@ -16,9 +16,7 @@ def task_ok(root, method, path, params=None, timeout=180):
 
 
 def tick(console) -> int:
-    mark = console.mark()
-    console.send("tick")
-    line = console.wait_for("VIREO-TICK", since=mark, timeout=20)
+    line = console.command("tick", "VIREO-TICK", timeout=20)
     return int(re.search(r"VIREO-TICK (\d+)", line[line.rfind("VIREO-TICK"):]).group(1))
 
 
@@ -36,8 +34,7 @@ def test_snapshot_with_ram_state_and_rollback_returns_the_guest_to_that_moment(n
         # The guest runs on after the snapshot; then it is changed: disk marker and ticks move on.
         assert root.ok("GET", f"/nodes/{NODE}/qemu/110/status/current")["qmpstatus"] == "running"
         mark = console.mark()
-        console.send("write-disk after-snapshot")
-        console.wait_for("VIREO-DISK-WROTE after-snapshot", since=mark)
+        console.command("write-disk after-snapshot", "VIREO-DISK-WROTE after-snapshot")
         console.wait_for(f"VIREO-TICK {before + 2}", since=mark, timeout=30)
     finally:
         console.close()
@@ -56,9 +53,7 @@ def test_snapshot_with_ram_state_and_rollback_returns_the_guest_to_that_moment(n
         # Same guest memory as at the snapshot: the tick counter is back, no new boot happened.
         after = tick(console)
         assert before <= after < before + 2, (before, after)
-        mark = console.mark()
-        console.send("read-disk")
-        line = console.wait_for("VIREO-DISK-", since=mark)
+        line = console.command("read-disk", "VIREO-DISK-")
         assert "after-snapshot" not in line and "VIREO-DISK-FOUND boot-" in line, line
     finally:
         console.close()
@@ -86,9 +81,7 @@ def test_snapshot_of_a_stopped_vm_without_ram_rolls_back_the_disk(node):
     try:
         console.wait_for("VIREO-DISK-FOUND first", timeout=90)
         console.wait_for("VIREO-GUEST-READY", timeout=30)
-        mark = console.mark()
-        console.send("write-disk second")
-        console.wait_for("VIREO-DISK-WROTE second", since=mark)
+        console.command("write-disk second", "VIREO-DISK-WROTE second")
     finally:
         console.close()
     task_ok(root, "POST", f"/nodes/{NODE}/qemu/111/snapshot/disk1/rollback", {"start": 1})

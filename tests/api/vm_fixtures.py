@@ -77,6 +77,12 @@ class SerialConsole:
     def send(self, command: str):
         self.sock.sendall(command.encode() + b"\n")
 
+    def command(self, command: str, reply: str, timeout: float = 60) -> str:
+        """Sends a console command and returns the first reply line containing `reply`."""
+        mark = self.mark()
+        self.send(command)
+        return self.wait_for(reply, since=mark, timeout=timeout)
+
     def close(self):
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
