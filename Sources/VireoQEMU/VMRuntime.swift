@@ -150,12 +150,15 @@ public struct VMRuntime: Sendable {
         return try? await qmp(vmid, timeout: .seconds(3)) { try await $0.queryStatus() }.status.rawValue
     }
 
-    /// Bytes the guest read and wrote on its disks since QEMU started, or nil when not running.
-    public func diskIO(_ vmid: Int) async -> (read: Int, written: Int)? {
-        guard manager.runningPID(vmid) != nil,
-            let stats = try? await qmp(vmid, timeout: .seconds(3), { try await $0.queryBlockstats() })
-        else { return nil }
-        return (stats.reduce(0) { $0 + $1.readBytes }, stats.reduce(0) { $0 + $1.writtenBytes })
+    /// What `status/current` asks QEMU, in one QMP session: the run state and the bytes the guest
+    /// read and wrote on its disks. Nil when not running.
+    public func liveStatus(_ vmid: Int) async -> (status: String, diskRead: Int, diskWritten: Int)? {
+        guard manager.runningPID(vmid) != nil else { return nil }
+        return try? await qmp(vmid, timeout: .seconds(3)) { client in
+            let status = try await client.queryStatus().status.rawValue
+            let stats = try await client.queryBlockstats()
+            return (status, stats.reduce(0) { $0 + $1.readBytes }, stats.reduce(0) { $0 + $1.writtenBytes })
+        }
     }
 
     /// A human monitor command (`qm monitor`).

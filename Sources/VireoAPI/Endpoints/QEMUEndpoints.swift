@@ -289,10 +289,10 @@ enum QEMUEndpoints {
             let vms = request.services.vms
             let (config, _) = try await vms.configs.read(vmid)
             var object = statusFields(vmid: vmid, config: config.main, pid: vms.runningPID(vmid), vms: vms)
-            if let qmpstatus = await runtime(request).qmpStatus(vmid) { object["qmpstatus"] = .string(qmpstatus) }
-            if let io = await runtime(request).diskIO(vmid) {
-                object["diskread"] = .int(io.read)
-                object["diskwrite"] = .int(io.written)
+            if let live = await runtime(request).liveStatus(vmid) {
+                object["qmpstatus"] = .string(live.status)
+                object["diskread"] = .int(live.diskRead)
+                object["diskwrite"] = .int(live.diskWritten)
             }
             object["ha"] = ["managed": 0]
             object["agent"] = .flag(config.main["agent"].map { $0.hasPrefix("1") || $0.contains("enabled=1") } ?? false)
