@@ -139,7 +139,7 @@ let package = Package(
         ),
         .executableTarget(name: "vireod", dependencies: ["VireoDaemon"], swiftSettings: strict),
         .executableTarget(name: "vireo", dependencies: ["VireoCommands"], swiftSettings: strict),
-        .testTarget(name: "VireoCoreTests", dependencies: ["VireoCore"], swiftSettings: strict),
+        .testTarget(name: "VireoCoreTests", dependencies: ["VireoCore", "VireoTestSupport"], swiftSettings: strict),
         .testTarget(name: "VireoStoreTests", dependencies: ["VireoStore", "VireoCore"], swiftSettings: strict),
         .testTarget(
             name: "VireoStorageTests",
@@ -147,8 +147,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "QMPTests", dependencies: ["QMP"], swiftSettings: strict),
-        .testTarget(name: "VireoNetworkTests", dependencies: ["VireoNetwork", "VireoCore"], swiftSettings: strict),
-        .testTarget(name: "VireoQEMUTests", dependencies: ["VireoQEMU", "VireoCore"], swiftSettings: strict),
+        .testTarget(
+            name: "VireoNetworkTests",
+            dependencies: ["VireoNetwork", "VireoCore", "VireoTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "VireoQEMUTests", dependencies: ["VireoQEMU", "VireoCore", "VireoTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "VireoHostTests",
             dependencies: ["VireoHost", "VireoTestSupport"],
@@ -159,7 +163,11 @@ let package = Package(
             dependencies: ["VireoTasks", "VireoCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        .testTarget(name: "VireoAccessTests", dependencies: ["VireoAccess", "VireoStore"], swiftSettings: strict),
+        .testTarget(
+            name: "VireoAccessTests",
+            dependencies: ["VireoAccess", "VireoStore", "VireoTestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "VireoAPITests",
             dependencies: [

@@ -70,16 +70,19 @@ public struct APIRegistry: Sendable {
 
     public init() {}
 
-    /// Declares an endpoint. The schema defaults to Proxmox's for this method and path.
+    /// Declares an endpoint. The schema defaults to Proxmox's for this method and path; `permission`
+    /// replaces the schema's where Proxmox checks more in code than its schema declares.
     public mutating func register(
         _ method: APIMethod,
         _ path: String,
         schema: EndpointSchema? = nil,
+        permission: PermissionCheck? = nil,
         _ handler: @escaping APIHandler
     ) {
-        guard let schema = schema ?? APISchema.pveEndpoint(method, path) else {
+        guard var schema = schema ?? APISchema.pveEndpoint(method, path) else {
             preconditionFailure("no schema for \(method.rawValue) \(path)")
         }
+        if let permission { schema.permission = permission }
         var node = root
         for segment in path.split(separator: "/") {
             if segment.hasPrefix("{"), segment.hasSuffix("}") {

@@ -32,39 +32,52 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
+        let started = ContinuousClock.now
+        let failure: APIFailure
         do {
             return try await handle(request)
-        } catch let failure as APIFailure {
-            return failure.response
+        } catch let error as APIFailure {
+            failure = error
         } catch let error as VireoError {
-            if error.code == .unauthenticated { try? await Task.sleep(for: services.authFailureDelay) }
-            return APIFailure(error).response
+            failure = APIFailure(error)
         } catch {
             services.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
-            return APIFailure(VireoError(.internalError, "internal error")).response
+            failure = APIFailure(VireoError(.internalError, "internal error"))
         }
+        // Every 401 leaves at the same time after its request came in, whatever failed and however
+        // long finding out took: against password guessing and probing for user names.
+        if failure.status == 401 { try? await Task.sleep(until: started + services.authFailureDelay) }
+        return failure.response
     }
 
     private func handle(_ request: Request) async throws -> Response {
         let path = request.uri.path
-        guard let method = APIMethod(rawValue: request.method.rawValue) else {
+        let method = APIMethod(rawValue: request.method.rawValue)
+        let afterPrefix = path.hasPrefix("/api2/") ? path.dropFirst("/api2/".count) : nil
+        let format = afterPrefix?.prefix { $0 != "/" }
+        let apiPath = format == "json" ? afterPrefix?.dropFirst("json".count) : nil
+        let match = method.flatMap { method in apiPath.map { registry.match(method, $0) } } ?? .notFound
+        var open = false
+        if case .found(let endpoint, _, _) = match, let method {
+            open = Self.unauthenticatedCalls.contains("\(method.rawValue) \(endpoint.path)")
+        }
+        // Authentication comes before routing and parameters: an unauthenticated caller cannot tell
+        // an implemented path or method from an unknown one, and learns nothing from parameter errors.
+        let identity: AuthIdentity? = localRoot ? .root : open ? nil : try await authenticate(request)
+
+        guard let method else {
             throw APIFailure(status: 501, message: "method '\(request.method.rawValue)' not available")
         }
         if path == "/api2/openapi.json", method == .get {
-            if !localRoot { _ = try await authenticate(request) }
             return Self.jsonResponse(status: .ok, body: openAPI)
         }
-        guard path.hasPrefix("/api2/") else {
-            throw APIFailure(status: 501, message: "no such uri")
+        guard let format, let apiPath else {
+            let message: String =
+                if let format, !format.isEmpty { "no formatter for uri \(path)" } else { "no such uri" }
+            throw APIFailure(status: 501, message: message)
         }
-        let afterPrefix = path.dropFirst("/api2/".count)
-        let format = afterPrefix.prefix { $0 != "/" }
-        guard format == "json" else {
-            throw APIFailure(status: 501, message: format.isEmpty ? "no such uri" : "no formatter for uri \(path)")
-        }
-        let apiPath = afterPrefix.dropFirst(format.count)
         let (endpoint, captures, children): (Endpoint, [String: String], [String])
-        switch registry.match(method, apiPath) {
+        switch match {
         case .found(let e, let c, let ch): (endpoint, captures, children) = (e, c, ch)
         case .notFound, .methodNotAllowed:
             throw APIFailure(
@@ -72,19 +85,9 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
                 message: "Method '\(method.rawValue) \(apiPath.isEmpty ? "/" : String(apiPath))' not implemented"
             )
         }
-        let callName = "\(method.rawValue) \(endpoint.path)"
-
-        // Authentication comes before reading parameters: unauthenticated callers learn nothing.
-        var identity: AuthIdentity?
-        if localRoot {
-            identity = .root
-        } else if !Self.unauthenticatedCalls.contains(callName) {
-            identity = try await authenticate(request)
-        }
         if let identity, identity.viaTicket, method != .get,
             !csrfValid(request.headers[.csrfPreventionToken], identity)
         {
-            try await Task.sleep(for: services.authFailureDelay)
             throw APIFailure(status: 401, message: "Permission denied - invalid csrf token", emptyBody: true)
         }
         if let identity, identity.isToken, !endpoint.schema.allowToken {
@@ -110,6 +113,12 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
                     message: detail.isEmpty ? "Permission check failed" : "Permission check failed (\(detail))"
                 )
             }
+            try RootOnlyPolicy.check(
+                endpoint: endpoint,
+                parameters: parameters,
+                identity: caller,
+                permissions: access.permissions
+            )
         }
         let result = try await endpoint.handler(
             APIRequest(
@@ -146,10 +155,8 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
                 )
             }
         } catch let error as VireoError where error.code == .unauthenticated {
-            try await Task.sleep(for: services.authFailureDelay)
             throw APIFailure(status: 401, message: "Authentication failed!", emptyBody: true)
         }
-        try await Task.sleep(for: services.authFailureDelay)
         throw APIFailure(status: 401, message: "No ticket", emptyBody: true)
     }
 

@@ -33,6 +33,13 @@ enum OpenAPIDocument {
                     "403": ["description": "Permission check failed"],
                 ],
             ]
+            // The declared permission in Proxmox's notation, and the root-only rule, for tools and
+            // for the permission-matrix test.
+            operation["x-pve-permissions"] = permissionJSON(endpoint.schema.permission)
+            operation["x-pve-allowtoken"] = .flag(endpoint.schema.allowToken)
+            if let rule = RootOnlyPolicy.rules["\(endpoint.method.rawValue) \(endpoint.path)"] {
+                operation["x-vireo-root-only"] = .string("\(rule)")
+            }
             if endpoint.method == .get || endpoint.method == .delete {
                 operation["parameters"] = .array(inPath + rest.map { parameter($0, location: "query") })
             } else {
@@ -66,6 +73,41 @@ enum OpenAPIDocument {
             "security": [["ticket": []], ["token": []]],
             "paths": .object(paths.mapValues { .object($0) }),
         ]
+    }
+
+    /// A permission check as Proxmox's schema writes it: `{"user": "all"}`, `{"check": [...]}`, or
+    /// `{"user": "root@pam"}` for root only.
+    static func permissionJSON(_ check: PermissionCheck) -> JSON {
+        switch check {
+        case .rootOnly: ["user": "root@pam"]
+        case .world: ["user": "world"]
+        case .anyUser: ["user": "all"]
+        default: ["check": checkJSON(check)]
+        }
+    }
+
+    private static func checkJSON(_ check: PermissionCheck) -> JSON {
+        let strings = { (items: [String]) in JSON.array(items.map { .string($0) }) }
+        switch check {
+        case .rootOnly: return ["user-root"]
+        case .world, .anyUser: return ["any-user"]
+        case .perm(let path, let privileges, let any, let requireParam):
+            var items: [JSON] = ["perm", .string(path), strings(privileges)]
+            if any { items += ["any", 1] }
+            if let requireParam { items += ["require_param", .string(requireParam)] }
+            return .array(items)
+        case .and(let checks): return .array(["and"] + checks.map(checkJSON))
+        case .or(let checks): return .array(["or"] + checks.map(checkJSON))
+        case .useridSelf: return ["userid-param", "self"]
+        case .useridParam(let privilege): return ["userid-param", .string(privilege)]
+        case .useridGroup(let privileges, let mode):
+            var items: [JSON] = ["userid-group", strings(privileges)]
+            if let mode { items += ["groups_param", .string(mode == .create ? "create" : "update")] }
+            return .array(items)
+        case .permModify(let path): return ["perm-modify", .string(path)]
+        case .permEach(let list, let template, let privileges):
+            return ["perm-each", .string(list), .string(template), strings(privileges)]
+        }
     }
 
     static func parameter(_ spec: ParameterSpec, location: String) -> JSON {

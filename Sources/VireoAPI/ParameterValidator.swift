@@ -18,14 +18,23 @@ public struct ParameterValidator: Sendable {
                     errors[name] =
                         "property is not defined in schema and the schema does not allow additional properties"
                 } else if case .text(let text) = value {
-                    values[name] = text
+                    if let problem = Self.characterProblem(text, name: name) {
+                        errors[name] = problem
+                    } else {
+                        values[name] = text
+                    }
                 }
                 continue
             }
             do {
                 if spec.kind == .array {
                     let items: [RawParameters.Value] = if case .list(let l) = value { l } else { [value] }
-                    lists[name] = try items.map { try scalar($0, spec: ParameterSpec(name, .string)) }
+                    let texts = try items.map { try scalar($0, spec: ParameterSpec(name, .string)) }
+                    if let problem = texts.lazy.compactMap({ Self.characterProblem($0, name: name) }).first {
+                        errors[name] = problem
+                        continue
+                    }
+                    lists[name] = texts
                 } else {
                     let canonical = try check(value, spec: spec)
                     values[name] = canonical
@@ -132,6 +141,7 @@ public struct ParameterValidator: Sendable {
             }
         }
         if spec.kind == .string {
+            if let problem = Self.characterProblem(text, name: spec.name) { throw ParameterError(problem) }
             if let maxLength = spec.maxLength, text.utf8.count > maxLength {
                 throw ParameterError("value may only be \(maxLength) characters long")
             }
@@ -146,6 +156,20 @@ public struct ParameterValidator: Sendable {
             }
         }
         return text
+    }
+
+    /// Free-text parameters that may span lines (their files store them as comment lines or
+    /// encoded); every other string is one line.
+    static let multiLineParameters: Set<String> = ["description", "notes", "comments", "comment"]
+
+    /// No string parameter holds a control character (NUL, ESC, DEL, …); only free text may hold
+    /// line breaks and tabs. Whatever a value ends up in (a config line, a command, a log), a
+    /// control character in it is an attack or a mistake.
+    private static func characterProblem(_ text: String, name: String) -> String? {
+        let allowed: Set<Unicode.Scalar> = multiLineParameters.contains(name) ? ["\n", "\r", "\t"] : []
+        guard let scalar = text.unicodeScalars.first(where: { ConfigValue.isControl($0) && !allowed.contains($0) })
+        else { return nil }
+        return "value must not contain control characters (\(ConfigValue.describe(scalar)))"
     }
 
     static func isInteger(_ text: String) -> Bool {

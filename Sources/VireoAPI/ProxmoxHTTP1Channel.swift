@@ -13,22 +13,41 @@ import NIOHTTPTypesHTTP1
 public struct ProxmoxHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     public typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
     public let responder: HTTPChannelHandler.Responder
+    let limits: ConnectionLimits
+    let clients: ClientConnectionCounter
 
-    public init(responder: @escaping HTTPChannelHandler.Responder) { self.responder = responder }
+    init(
+        responder: @escaping HTTPChannelHandler.Responder,
+        limits: ConnectionLimits,
+        clients: ClientConnectionCounter
+    ) {
+        self.responder = responder
+        self.limits = limits
+        self.clients = clients
+    }
 
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            var limits = NIOHTTPDecoderLimitConfiguration()
+            if let limit = limits.perClient, let address = channel.remoteAddress?.ipAddress {
+                guard clients.acquire(address, limit: limit) else {
+                    logger.warning("too many connections from one client", metadata: ["client": "\(address)"])
+                    channel.close(promise: nil)  // a failed setup alone leaves the socket open
+                    throw TooManyConnections()
+                }
+                channel.closeFuture.whenComplete { [clients] _ in clients.release(address) }
+            }
+            var decoderLimits = NIOHTTPDecoderLimitConfiguration()
             // Proxmox: 64 header lines and 8 KiB of headers; a little headroom for cookies.
-            limits.maxHeaderFieldCount = 100
-            limits.maxHeaderListSize = 16 * 1024
+            decoderLimits.maxHeaderFieldCount = 100
+            decoderLimits.maxHeaderListSize = 16 * 1024
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                 withPipeliningAssistance: false,
                 withErrorHandling: false,
                 withOutboundHeaderValidation: false,
                 withEncoderConfiguration: .init(),
-                withDecoderLimitConfiguration: limits
+                withDecoderLimitConfiguration: decoderLimits
             )
+            try channel.pipeline.syncOperations.addHandler(ConnectionDeadlineHandler(limits: limits))
             try channel.pipeline.syncOperations.addHandler(ReasonPhraseHandler())
             try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
@@ -44,10 +63,13 @@ public struct ProxmoxHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     }
 }
 
+struct TooManyConnections: Error {}
+
 extension HTTPServerBuilder {
-    /// HTTP/1 with Proxmox's reason phrases.
-    public static var proxmoxHTTP1: HTTPServerBuilder {
-        .init { responder in ProxmoxHTTP1Channel(responder: responder) }
+    /// HTTP/1 with Proxmox's reason phrases, and the connection limits.
+    public static func proxmoxHTTP1(limits: ConnectionLimits = .default) -> HTTPServerBuilder {
+        let clients = ClientConnectionCounter()
+        return .init { responder in ProxmoxHTTP1Channel(responder: responder, limits: limits, clients: clients) }
     }
 }
 

@@ -31,13 +31,14 @@ public final class AccessControl: Sendable {
 
     /// Creates the files a fresh node needs: root@pam in `user.cfg` and the `pam`/`pve` realms.
     public func bootstrap() async throws {
+        _ = await Self.offloaded { Self.dummyHash }  // made now, not during the first failed login
         try await store.update(Self.userConfigPath) { existing in
             guard existing == nil else { return nil }
             var config = UserConfig()
             var root = UserConfig.User(userid: "root@pam")
             root.email = "root@localhost"
             config.users[root.userid] = root
-            return config.serialized()
+            return try config.serialized()
         }
         try await store.update(Self.domainsPath) { existing in
             guard existing == nil else { return nil }
@@ -90,28 +91,36 @@ public final class AccessControl: Sendable {
     /// - Throws: `.unauthenticated` ("authentication failure") for any cause, as Proxmox does.
     public func authenticate(username: String, password: String) async throws -> String {
         let failure = VireoError(.unauthenticated, "authentication failure")
+        // Failing before the password check still pays for one hash: a wrong password for an existing
+        // user and an unknown user take the same time, so logins cannot probe for user names.
+        let unknown = { () async -> VireoError in
+            _ = await Self.offloaded { PasswordHasher.verify(password, hash: Self.dummyHash) }
+            return failure
+        }
         let snapshot = try await snapshot()
-        guard let at = username.lastIndex(of: "@") else { throw failure }
+        guard let at = username.lastIndex(of: "@") else { throw await unknown() }
         let name = String(username[..<at])
         let realm = String(username[username.index(after: at)...])
-        guard let user = snapshot.config.users[username], snapshot.isActive(user) else { throw failure }
+        guard let user = snapshot.config.users[username], snapshot.isActive(user) else { throw await unknown() }
         // A valid ticket of the same user renews; a root@pam ticket may mint one for anyone.
         if password.hasPrefix("PVE:"), let owner = try? tickets.verifyTicket(password) {
             guard owner == username || owner == "root@pam" else { throw failure }
             return username
         }
-        guard let realmType = snapshot.domains[realm]?.type else { throw failure }
+        guard let realmType = snapshot.domains[realm]?.type else { throw await unknown() }
         switch realmType {
         case "pve":
             let shadow = try await store.read(Self.shadowPath)?.content ?? ""
-            guard let hash = Self.shadowHash(in: shadow, for: name),
-                await Self.offloaded({ PasswordHasher.verify(password, hash: hash) })
-            else { throw failure }
+            guard let hash = Self.shadowHash(in: shadow, for: name) else { throw await unknown() }
+            guard await Self.offloaded({ PasswordHasher.verify(password, hash: hash) }) else { throw failure }
         default:
             guard await passwordCheck(realmType, name, password) else { throw failure }
         }
         return username
     }
+
+    /// A hash of a random password, verified against when a login fails before its real check.
+    static let dummyHash = (try? PasswordHasher.hash(UUID().uuidString)) ?? "$y$j9T$invalid"
 
     /// The identity behind a ticket; the user must still exist, be enabled and unexpired.
     public func identity(ticket: String) async throws -> AuthIdentity {
@@ -149,7 +158,7 @@ public final class AccessControl: Sendable {
             Self.userConfigPath,
             digest: digest,
             parse: UserConfig.init(parsing:),
-            print: { $0.serialized() },
+            print: { try $0.serialized() },
             change
         )
     }
@@ -174,7 +183,7 @@ public final class AccessControl: Sendable {
         _ path: String,
         digest: String?,
         parse: (String) throws -> Model,
-        print: (Model) -> String,
+        print: (Model) throws -> String,
         _ change: (inout Model) throws -> T
     ) async throws -> T {
         try await locks.withLock(path) {
@@ -185,7 +194,7 @@ public final class AccessControl: Sendable {
             var model = try parse(file?.content ?? "")
             let result = try change(&model)
             let condition: WriteCondition = file.map { .version($0.version) } ?? .absent
-            try await store.write(path, content: print(model), condition: condition)
+            try await store.write(path, content: try print(model), condition: condition)
             invalidate()
             return result
         }

@@ -18,6 +18,9 @@ public indirect enum PermissionCheck: Sendable {
     case useridGroup([String], groupsParam: GroupsMode?)
     /// The right to change ACLs on the path given by the parameter.
     case permModify(String)
+    /// The privileges on the path of every item of a list parameter (`/vms/{item}` for each of
+    /// `vms`); denied when the list is empty.
+    case permEach(listParam: String, template: String, [String])
 
     public enum GroupsMode: Sendable { case create, update }
 }
@@ -74,7 +77,8 @@ public struct PermissionEvaluator: Sendable {
             if let requireParam, parameters[requireParam] == nil {
                 return .denied("missing parameter '\(requireParam)'")
             }
-            let path = ACLPath.normalize(Self.fill(template, parameters))
+            // A parameter that is no ACL path segment (`/`, `:`, a newline…) names no object.
+            guard let path = ACLPath.normalized(Self.fill(template, parameters)) else { return .denied("invalid path") }
             if permissions.check(identity.authID, path: path, privileges: privileges, any: any) { return .allowed }
             return .denied("\(path), \(privileges.joined(separator: any ? "|" : ", "))")
         case .and(let checks):
@@ -85,12 +89,18 @@ public struct PermissionEvaluator: Sendable {
             return .allowed
         case .or(let checks):
             var missing: Outcome?
+            var denials: [String] = []
             for check in checks {
                 let outcome = evaluate(check, for: identity, parameters: parameters)
-                if outcome == .allowed { return .allowed }
-                if case .missing = outcome { missing = outcome }
+                switch outcome {
+                case .allowed: return .allowed
+                case .missing: missing = outcome
+                case .denied(let detail): denials.append(detail)
+                }
             }
-            return missing ?? .denied("")
+            // The most specific denial: the last alternative the call asked for (`vms` given).
+            let asked = denials.last { !$0.isEmpty && !$0.hasPrefix("missing parameter") }
+            return missing ?? .denied(asked ?? denials.first ?? "")
         case .useridSelf:
             return parameters["userid"] == identity.authID ? .allowed : .denied("")
         case .useridParam(let privilege):
@@ -100,8 +110,20 @@ public struct PermissionEvaluator: Sendable {
             return .denied("\(path), \(privilege)")
         case .useridGroup(let privileges, let mode):
             return useridGroup(privileges, mode: mode, identity: identity, parameters: parameters)
+        case .permEach(let listParam, let template, let privileges):
+            let items = (parameters[listParam] ?? "").split(whereSeparator: { $0 == "," || $0 == ";" || $0.isWhitespace })
+            guard !items.isEmpty else { return .denied("missing parameter '\(listParam)'") }
+            for item in items {
+                let outcome = evaluate(
+                    .perm(template.replacing("{item}", with: item), privileges, any: false, requireParam: nil),
+                    for: identity,
+                    parameters: [:]
+                )
+                if outcome != .allowed { return outcome }
+            }
+            return .allowed
         case .permModify(let template):
-            let path = ACLPath.normalize(Self.fill(template, parameters))
+            guard let path = ACLPath.normalized(Self.fill(template, parameters)) else { return .denied("invalid path") }
             return canModifyPermissions(identity.authID, path: path) ? .allowed : .denied("\(path), Permissions.Modify")
         }
     }

@@ -147,23 +147,47 @@ public enum ACLPath {
         return levels
     }
 
-    /// Whether an ACL may be set on `path` (the forms Proxmox accepts).
+    /// A path as given by a client, normalised (`//` collapsed, one leading `/`, no trailing `/`);
+    /// nil unless it holds only `[A-Za-z0-9.-_/]`, as Proxmox's ACL paths do.
+    public static func normalized(_ raw: String) -> String? {
+        guard !raw.isEmpty, raw.utf8.allSatisfy({ isNameByte($0) || $0 == UInt8(ascii: "/") }) else { return nil }
+        return normalize(raw)
+    }
+
+    /// Whether an ACL may be set on `path` (a normalised path): Proxmox's ACL path grammar, where
+    /// each name is `[A-Za-z0-9.-_]+`.
     public static func isValidTarget(_ path: String) -> Bool {
+        guard path == normalize(path) else { return false }
         let parts = path.split(separator: "/").map(String.init)
+        guard parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(isNameByte) }) else { return false }
         guard let first = parts.first else { return true }
-        let rest = parts.dropFirst()
+        let rest = Array(parts.dropFirst())
         switch first {
         case "access":
             if rest.isEmpty { return true }
-            if rest.first == "groups" || rest.first == "realm" { return rest.count <= 2 }
-            return false
+            return (rest[0] == "groups" || rest[0] == "realm") && rest.count <= 2
         case "nodes", "storage": return rest.count <= 1
+        case "pool": return rest.count <= 3  // nested pools: `a/b/c`
         case "vms":
             guard let id = rest.first else { return true }
-            return rest.count == 1 && (Int(id) ?? 0) >= 100
-        case "pool": return rest.count <= 3
-        case "sdn", "mapping": return rest.count <= 4
+            return rest.count == 1 && id.first != "0" && id.count >= 3 && id.allSatisfy(\.isASCIIDigit)
+        case "sdn":
+            if rest.isEmpty { return true }
+            guard rest[0] == "zones", rest.count <= 4 else { return false }
+            guard rest.count == 4 else { return true }
+            return rest[3].first != "0" && (1...4).contains(rest[3].count) && rest[3].allSatisfy(\.isASCIIDigit)
+        case "mapping": return rest.count <= 2
         default: return false
         }
     }
+
+    /// `[A-Za-z0-9.-_]`
+    private static func isNameByte(_ byte: UInt8) -> Bool {
+        (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+            || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+    }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }

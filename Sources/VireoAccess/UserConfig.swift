@@ -214,43 +214,58 @@ extension UserConfig {
 
 extension UserConfig {
     /// The file text: users each followed by their tokens, groups, pools, custom roles, ACLs.
-    public func serialized() -> String {
+    /// Throws `.invalidArgument` naming the field when a value written as is (an ID, a path, a list)
+    /// holds a control character, a `:` or, in a list, a `,`: it would end its field or its line and
+    /// be read back as another entry. Free text is percent-encoded and cannot.
+    public func serialized() throws -> String {
         var out = ""
         for user in users.values.sorted(by: { $0.userid < $1.userid }) {
             let fields = [
-                user.userid, user.enable ? "1" : "0", String(user.expire), PercentEncoding.encode(user.firstname),
-                PercentEncoding.encode(user.lastname), PercentEncoding.encode(user.email),
-                PercentEncoding.encode(user.comment),
-                user.keys,
+                try Self.raw(user.userid, "userid"), user.enable ? "1" : "0", String(user.expire),
+                PercentEncoding.encode(user.firstname), PercentEncoding.encode(user.lastname),
+                PercentEncoding.encode(user.email), PercentEncoding.encode(user.comment), try Self.raw(user.keys, "keys"),
             ]
             out += "user:" + fields.joined(separator: ":") + ":\n"
             for token in user.tokens.values.sorted(by: { $0.name < $1.name }) {
-                out += "token:\(user.userid)!\(token.name):\(token.expire):\(token.privsep ? 1 : 0):"
+                let name = try Self.raw(token.name, "tokenid", list: true)
+                out += "token:\(user.userid)!\(name):\(token.expire):\(token.privsep ? 1 : 0):"
                 out += PercentEncoding.encode(token.comment) + ":\n"
             }
         }
         out += "\n"
         for group in groups.values.sorted(by: { $0.groupid < $1.groupid }) {
-            out += "group:\(group.groupid):\(group.members.sorted().joined(separator: ",")):"
+            let members = try group.members.sorted().map { try Self.raw($0, "users", list: true) }
+            out += "group:\(try Self.raw(group.groupid, "groupid", list: true)):\(members.joined(separator: ",")):"
             out += PercentEncoding.encode(group.comment) + ":\n"
         }
         out += "\n"
         for pool in pools.values.sorted(by: { $0.poolid < $1.poolid }) {
-            out += "pool:\(pool.poolid):\(PercentEncoding.encode(pool.comment)):"
+            out += "pool:\(try Self.raw(pool.poolid, "poolid", list: true)):\(PercentEncoding.encode(pool.comment)):"
             out += pool.vms.sorted().map(String.init).joined(separator: ",") + ":"
-            out += pool.storage.sorted().joined(separator: ",") + ":\n"
+            out += try pool.storage.sorted().map { try Self.raw($0, "storage", list: true) }.joined(separator: ",")
+            out += ":\n"
         }
         out += "\n"
         for (name, privs) in roles.sorted(by: { $0.key < $1.key }) where !BuiltinRole.isBuiltin(name) {
-            out += "role:\(name):\(privs.sorted().joined(separator: ",")):\n"
+            let privileges = try privs.sorted().map { try Self.raw($0, "privs", list: true) }
+            out += "role:\(try Self.raw(name, "roleid", list: true)):\(privileges.joined(separator: ",")):\n"
         }
         out += "\n"
-        out += serializedACL()
+        out += try serializedACL()
         return out
     }
 
+    /// A field written without encoding: one line, no `:`, and for list items no `,`.
+    private static func raw(_ value: String, _ field: String, list: Bool = false) throws -> String {
+        try ConfigValue.checkSingleLine(value, field: field)
+        guard !value.contains(":"), !list || !value.contains(",") else {
+            throw VireoError.parameter(field, "invalid value '\(value)' - must not contain ':'\(list ? " or ','" : "")")
+        }
+        return value
+    }
+
     /// ACL lines, merging subjects that have the same roles with the same flag on one path.
-    private func serializedACL() -> String {
+    private func serializedACL() throws -> String {
         var out = ""
         let byPath = Dictionary(grouping: acl, by: \.path)
         for path in byPath.keys.sorted() {
@@ -276,8 +291,10 @@ extension UserConfig {
                 }
             }
             for key in lines.keys.sorted() {
-                let subjects = (lines[key] ?? []).sorted().map(\.fileForm).joined(separator: ",")
-                out += "acl:\(key.propagate ? 1 : 0):\(path):\(subjects):\(key.roles.joined(separator: ",")):\n"
+                let subjects = try (lines[key] ?? []).sorted().map { try Self.raw($0.fileForm, "ugid", list: true) }
+                let roles = try key.roles.map { try Self.raw($0, "roles", list: true) }
+                out += "acl:\(key.propagate ? 1 : 0):\(try Self.raw(path, "path", list: true)):"
+                out += subjects.joined(separator: ",") + ":" + roles.joined(separator: ",") + ":\n"
             }
         }
         return out

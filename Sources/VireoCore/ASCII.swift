@@ -68,8 +68,9 @@ enum ASCII {
         return isSpace(first) || isSpace(last)
     }
 
-    /// Whether the text holds a line break, which no line-based config value may contain.
+    /// Whether the text holds a line break or another control character, which no line-based
+    /// config value may contain.
     static func hasLineBreak(_ text: String) -> Bool {
-        text.utf8.contains(newline) || text.utf8.contains(UInt8(ascii: "\r"))
+        !ConfigValue.isSingleLine(text)
     }
 }

@@ -37,13 +37,13 @@ public struct SectionConfig: Hashable, Sendable, CustomStringConvertible, Lossle
         /// or for a bad or duplicate option.
         public init(type: String, id: String, options: [Option] = []) throws {
             guard !type.isEmpty, !type.utf8.contains(where: { ASCII.isSpace($0) || ASCII.isUpper($0) }),
-                !type.contains(":"), !type.hasPrefix("#")
+                !type.contains(":"), !type.hasPrefix("#"), ConfigValue.isSingleLine(type)
             else {
                 throw VireoError.invalid(
                     "invalid section type '\(type)' - must be lower case, without ':', spaces or a leading '#'"
                 )
             }
-            guard !id.isEmpty, !id.utf8.contains(where: ASCII.isSpace) else {
+            guard !id.isEmpty, !id.utf8.contains(where: ASCII.isSpace), ConfigValue.isSingleLine(id) else {
                 throw VireoError.invalid("invalid section ID '\(id)' - must be non-empty, without spaces")
             }
             self.type = type
@@ -71,7 +71,8 @@ public struct SectionConfig: Hashable, Sendable, CustomStringConvertible, Lossle
         /// Replaces the option's value in place, or appends it; `nil` makes a bare flag line.
         /// Throws `VireoError` (`.invalidArgument`) for a key with spaces or a value that a line cannot hold.
         public mutating func set(_ key: String, _ value: String?) throws {
-            guard !key.isEmpty, !key.utf8.contains(where: ASCII.isSpace), !key.hasPrefix("#") else {
+            guard !key.isEmpty, !key.utf8.contains(where: ASCII.isSpace), !key.hasPrefix("#"), ConfigValue.isSingleLine(key)
+            else {
                 throw VireoError.invalid("invalid option key '\(key)' in section '\(type): \(id)'")
             }
             if let value {

@@ -49,6 +49,15 @@ public struct Vireod: AsyncParsableCommand {
     )
     var interfacesFile: String?
 
+    @Option(help: "Seconds a client has from connecting (TLS handshake included) to a complete request head.")
+    var headerTimeout: Double = 10
+
+    @Option(help: "Seconds a kept-alive connection may stay idle.")
+    var idleTimeout: Double = 30
+
+    @Option(help: "Open connections allowed from one client address.")
+    var maxConnectionsPerClient = 128
+
     public init() {}
 
     /// Entry point for the executable: parses `CommandLine.arguments` and runs.
@@ -68,18 +77,22 @@ public struct Vireod: AsyncParsableCommand {
             throw ValidationError("--listen '\(listen)' is not HOST:PORT")
         }
         let fm = FileManager.default
-        try fm.createDirectory(
-            at: paths.dataDir,
-            withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700]
-        )
-        try fm.createDirectory(
-            at: paths.runDir,
-            withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700]
-        )
-        // The local socket's only protection is its directory: root-only.
-        try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: paths.runDir.path)
+        // The data dir holds the store with every secret, the run dir the root-only local socket.
+        let report = { (tightened: PrivateFiles.Tightened?) in
+            guard let tightened else { return }
+            logger.warning(
+                "file was readable or writable by others; restricted",
+                metadata: [
+                    "path": "\(tightened.path)", "was": "\(String(tightened.oldMode, radix: 8))",
+                    "now": "\(String(tightened.newMode, radix: 8))",
+                ]
+            )
+        }
+        report(try PrivateFiles.directory(paths.dataDir.path))
+        report(try PrivateFiles.directory(paths.runDir.path))
+        report(try PrivateFiles.file(paths.storeFile.path, create: true))
+        let fileLimit = FileLimit.raise()
+        logger.info("open file limit", metadata: ["limit": "\(fileLimit)"])
 
         let namespace = try NetworkNamespace(netns ?? ProcessInfo.processInfo.environment["VIREO_NETNS"])
         if let name = namespace.name {
@@ -89,6 +102,7 @@ public struct Vireod: AsyncParsableCommand {
             logger.notice("host networking in network namespace", metadata: ["netns": "\(name)"])
         }
         let store = try SQLiteConfigStore(path: paths.storeFile.path)
+        for suffix in ["-wal", "-shm"] { report(try PrivateFiles.file(paths.storeFile.path + suffix, create: false)) }
         let secrets = try await NodeSecrets.loadOrCreate(store: store, node: nodeName, logger: logger)
         let tickets = try TicketAuthority(privateKeyPEM: secrets.ticketKeyPEM, csrfSecret: secrets.csrfSecret)
         let access = AccessControl(store: store, tickets: tickets)
@@ -137,7 +151,17 @@ public struct Vireod: AsyncParsableCommand {
         tls.minimumTLSVersion = .tlsv12
         let httpsServer = Application(
             responder: APIResponder<BasicRequestContext>(registry: registry, services: services, localRoot: false),
-            server: try .tls(.proxmoxHTTP1, tlsConfiguration: tls),
+            server: try .tls(
+                .proxmoxHTTP1(
+                    limits: ConnectionLimits(
+                        headerTimeout: .milliseconds(Int64(headerTimeout * 1000)),
+                        bodyTimeout: ConnectionLimits.default.bodyTimeout,
+                        idleTimeout: .milliseconds(Int64(idleTimeout * 1000)),
+                        perClient: maxConnectionsPerClient
+                    )
+                ),
+                tlsConfiguration: tls
+            ),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 logger.notice(
@@ -150,7 +174,15 @@ public struct Vireod: AsyncParsableCommand {
         try? fm.removeItem(at: paths.socket)
         let socketServer = Application(
             responder: APIResponder<BasicRequestContext>(registry: registry, services: services, localRoot: true),
-            server: .proxmoxHTTP1,
+            // Root's own CLI: no per-client cap, and no idle cut under a client that follows a task.
+            server: .proxmoxHTTP1(
+                limits: ConnectionLimits(
+                    headerTimeout: .seconds(60),
+                    bodyTimeout: .seconds(600),
+                    idleTimeout: .hours(1),
+                    perClient: nil
+                )
+            ),
             configuration: .init(address: .unixDomainSocket(path: paths.socket.path), serverName: nil),
             onServerRunning: { _ in
                 try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: paths.socket.path)

@@ -19,6 +19,58 @@ extension NetworkInterface {
         }
         if let bridgeVIDs { try Self.validateVIDs(bridgeVIDs) }
         try validateBond()
+        try validatePortNames()
+        try validateSingleLines()
+    }
+
+    /// Proxmox's `pve-iface`: `[a-z][a-z0-9_]{1,20}` with an optional `.N` or `:N`, any case.
+    static func isInterfaceName(_ name: String) -> Bool {
+        var rest = Substring(name)
+        if let separator = rest.lastIndex(where: { $0 == "." || $0 == ":" }) {
+            let digits = rest[rest.index(after: separator)...]
+            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
+            rest = rest[..<separator]
+        }
+        guard let first = rest.first, first.isASCII, first.isLetter, (2...21).contains(rest.count) else { return false }
+        return rest.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+    }
+
+    private func validatePortNames() throws {
+        let lists: [(field: String, names: [String])] = [
+            ("bridge_ports", bridgePorts ?? []), ("slaves", slaves ?? []),
+            ("vlan-raw-device", vlanRawDevice.map { [$0] } ?? []), ("bond-primary", bondPrimary.map { [$0] } ?? []),
+        ]
+        for (field, names) in lists {
+            for name in names where !Self.isInterfaceName(name) {
+                throw VireoError.parameter(field, "invalid network interface name '\(name)'")
+            }
+        }
+    }
+
+    /// Every value becomes (part of) one line of the file; comments become one `#` line per line.
+    private func validateSingleLines() throws {
+        for (field, text) in [("comments", comments), ("comments6", comments6)] {
+            guard let text else { continue }
+            for line in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
+                try Self.checkLine(String(String.UnicodeScalarView(line)), field: field)
+            }
+        }
+        let fields: [(String, String?)] = [
+            ("bridge-vids", bridgeVIDs), ("bond_xmit_hash_policy", bondXmitHashPolicy),
+        ]
+        for (field, value) in fields { if let value { try Self.checkLine(value, field: field) } }
+        for option in options { try Self.checkLine(option, field: "options") }
+        for option in options6 { try Self.checkLine(option, field: "options6") }
+        for (key, value) in otherFields {
+            try Self.checkLine(key, field: key)
+            try Self.checkLine(value, field: key)
+        }
+        for remote in vxlanRemoteIPs { try Self.checkLine(remote, field: "vxlan-remoteip") }
+    }
+
+    private static func checkLine(_ text: String, field: String) throws {
+        guard let scalar = ConfigValue.controlCharacter(in: text) else { return }
+        throw VireoError.parameter(field, "value contains a control character (\(ConfigValue.describe(scalar)))")
     }
 
     private func validateName() throws {

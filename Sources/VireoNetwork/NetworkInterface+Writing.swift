@@ -67,7 +67,10 @@ extension NetworkInterface {
 
     private static func commentLines(_ comments: String?) -> [String] {
         guard let comments else { return [] }
-        return comments.split(separator: "\n", omittingEmptySubsequences: false).map { "#" + $0 }
+        // Split on the scalar: `\r\n` is one Character, and would survive a Character split.
+        return comments.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map {
+            "#" + String(String.UnicodeScalarView($0))
+        }
     }
 
     /// Bridge, bond, VLAN and VXLAN options, `mtu`, then the remaining known fields sorted by key.

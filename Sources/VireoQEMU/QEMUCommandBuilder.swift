@@ -1,4 +1,5 @@
 public import VireoCore
+import Foundation
 
 /// Turns a VM config into QEMU's argv (upstream QEMU, as Debian ships it).
 ///
@@ -68,7 +69,7 @@ public struct QEMUCommandBuilder: Sendable {
                 "KVM virtualisation configured, but not available (no usable /dev/kvm); set 'kvm: 0' to use software emulation"
             )
         }
-        argv += ["-name", "\(config["name"] ?? "vm\(vmid)"),debug-threads=on", "-no-shutdown"]
+        argv += ["-name", "\(try Self.checkedName(config["name"]) ?? "vm\(vmid)"),debug-threads=on", "-no-shutdown"]
         argv += [
             "-chardev", "socket,id=qmp,path=\(Self.qmpSocket(runDirectory: run, vmid: vmid)),server=on,wait=off",
             "-mon", "chardev=qmp,mode=control",
@@ -78,12 +79,7 @@ public struct QEMUCommandBuilder: Sendable {
             "-pidfile", Self.pidFile(runDirectory: run, vmid: vmid), "-daemonize",
         ]
         if let smbios = config["smbios1"] {
-            let parsed = try property("smbios1", smbios)
-            var fields = ["type=1"]
-            for key in ["uuid", "manufacturer", "product", "version", "serial", "sku", "family"] {
-                if let value = parsed[key] { fields.append("\(key)=\(value)") }
-            }
-            argv += ["-smbios", fields.joined(separator: ",")]
+            argv += ["-smbios", try Self.smbios1Argument(try property("smbios1", smbios))]
         }
         let sockets = try integer(config, "sockets", default: 1, range: 1...4)
         let cores = try integer(config, "cores", default: 1, range: 1...128)
@@ -124,7 +120,7 @@ public struct QEMUCommandBuilder: Sendable {
         if let ostype = config["ostype"], ostype.hasPrefix("w") {
             argv += ["-rtc", "driftfix=slew,base=localtime"]
         }
-        var machine = ["type=" + machineType(config)]
+        var machine = ["type=" + (try machineType(config))]
         machine.append("accel=\(kvm ? "kvm" : "tcg")")
         if try !flag(config, "acpi", default: true) { machine.append("acpi=off") }
         argv += ["-machine", machine.joined(separator: ",")]
@@ -134,11 +130,24 @@ public struct QEMUCommandBuilder: Sendable {
 
     // MARK: - Pieces
 
-    func machineType(_ config: VMConfig.Section) -> String {
+    func machineType(_ config: VMConfig.Section) throws -> String {
         guard let text = config["machine"], let parsed = try? PropertyString(parsing: text) else { return "pc" }
         let type = parsed.defaultValue ?? parsed["type"] ?? "pc"
+        guard type.wholeMatch(of: #/[A-Za-z0-9][A-Za-z0-9._+-]*/#) != nil else {
+            throw VireoError.parameter("machine", "invalid machine type '\(type)'")
+        }
         // pve-qemu's `+pveN` suffix does not exist upstream.
         return type.split(separator: "+").first.map(String.init) ?? type
+    }
+
+    /// `name` is a DNS name in Proxmox's schema; it lands inside QEMU's `-name` option.
+    static func checkedName(_ name: String?) throws -> String? {
+        guard let name else { return nil }
+        let label = #"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"#
+        guard name.wholeMatch(of: try Regex("(\(label)\\.)*\(label)")) != nil else {
+            throw VireoError.parameter("name", "invalid format - value '\(name)' does not look like a valid DNS name")
+        }
+        return name
     }
 
     func cpu(_ config: VMConfig.Section, kvm: Bool) throws -> String {
@@ -164,6 +173,13 @@ public struct QEMUCommandBuilder: Sendable {
         }
         if let extra = parsed?["flags"] {
             flags += extra.split(separator: ";").map(String.init)
+        }
+        // Each piece becomes a QEMU option word: a flag is `+name`/`-name`, a model a plain name.
+        guard type.wholeMatch(of: #/[A-Za-z0-9][A-Za-z0-9._-]*/#) != nil else {
+            throw VireoError.parameter("cpu", "invalid CPU model '\(type)'")
+        }
+        if let bad = parsed?["flags"]?.split(separator: ";").first(where: { $0.wholeMatch(of: #/[+-][A-Za-z0-9._-]+/#) == nil }) {
+            throw VireoError.parameter("cpu", "invalid CPU flag '\(bad)' (expected +name or -name)")
         }
         return ([type] + flags).joined(separator: ",")
     }
@@ -319,6 +335,41 @@ public struct QEMUCommandBuilder: Sendable {
         default:
             throw VireoError.parameter("scsihw", "unknown SCSI controller '\(model)'")
         }
+    }
+
+    /// `-smbios type=1,…` from `smbios1`: the UUID in its pattern, the text fields in base64's
+    /// alphabet (Proxmox's pattern, which keeps `,`, spaces and control characters out), decoded
+    /// for QEMU when `base64=1`.
+    static func smbios1Argument(_ parsed: PropertyString) throws -> String {
+        let textFields = ["manufacturer", "product", "version", "serial", "sku", "family"]
+        let known = Set(textFields + ["uuid", "base64"])
+        if let unknown = parsed.entries.first(where: { !known.contains($0.key) }) {
+            throw VireoError.parameter("smbios1", "invalid key in comma-separated list property: \(unknown.key)")
+        }
+        let encoded = try parsed.bool("base64") ?? false
+        var fields = ["type=1"]
+        if let uuid = parsed["uuid"] {
+            let hex = #"[a-fA-F0-9]"#
+            guard uuid.wholeMatch(of: try Regex("\(hex){8}(-\(hex){4}){3}-\(hex){12}")) != nil else {
+                throw VireoError.parameter("smbios1", "uuid: value does not match the regex pattern")
+            }
+            fields.append("uuid=\(uuid)")
+        }
+        for key in textFields {
+            guard let value = parsed[key] else { continue }
+            guard value.wholeMatch(of: #/[A-Za-z0-9+\/]+={0,2}/#) != nil else {
+                throw VireoError.parameter("smbios1", "\(key): value does not match the regex pattern (base64 alphabet)")
+            }
+            guard encoded else {
+                fields.append("\(key)=\(value)")
+                continue
+            }
+            guard let data = Data(base64Encoded: value), let text = String(data: data, encoding: .utf8),
+                ConfigValue.isSingleLine(text)
+            else { throw VireoError.parameter("smbios1", "\(key): not valid base64 of one line of text") }
+            fields.append("\(key)=\(Self.escapeComma(text))")
+        }
+        return fields.joined(separator: ",")
     }
 
     func resolve(_ file: String, key: String) throws -> (path: String, format: String) {

@@ -3,10 +3,10 @@ public import VireoCore
 /// Which privilege a change to a config key needs on `/vms/<vmid>`, as Proxmox decides it per key
 /// after its endpoint-level check (that one only asks for *any* `VM.Config.*`).
 public enum VMConfigPrivileges {
-    /// nil means root@pam only (`args`: arbitrary QEMU arguments).
+    /// nil means root@pam only (``VMHostAccess/rootOnlyKeys``: `args`, `hookscript`).
     public static func required(for key: String, value: String?) -> String? {
+        if VMHostAccess.rootOnlyKeys.contains(key) { return nil }
         switch key {
-        case "args": return nil
         case "memory", "balloon", "shares": return "VM.Config.Memory"
         case "sockets", "cores", "cpu", "cpulimit", "cpuunits", "vcpus", "affinity", "numa":
             return "VM.Config.CPU"

@@ -104,3 +104,23 @@ import VireoCore
         #expect(R.credential(named: "PVEAuthCookie", in: "XPVEAuthCookie=1") == nil)
     }
 }
+
+extension ParameterValidatorTests {
+    @Test(arguments: ["%0A", "%0D", "%00", "%1B", "%7F", "%C2%85", "%E2%80%A8", "%09"])
+    func controlCharactersAreRefusedInOneLineStrings(encoded: String) throws {
+        do {
+            _ = try validator.validate(form("userid=alice%40pve&firstname=a\(encoded)b"), against: createUser)
+            Issue.record("expected a validation failure for \(encoded)")
+        } catch let error as VireoError {
+            #expect(error.parameterErrors["firstname"]?.contains("control characters") == true)
+        }
+    }
+
+    @Test func freeTextMayHoldLineBreaks() throws {
+        let p = try validator.validate(form("userid=alice%40pve&comment=line%20one%0Aline%20two"), against: createUser)
+        #expect(p["comment"] == "line one\nline two")
+        #expect(throws: VireoError.self) {
+            try validator.validate(form("userid=alice%40pve&comment=bell%07"), against: createUser)
+        }
+    }
+}

@@ -112,3 +112,42 @@ import Testing
         #expect(evaluator.evaluate(.useridSelf, for: identity, parameters: ["userid": "bob@pve"]) == .allowed)
     }
 }
+
+@Suite struct ACLPathGrammarTests {
+    @Test(arguments: [
+        "/", "/access", "/access/groups", "/access/groups/ops", "/access/realm/pve", "/nodes", "/nodes/pve1",
+        "/pool", "/pool/p1", "/pool/a/b/c", "/sdn", "/sdn/zones", "/sdn/zones/z1", "/sdn/zones/z1/vnet1",
+        "/sdn/zones/z1/vnet1/100", "/storage", "/storage/local", "/vms", "/vms/100", "/vms/999999", "/mapping",
+        "/mapping/pci", "/mapping/pci/gpu0",
+    ])
+    func acceptsProxmoxPaths(path: String) {
+        #expect(ACLPath.isValidTarget(path))
+    }
+
+    @Test(arguments: [
+        "/pool/x\nacl:1:/:me@pve:Administrator:", "/pool/x:y", "/vms/99", "/vms/0100", "/vms/abc", "/nodes/a/b",
+        "/access/users", "/access/groups/a/b", "/etc", "/storage/a b", "/sdn/zones/z/v/0", "/sdn/zones/z/v/10000",
+        "/vms/100/../..", "/pool/a/b/c/d", "/mapping/a/b/c",
+    ])
+    func refusesEverythingElse(path: String) {
+        #expect(!ACLPath.isValidTarget(ACLPath.normalized(path) ?? path))
+    }
+
+    @Test func normalizedRefusesCharactersOutsideTheGrammar() {
+        #expect(ACLPath.normalized("//vms//100/") == "/vms/100")
+        #expect(ACLPath.normalized("/pool/x\nacl") == nil)
+        #expect(ACLPath.normalized("/pool/a:b") == nil)
+        #expect(ACLPath.normalized("") == nil)
+    }
+
+    @Test func aPathParameterThatIsNoPathIsDenied() {
+        var config = UserConfig()
+        config.users["pa@pve"] = UserConfig.User(userid: "pa@pve")
+        config.acl = [.init(path: "/pool", subject: .user("pa@pve"), role: "PVEPoolAdmin", propagate: true)]
+        let evaluator = PermissionEvaluator(permissions: Permissions(config: config))
+        let caller = AuthIdentity(authID: "pa@pve", viaTicket: false)
+        #expect(evaluator.evaluate(.permModify("{path}"), for: caller, parameters: ["path": "/pool/x"]) == .allowed)
+        let hostile = ["path": "/pool/x\nacl:1:/:pa@pve:Administrator:"]
+        #expect(evaluator.evaluate(.permModify("{path}"), for: caller, parameters: hostile) != .allowed)
+    }
+}

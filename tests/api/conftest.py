@@ -183,18 +183,25 @@ class Daemon:
 _running_daemons: list[Daemon] = []
 
 
-def start_daemon(extra_args: list[str] | None = None, node: str = NODE) -> Daemon:
-    """Starts vireod in a fresh temp dir and waits until it answers HTTPS. Caller stops it."""
+def start_daemon(extra_args: list[str] | None = None, node: str = NODE, data_mode: int | None = None) -> Daemon:
+    """Starts vireod in a fresh temp dir and waits until it answers HTTPS. Caller stops it.
+    With `data_mode`, the data dir exists before the start, with that mode."""
     prerequisite(requests is not None, "python package 'requests' (pip install -r tests/api/requirements.txt)")
     prerequisite(os.access(VIREOD, os.X_OK), f"daemon binary {VIREOD} (build it, or set VIREOD)")
     last_error = ""
     for _attempt in range(3):
         base = tempfile.mkdtemp(prefix="vireo-api-test-")
         data_dir = os.path.join(base, "data")  # does not exist yet: the daemon creates it
+        if data_mode is not None:
+            os.mkdir(data_dir)
+            os.chmod(data_dir, data_mode)
         log_path = os.path.join(base, "vireod.log")
         port = free_port()
         args = [VIREOD, "--data-dir", data_dir, "--listen", f"127.0.0.1:{port}", "--node", node]
         args += extra_args if extra_args is not None else ["--auth-failure-delay", "0"]
+        if "--interfaces-file" not in args and "--netns" not in args:
+            # Never the host's /etc/network/interfaces: staged changes stay in the temp dir.
+            args += ["--interfaces-file", os.path.join(base, "interfaces")]
         env = {k: v for k, v in os.environ.items() if k not in ("VIREO_DATA_DIR", "VIREO_RUN_DIR")}
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(

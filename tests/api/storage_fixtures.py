@@ -284,6 +284,24 @@ def api(daemon, admin):
     return Api(daemon, admin.userid, admin.password)
 
 
+class RootApi(Api):
+    """The same calls as root@pam over the local socket: a storage's host path is root's to set."""
+
+    def __init__(self, daemon):
+        self.daemon = daemon
+        self.node = daemon.node
+
+    def request(self, method: str, path: str, params=None, files=None, timeout=120) -> Reply:
+        assert files is None, "uploads go through Api"
+        status, reason, body = self.daemon.root.request(method, path, params)
+        return Reply(status, reason, body)
+
+
+@pytest.fixture
+def root_api(daemon):
+    return RootApi(daemon)
+
+
 # ---------------------------------------------------------------------------------------------
 # Host-side helpers
 

@@ -8,6 +8,7 @@ Nothing is created in the root namespace.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -90,6 +91,13 @@ def network(guest_iso):  # noqa: F811
         namespaces.delete()
 
 
+def guest_ip(cidr: str) -> str:
+    """`smbios1` telling the test guest its address: the SMBIOS serial `vireo.ip=CIDR`, sent in
+    base64 as Proxmox's pattern for SMBIOS text fields requires."""
+    serial = base64.b64encode(f"vireo.ip={cidr}".encode()).decode()
+    return f"serial={serial},base64=1"
+
+
 def set_net(root, vmid, value):
     root.ok("PUT", f"/nodes/{NODE}/qemu/{vmid}/config", {"net0": value})
 
@@ -97,7 +105,7 @@ def set_net(root, vmid, value):
 def test_client_reaches_the_guest_through_nic_bridge_and_tap(network):
     node, ns = network
     root = node.root
-    create_vm(root, 200, net0="virtio=BC:24:11:00:00:C8,bridge=vmbr0", smbios1=f"serial=vireo.ip={GUEST_IP}/24")
+    create_vm(root, 200, net0="virtio=BC:24:11:00:00:C8,bridge=vmbr0", smbios1=guest_ip(f"{GUEST_IP}/24"))
     assert power(root, 200, "start")["exitstatus"] == "OK"
     tap = ns.link("tap200i0")
     assert tap and tap["master"] == "vmbr0" and "UP" in tap["flags"], tap
@@ -231,7 +239,7 @@ def test_tagged_nic_reaches_a_client_on_that_vlan(network):
     sh("ip", "-n", ns.lan, "link", "add", "link", "lan0", "name", "lan0.10", "type", "vlan", "id", "10")
     sh("ip", "-n", ns.lan, "addr", "add", "10.67.0.1/24", "dev", "lan0.10")
     sh("ip", "-n", ns.lan, "link", "set", "lan0.10", "up")
-    create_vm(root, 203, net0="virtio,bridge=vmbr0,tag=10", smbios1="serial=vireo.ip=10.67.0.10/24")
+    create_vm(root, 203, net0="virtio,bridge=vmbr0,tag=10", smbios1=guest_ip("10.67.0.10/24"))
     assert power(root, 203, "start")["exitstatus"] == "OK"
     assert ns.link("tap203i0")["master"] == "vmbr0v10"
     expect_on_console(node, 203, "VIREO-GUEST-READY")
@@ -246,7 +254,7 @@ def test_rate_limit_shapes_what_the_guest_sends(network):
     fwln's egress shapes the guest's sending, HTB on the tap what it receives."""
     node, ns = network
     root = node.root
-    create_vm(root, 204, net0="virtio=BC:24:11:00:00:CC,bridge=vmbr0,rate=0.05", smbios1="serial=vireo.ip=10.66.0.20/24")
+    create_vm(root, 204, net0="virtio=BC:24:11:00:00:CC,bridge=vmbr0,rate=0.05", smbios1=guest_ip("10.66.0.20/24"))
     assert power(root, 204, "start")["exitstatus"] == "OK"
     assert ns.link("tap204i0")["master"] == "fwbr204i0" and ns.link("fwpr204i0")["master"] == "vmbr0"
     expect_on_console(node, 204, "VIREO-GUEST-READY")

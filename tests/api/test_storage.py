@@ -17,6 +17,7 @@ from conftest import VIREO, prerequisite
 from storage_fixtures import (  # noqa: F401  (fixtures are used by name)
     Api,
     api,
+    root_api,
     loop_fs,
     statvfs_bytes,
     storages,
@@ -113,8 +114,8 @@ def test_dir_and_btrfs_storages_are_listed_with_real_usage(daemon, admin_api, lo
     ext4 = loop_fs("ext4", 256)
     btrfs = loop_fs("btrfs", 1024)
     dir_id, btrfs_id = storages.new("dir"), storages.new("btr")
-    admin_api.storage.post(storage=dir_id, type="dir", path=ext4, content="images,iso")
-    admin_api.storage.post(storage=btrfs_id, type="btrfs", path=btrfs, content="images,iso")
+    daemon.root.ok("POST", "/storage", {"storage": dir_id, "type": "dir", "path": ext4, "content": "images,iso"})
+    daemon.root.ok("POST", "/storage", {"storage": btrfs_id, "type": "btrfs", "path": btrfs, "content": "images,iso"})
 
     config = {item["storage"]: item for item in admin_api.storage.get()}
     for sid, type_, path in ((dir_id, "dir", ext4), (btrfs_id, "btrfs", btrfs)):
@@ -544,7 +545,8 @@ def test_cluster_resources_lists_storages(daemon, api, storages, tmp_dirs):
 # 8. storage.cfg validation
 
 
-def test_storage_config_validation(daemon, api, storages, tmp_dirs):
+def test_storage_config_validation(daemon, root_api, storages, tmp_dirs):
+    api = root_api
     path = tmp_dirs("vireo-validate-")
 
     reply = api.post("/storage", {"storage": storages.new(), "type": "dir", "path": path, "vgname": "x"})

@@ -173,8 +173,12 @@ extension AccessEndpoints {
         }
         registry.register(.put, "/access/acl") { request in
             let p = request.parameters
-            let path = ACLPath.normalize(try p.require("path"))
-            guard ACLPath.isValidTarget(path) else { throw VireoError.parameter("path", "invalid ACL path '\(path)'") }
+            let rawPath = try p.require("path")
+            let remove = p.bool("delete", default: false)
+            // Proxmox checks the grammar only when adding: an odd path already in user.cfg can be removed.
+            guard let path = ACLPath.normalized(rawPath), remove || ACLPath.isValidTarget(path) else {
+                throw VireoError.parameter("path", "invalid ACL path '\(rawPath)'")
+            }
             let roles = p.list("roles")
             let users = p.list("users")
             let groups = p.list("groups")
@@ -182,7 +186,6 @@ extension AccessEndpoints {
             guard !(users.isEmpty && groups.isEmpty && tokens.isEmpty) else {
                 throw VireoError.parameter("_root", "either 'users', 'groups' or 'tokens' is required")
             }
-            let remove = p.bool("delete", default: false)
             let propagate = p.bool("propagate", default: true)
             let caller = request.identity.authID
             let snapshot = request.access

@@ -9,7 +9,10 @@ import VireoTasks
 enum NetworkEndpoints {
     static func register(in registry: inout APIRegistry) {
         let base = "/nodes/{node}/network"
-        registry.register(.get, base) { request in
+        // Proxmox's schema lets every user list; the list holds addresses and the pending diff,
+        // so Vireo asks what reading one interface asks.
+        registry.register(.get, base, permission: .perm("/nodes/{node}", ["Sys.Audit"], any: false, requireParam: nil)) {
+            request in
             _ = try NodeEndpoints.checkNode(request)
             let config = request.services.network
             let (file, _) = try config.read()

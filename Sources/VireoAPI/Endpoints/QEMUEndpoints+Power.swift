@@ -58,6 +58,13 @@ extension QEMUEndpoints {
         return items.isEmpty ? nil : Set(items)
     }
 
+    /// Node-wide power actions: `VM.PowerMgmt` on `/`, or on every VM listed in `vms` (Proxmox's
+    /// schema says "all users" and checks this in code).
+    static let bulkPowerPermission = PermissionCheck.or([
+        .perm("/", ["VM.PowerMgmt"], any: false, requireParam: nil),
+        .permEach(listParam: "vms", template: "/vms/{item}", ["VM.PowerMgmt"]),
+    ])
+
     static func registerPower(in registry: inout APIRegistry) {
         let base = "/nodes/{node}/qemu/{vmid}/status"
         registry.register(.post, base + "/start") { request in
@@ -99,7 +106,7 @@ extension QEMUEndpoints {
         registry.register(.post, base + "/resume") { request in
             try await powerTask(request, type: "qmresume") { runtime, vmid, _ in try await runtime.resume(vmid) }
         }
-        registry.register(.post, "/nodes/{node}/startall") { request in
+        registry.register(.post, "/nodes/{node}/startall", permission: bulkPowerPermission) { request in
             _ = try NodeEndpoints.checkNode(request)
             let only = vmidList(request.parameters)
             let force = request.parameters.bool("force", default: false)
@@ -109,7 +116,7 @@ extension QEMUEndpoints {
             }
             return .init(.string(upid.description))
         }
-        registry.register(.post, "/nodes/{node}/stopall") { request in
+        registry.register(.post, "/nodes/{node}/stopall", permission: bulkPowerPermission) { request in
             _ = try NodeEndpoints.checkNode(request)
             let only = vmidList(request.parameters)
             let timeout = request.parameters.int("timeout") ?? 180

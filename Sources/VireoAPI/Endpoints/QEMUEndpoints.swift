@@ -362,6 +362,9 @@ enum QEMUEndpoints {
         var section = VMConfig.Section()
         for key in parameters.values.keys.sorted() where !controlParameters.contains(key) {
             guard let value = parameters.values[key], !value.isEmpty else { continue }
+            if key == "hookscript" {
+                throw VireoError.parameter(key, "hook scripts are not supported by Vireo (it would never run them)")
+            }
             if key == "description" {
                 section.description = value
                 continue
