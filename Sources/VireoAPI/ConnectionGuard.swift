@@ -62,6 +62,8 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     private let limits: ConnectionLimits
     private var deadline: Scheduled<Void>?
     private var closeAfterResponse = false
+    /// Requests read and not answered yet (a pipelining client may send the next before the answer).
+    private var unanswered = 0
 
     init(limits: ConnectionLimits) { self.limits = limits }
 
@@ -80,6 +82,7 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
         switch unwrapInboundIn(data) {
         case .head(let head):
             closeAfterResponse = !head.isKeepAlive
+            unanswered += 1
             arm(context, limits.bodyTimeout)
         case .body:
             arm(context, limits.bodyTimeout)
@@ -100,7 +103,8 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
             context.write(data, promise: written)
         case .end:
             context.write(data, promise: promise)
-            arm(context, limits.idleTimeout)
+            unanswered = max(0, unanswered - 1)
+            if unanswered == 0 { arm(context, limits.idleTimeout) }
         default:
             context.write(data, promise: promise)
         }

@@ -35,6 +35,20 @@ enum FormatValidator {
         },
         "email": { matches($0, #"[^\s@]+@[^\s@]+"#) ? nil : "value does not look like a valid email address" },
         "string": { _ in nil },
+        "pve-tag": { matches($0, #"[A-Za-z0-9_][A-Za-z0-9_\-\+\.]*"#) ? nil : "invalid tag '\($0)'" },
+        "pve-cpuset": { matches($0, #"\d+(-\d+)?(,\d+(-\d+)?)*"#) ? nil : "invalid CPU set '\($0)'" },
+        "pve-startup-order": {
+            matches($0, #"((order|up|down)=\d+)(,(order|up|down)=\d+)*"#) ? nil : "invalid startup order '\($0)'"
+        },
+        "pve-qm-boot": {
+            matches($0, #"[acdn]{1,4}|order=[a-z]+\d+(;[a-z]+\d+)*|(order=)?"#) ? nil : "invalid boot order '\($0)'"
+        },
+        "pve-hotplug-features": {
+            matches($0, #"[01]|(network|disk|cpu|memory|usb|cloudinit)(,(network|disk|cpu|memory|usb|cloudinit))*"#)
+                ? nil : "invalid hotplug features '\($0)'"
+        },
+        "urlencoded": { matches($0, #"[A-Za-z0-9%\-\._~+]*"#) ? nil : "value is not URL-encoded" },
+        "pve-iface": { matches($0, #"[A-Za-z][A-Za-z0-9_]{1,20}([:\.]\d+)?"#) ? nil : "invalid network interface name '\($0)'" },
     ]
 
     private static func userid(_ value: String) -> String? {

@@ -343,6 +343,9 @@ public struct QEMUCommandBuilder: Sendable {
     static func smbios1Argument(_ parsed: PropertyString) throws -> String {
         let textFields = ["manufacturer", "product", "version", "serial", "sku", "family"]
         let known = Set(textFields + ["uuid", "base64"])
+        if let bare = parsed.defaultValue {
+            throw VireoError.parameter("smbios1", "value without key: '\(bare)'")
+        }
         if let unknown = parsed.entries.first(where: { !known.contains($0.key) }) {
             throw VireoError.parameter("smbios1", "invalid key in comma-separated list property: \(unknown.key)")
         }

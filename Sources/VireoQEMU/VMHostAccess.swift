@@ -21,6 +21,8 @@ public enum VMHostAccess {
     /// The requirements of setting `key` to `value` on VM `vmid`.
     public static func requirements(key: String, value: String, vmid: Int?) -> [Requirement] {
         if rootOnlyKeys.contains(key) { return [.root("only root can set '\(key)' config")] }
+        // `cdrom` is Proxmox's name for `ide2` as a CD drive.
+        if key == "cdrom" { return diskRequirements(key: "ide2", value: value + ",media=cdrom", vmid: vmid) }
         if VMManager.isDiskKey(key) || key.hasPrefix("unused") { return diskRequirements(key: key, value: value, vmid: vmid) }
         if key.hasPrefix("serial") || key.hasPrefix("parallel") {
             // `socket` is a unix socket of QEMU's own; anything else is a host device.
@@ -37,7 +39,43 @@ public enum VMHostAccess {
         if key == "vmstatestorage" {
             return [.privileges(path: "/storage/\(value)", ["Datastore.AllocateSpace"], any: false)]
         }
+        if freeTextKeys.contains(key) { return [] }
+        // Any other key: a value naming a host path or a URI reaches QEMU only from root, whatever
+        // the key's own format would say (the random number source is the one listed exception).
+        if let named = hostReference(in: value), !(key == "rng0" && rngSources.contains(named)) {
+            return [.root("only root can put a host path or URI in '\(key)' ('\(named)')")]
+        }
         return []
+    }
+
+    /// Keys whose values are text for the guest or the operator, never opened on the host.
+    static let freeTextKeys: Set<String> = [
+        "description", "name", "ciuser", "cipassword", "searchdomain", "sshkeys", "tags", "meta",
+    ]
+
+    /// `rng0: source=…` choices Proxmox offers to everyone with `VM.Config.HWType`.
+    static let rngSources: Set<String> = ["/dev/urandom", "/dev/random", "/dev/hwrng"]
+
+    /// The first part of a value (the value, or a property's value) that is an absolute path or starts
+    /// with a URI scheme (`exec:`, `file:`, `unix:`, …).
+    static func hostReference(in value: String) -> String? {
+        let parts = value.split(separator: ",").map { part -> Substring in
+            guard let equals = part.firstIndex(of: "=") else { return part }
+            return part[part.index(after: equals)...]
+        }
+        for part in [Substring(value)] + parts {
+            let text = part.drop { $0 == " " }
+            if text.hasPrefix("/") || text.hasPrefix("~") || text.split(separator: "/").contains("..") {
+                return String(text)
+            }
+            if let colon = text.firstIndex(of: ":"), colon > text.startIndex,
+                text[..<colon].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+.-".contains($0)) }),
+                text[text.startIndex].isLetter, !text[..<colon].allSatisfy(\.isHexDigit) || text[..<colon].count > 4
+            {
+                return String(text)
+            }
+        }
+        return nil
     }
 
     /// The requirements of deleting `key` (its old value is not looked at).
@@ -92,7 +130,8 @@ public enum VMHostAccess {
 
     /// `cicustom: user=<volume>,network=<volume>,…`: snippets, which only a storage's allocator may use.
     private static func snippetRequirements(key: String, value: String) -> [Requirement] {
-        guard let parsed = try? PropertyString(parsing: value) else { return [] }
+        guard let parsed = try? PropertyString(parsing: value), parsed.defaultValue == nil, !parsed.entries.isEmpty
+        else { return [.root("only root can set '\(key)' to anything but snippet volumes")] }
         return parsed.entries.flatMap { volumeRequirements($0.value, vmid: nil) }
     }
 

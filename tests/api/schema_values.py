@@ -319,3 +319,71 @@ def create_group(root: LocalRoot, cleanup: Cleanup, prefix: str = "grp") -> str:
     cleanup.add(root.delete, f"/access/groups/{groupid}")
     root.ok("POST", "/access/groups", {"groupid": groupid})
     return groupid
+
+
+class FastClient:
+    """A keep-alive HTTPS client for bulk requests: far less client CPU per request than requests
+    (the sweep's thousands of calls would otherwise be bound by the client on a small machine).
+    Answers are (status, reason, body bytes)."""
+
+    def __init__(self, daemon, headers: dict):
+        import ssl
+
+        self.daemon = daemon
+        self.headers = headers
+        self.context = ssl.create_default_context()
+        self.context.check_hostname = False
+        self.context.verify_mode = ssl.CERT_NONE
+        self.conn = None
+
+    def _connect(self):
+        import http.client
+
+        self.conn = http.client.HTTPSConnection("127.0.0.1", self.daemon.port, context=self.context, timeout=60)
+
+    def request(self, method: str, target: str, form: dict | None = None):
+        import http.client
+
+        headers = dict(self.headers)
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form, doseq=True).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        for attempt in range(2):
+            if self.conn is None:
+                self._connect()
+            try:
+                self.conn.request(method, target, body=body, headers=headers)
+                resp = self.conn.getresponse()
+                data = resp.read()
+                if resp.getheader("Connection", "").lower() == "close":
+                    self.close()
+                return resp.status, resp.reason, data
+            except (http.client.HTTPException, OSError):
+                self.close()
+                if attempt:
+                    raise
+
+    def call(self, op: Operation, values: dict):
+        path, query, body = build_request(op, values)
+        target = "/api2/json" + path
+        if query:
+            target += "?" + urllib.parse.urlencode(query, doseq=True)
+        return self.request(op.method, target, body if body is not None else ({} if op.method in ("POST", "PUT")
+                                                                               else None))
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def ticket_headers(ticket: dict) -> dict:
+    return {"Cookie": f"PVEAuthCookie={ticket['ticket']}", "CSRFPreventionToken": ticket["CSRFPreventionToken"]}
+
+
+def error_names_of(body: bytes) -> set[str]:
+    try:
+        return set((json.loads(body) or {}).get("errors") or {})
+    except ValueError:
+        return set()

@@ -8,6 +8,12 @@ Checked: no 5xx; a value with a control character (outside the free-text paramet
 notes, comments, comment, which may hold line breaks and tabs) is refused with 400 naming the
 parameter; and afterwards, as root: no new ACL, user, group, role, pool or storage, VM A's config
 holds no host path, no args/hookscript and no control character, and no marker file exists.
+
+Indexed parameters (net0 … net31, scsi0 … scsi30, …) are sent at their lowest and highest index
+(and virtio1, scsi1, ide2, serial0). Config keys Proxmox declares as free text (cipassword, ciuser,
+searchdomain, description) may hold path-like text. The explicit reproducers (ACL path injection,
+host paths in a VM config, root-only monitor commands) run first, so they report even when the
+sweep fails under -x.
 """
 
 from __future__ import annotations
@@ -23,8 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import Cleanup, create_user, login, make_token, new_session, unique
-from schema_values import (Operation, call, create_pool, create_vm, destroy_vm, error_names, free_vmid, operations,
-                           required_values, wait_task)
+from schema_values import (FastClient, Operation, create_pool, create_vm, destroy_vm, error_names, error_names_of,
+                           free_vmid, operations, required_values, ticket_headers, wait_task)
 
 MULTI_LINE = {"description", "notes", "comments", "comment"}
 LINE_BREAKS = {"\n", "\r", "\t"}
@@ -146,6 +152,22 @@ def world(daemon):
     finally:
         errors = cleanup.run()
         assert not errors, f"cleanup failed: {errors}"
+        left = leftovers(root, node, locals())
+        assert not left, f"left behind: {left}"
+
+
+def leftovers(root, node, made: dict) -> list[str]:
+    """What the fixture made and still exists after its cleanup."""
+    left = []
+    for key in ("vm_a", "vm_c"):
+        if key in made and root.get(f"/nodes/{node}/qemu/{made[key]}/config")[0] == 200:
+            left.append(f"VM {made[key]}")
+    if "pool" in made and root.get(f"/pools/{made['pool']}")[0] == 200:
+        left.append(f"pool {made['pool']}")
+    if "user" in made and root.get(f"/access/users/{made['user'].userid}")[0] == 200:
+        left.append(f"user {made['user'].userid}")
+    left += glob.glob(f"/tmp/{made['marker']}*")
+    return left
 
 
 def session_of(ticket: dict):
@@ -192,6 +214,58 @@ def root_state(world) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# Reproducers
+
+
+def test_acl_path_with_a_newline_is_refused(world):
+    user = world["user"].userid
+    root = world["root"]
+    r = user_session(world).put(world["daemon"].api("/access/acl"), data={
+        "path": f"/pool/x\nacl:1:/:{user}:Administrator:", "roles": "PVEPoolAdmin", "users": user}, timeout=30)
+    assert r.status_code == 400, (r.status_code, r.reason, r.text)
+    assert "path" in error_names(r), r.text
+    entries = root.ok("GET", "/access/acl")
+    assert not [e for e in entries if e["ugid"] == user and e["path"] == "/"], entries
+    assert not [e for e in entries if e["ugid"] == user and e["roleid"] == "Administrator"], entries
+
+
+@pytest.mark.parametrize("params", [
+    {"virtio1": "/dev/sda"},
+    {"scsi1": "/etc/shadow"},
+    {"ide2": "/root/.ssh/authorized_keys,media=cdrom"},
+    {"serial0": "/dev/ttyS0"},
+    {"args": "-monitor stdio"},
+    {"virtio1": "/dev/sda", "scsi1": "/etc/shadow", "ide2": "/root/.ssh/authorized_keys,media=cdrom",
+     "serial0": "/dev/ttyS0", "args": "-monitor stdio"},
+], ids=["virtio1", "scsi1", "ide2", "serial0", "args", "all"])
+def test_host_paths_in_vm_config_are_root_only(world, params):
+    root = world["root"]
+    path = f"/nodes/{world['node']}/qemu/{world['A']}/config"
+    before = root.ok("GET", path)
+    r = user_session(world).put(world["daemon"].api(path), data=params, timeout=30)
+    after = root.ok("GET", path)
+    assert r.status_code == 403, (r.status_code, r.reason, r.text)
+    assert after == before, f"config changed: {before} -> {after}"
+
+
+def test_monitor_commands_beyond_info_need_more_than_an_auditor(world):
+    root = world["root"]
+    cleanup = Cleanup()
+    marker = world["marker"]
+    try:
+        auditor = create_user(root, cleanup, role="PVEAuditor", path=f"/vms/{world['A']}", prefix="hmon")
+        s = session_of(login(world["daemon"], auditor.userid, auditor.password))
+        url = world["daemon"].api(f"/nodes/{world['node']}/qemu/{world['A']}/monitor")
+        for command in (f'migrate "exec:touch /tmp/{marker}"', f"dump-guest-memory /tmp/{marker}", "stop"):
+            r = s.post(url, data={"command": command}, timeout=30)
+            assert r.status_code == 403, (command, r.status_code, r.reason, r.text)
+        assert not glob.glob(f"/tmp/{marker}*")
+    finally:
+        errors = cleanup.run()
+        assert not errors, errors
+
+
+# ---------------------------------------------------------------------------------------------
 # The sweep
 
 
@@ -218,12 +292,16 @@ def test_hostile_values_in_every_string_parameter(world, capsys):
                 yield name, value, params
 
     def run(group: list[Operation]):
-        session = user_session(world)
+        client = FastClient(daemon, ticket_headers(world["ticket"]))
         results = []
-        for op in group:
-            for name, value, params in requests_of(op):
-                r = call(session, daemon, op, params)
-                results.append((op, name, value, r.status_code, r.reason, error_names(r), r.text[:200]))
+        try:
+            for op in group:
+                for name, value, params in requests_of(op):
+                    status, reason, body = client.call(op, params)
+                    text = body[:200].decode(errors="replace")
+                    results.append((op, name, value, status, reason, error_names_of(body), text))
+        finally:
+            client.close()
         return results
 
     # The two big config endpoints each in a sequence of their own, the rest of VM A's in another,
@@ -285,55 +363,3 @@ def test_hostile_values_in_every_string_parameter(world, capsys):
               f"statuses {dict(sorted(counts.items()))}; skipped: "
               + ", ".join(f"{m} {p} ({why})" for (m, p), why in SKIPPED.items()))
     assert not failures, f"{len(failures)} problems:\n" + "\n".join(failures[:200])
-
-
-# ---------------------------------------------------------------------------------------------
-# Reproducers
-
-
-def test_acl_path_with_a_newline_is_refused(world):
-    user = world["user"].userid
-    root = world["root"]
-    r = user_session(world).put(world["daemon"].api("/access/acl"), data={
-        "path": f"/pool/x\nacl:1:/:{user}:Administrator:", "roles": "PVEPoolAdmin", "users": user}, timeout=30)
-    assert r.status_code == 400, (r.status_code, r.reason, r.text)
-    assert "path" in error_names(r), r.text
-    entries = root.ok("GET", "/access/acl")
-    assert not [e for e in entries if e["ugid"] == user and e["path"] == "/"], entries
-    assert not [e for e in entries if e["ugid"] == user and e["roleid"] == "Administrator"], entries
-
-
-@pytest.mark.parametrize("params", [
-    {"virtio1": "/dev/sda"},
-    {"scsi1": "/etc/shadow"},
-    {"ide2": "/root/.ssh/authorized_keys,media=cdrom"},
-    {"serial0": "/dev/ttyS0"},
-    {"args": "-monitor stdio"},
-    {"virtio1": "/dev/sda", "scsi1": "/etc/shadow", "ide2": "/root/.ssh/authorized_keys,media=cdrom",
-     "serial0": "/dev/ttyS0", "args": "-monitor stdio"},
-], ids=["virtio1", "scsi1", "ide2", "serial0", "args", "all"])
-def test_host_paths_in_vm_config_are_root_only(world, params):
-    root = world["root"]
-    path = f"/nodes/{world['node']}/qemu/{world['A']}/config"
-    before = root.ok("GET", path)
-    r = user_session(world).put(world["daemon"].api(path), data=params, timeout=30)
-    after = root.ok("GET", path)
-    assert r.status_code == 403, (r.status_code, r.reason, r.text)
-    assert after == before, f"config changed: {before} -> {after}"
-
-
-def test_monitor_commands_beyond_info_need_more_than_an_auditor(world):
-    root = world["root"]
-    cleanup = Cleanup()
-    marker = world["marker"]
-    try:
-        auditor = create_user(root, cleanup, role="PVEAuditor", path=f"/vms/{world['A']}", prefix="hmon")
-        s = session_of(login(world["daemon"], auditor.userid, auditor.password))
-        url = world["daemon"].api(f"/nodes/{world['node']}/qemu/{world['A']}/monitor")
-        for command in (f'migrate "exec:touch /tmp/{marker}"', f"dump-guest-memory /tmp/{marker}", "stop"):
-            r = s.post(url, data={"command": command}, timeout=30)
-            assert r.status_code == 403, (command, r.status_code, r.reason, r.text)
-        assert not glob.glob(f"/tmp/{marker}*")
-    finally:
-        errors = cleanup.run()
-        assert not errors, errors

@@ -13,6 +13,7 @@ Allowed callers do not call endpoints that change state (see ALLOWED_WRITES / th
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 
@@ -21,6 +22,8 @@ import pytest
 from conftest import (Cleanup, anon_session, create_user, make_token, ticket_session, token_session, unique)
 from schema_values import (Operation, call, create_group, create_pool, create_vm, destroy_vm, free_vmid, operations,
                            required_values)
+
+VERBOSE = bool(os.environ.get("VIREO_MATRIX_VERBOSE"))  # print every call and its answer
 
 NO_AUTH = {("GET", "/access/ticket"), ("POST", "/access/ticket"), ("GET", "/access/domains")}
 
@@ -343,6 +346,14 @@ def env(daemon):
     finally:
         errors = cleanup.run()
         assert not errors, f"cleanup failed: {errors}"
+        made = locals()
+        left = [f"VM {made[k]}" for k in ("vm_a", "vm_b", "vm_c")
+                if k in made and root.get(f"/nodes/{daemon.node}/qemu/{made[k]}/config")[0] == 200]
+        left += [p for k, p in (("pool", "/pools/{}"), ("group", "/access/groups/{}")) if k in made
+                 and root.get(p.format(made[k]))[0] == 200]
+        left += [u.userid for k in ("auditor_user", "owner") if (u := made.get(k))
+                 and root.get(f"/access/users/{u.userid}")[0] == 200]
+        assert not left, f"left behind: {left}"
 
 
 def _context(env, caller: Caller, vmid: int) -> dict:
@@ -418,6 +429,10 @@ def _walk(env, caller: Caller, capsys) -> None:
             continue
         r = call(caller.session, daemon, op, params)
         status, reason = r.status_code, r.reason
+        if VERBOSE:
+            with capsys.disabled():
+                print(f"  {caller.name}: {label}: expected {expected} ({why}); got {status} {reason!r} "
+                      f"{r.text[:120] if status == 200 else ''}")
         if expected in ("login", "bad-login"):
             ticket = (r.json() or {}).get("data") or {} if r.content else {}
             ok = (status == 200 and "ticket" in ticket) if expected == "login" else (

@@ -369,6 +369,13 @@ enum QEMUEndpoints {
                 section.description = value
                 continue
             }
+            if key == "cdrom" {  // Proxmox's name for ide2 as a CD drive
+                let drive = value.contains("media=") ? value : value + ",media=cdrom"
+                do { try section.set("ide2", drive) } catch let error as VireoError {
+                    throw VireoError.parameter(key, error.message)
+                }
+                continue
+            }
             do { try section.set(key, value) } catch let error as VireoError {
                 throw VireoError.parameter(key, error.message)
             }
