@@ -147,7 +147,8 @@ extension QEMUEndpoints {
                 ParameterSpec("vmid", .integer, format: "pve-vmid", minimum: 100, maximum: 999_999_999),
                 ParameterSpec("pretty", .boolean, optional: true, defaultValue: "0"),
             ],
-            permission: .perm("/vms/{vmid}", ["VM.Audit"], any: false, requireParam: nil),
+            // The command line names host sockets, files and the data dir: root's, as `qm showcmd` is.
+            permission: .rootOnly,
             returns: "string"
         )
         registry.register(.get, "/nodes/{node}/qemu/{vmid}/showcmd", schema: schema) { request in
