@@ -83,6 +83,7 @@ public struct APIRegistry: Sendable {
             preconditionFailure("no schema for \(method.rawValue) \(path)")
         }
         if let permission { schema.permission = permission }
+        schema.rootOnly = RootOnlyPolicy.rules["\(method.rawValue) \(path)"]
         var node = root
         for segment in path.split(separator: "/") {
             if segment.hasPrefix("{"), segment.hasSuffix("}") {

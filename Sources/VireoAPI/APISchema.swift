@@ -36,6 +36,8 @@ public struct EndpointSchema: Sendable {
     public var returns: String
     /// The handler reads the body itself (multipart uploads); the responder checks only the URI.
     public var streamsBody = false
+    /// What only root may send to this endpoint, from ``RootOnlyPolicy/rules`` (set at registration).
+    var rootOnly: RootOnlyPolicy.Rule?
 
     /// The schema with every parameter optional: what can be checked before a streamed body is read.
     var uriOnly: EndpointSchema {

@@ -1,12 +1,14 @@
 import VireoAccess
+import VireoCore
+import VireoNetwork
 
 /// Proxmox's named string formats (`pve-userid`, `pve-vmid-list`, …): a value's problem, or nil.
 /// Formats Vireo does not know yet are accepted; the handler validates such values itself.
 enum FormatValidator {
     static func problem(with value: String, format: String) -> String? {
         if format.hasSuffix("-list"), let item = itemFormats[String(format.dropLast(5))] {
-            for part in value.split(whereSeparator: { $0 == "," || $0 == ";" || $0 == "\0" || $0.isWhitespace }) {
-                if let problem = item(String(part)) { return problem }
+            for part in ListText.items(value) {
+                if let problem = item(part) { return problem }
             }
             return nil
         }
@@ -48,7 +50,7 @@ enum FormatValidator {
                 ? nil : "invalid hotplug features '\($0)'"
         },
         "urlencoded": { matches($0, #"[A-Za-z0-9%\-\._~+]*"#) ? nil : "value is not URL-encoded" },
-        "pve-iface": { matches($0, #"[A-Za-z][A-Za-z0-9_]{1,20}([:\.]\d+)?"#) ? nil : "invalid network interface name '\($0)'" },
+        "pve-iface": { NetworkInterface.isInterfaceName($0) ? nil : "invalid network interface name '\($0)'" },
     ]
 
     private static func userid(_ value: String) -> String? {

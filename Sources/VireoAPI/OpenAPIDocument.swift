@@ -37,7 +37,7 @@ enum OpenAPIDocument {
             // for the permission-matrix test.
             operation["x-pve-permissions"] = permissionJSON(endpoint.schema.permission)
             operation["x-pve-allowtoken"] = .flag(endpoint.schema.allowToken)
-            if let rule = RootOnlyPolicy.rules["\(endpoint.method.rawValue) \(endpoint.path)"] {
+            if let rule = endpoint.schema.rootOnly {
                 operation["x-vireo-root-only"] = .string("\(rule)")
             }
             if endpoint.method == .get || endpoint.method == .delete {

@@ -34,7 +34,6 @@ public struct Parameters: Sendable {
     public func list(_ name: String) -> [String] {
         if let items = lists[name] { return items }
         guard let value = values[name] else { return [] }
-        return value.split(whereSeparator: { $0 == "," || $0 == ";" || $0 == "\0" || $0.isWhitespace })
-            .map(String.init)
+        return ListText.items(value)
     }
 }

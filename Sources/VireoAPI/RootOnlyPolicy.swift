@@ -45,7 +45,7 @@ enum RootOnlyPolicy {
         for name in rootOnlyParameters where parameters.has(name) {
             throw denied("only root may use the parameter '\(name)'")
         }
-        switch rules["\(endpoint.method.rawValue) \(endpoint.path)"] {
+        switch endpoint.schema.rootOnly {
         case .vmConfig?:
             let vmid = parameters.int("vmid")
             for (key, value) in parameters.values where !QEMUEndpoints.controlParameters.contains(key) {

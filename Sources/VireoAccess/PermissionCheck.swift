@@ -1,3 +1,5 @@
+import VireoCore
+
 /// A permission expression, as the `permissions` block of Proxmox's API schema states it.
 public indirect enum PermissionCheck: Sendable {
     /// No `permissions` block: root@pam only.
@@ -98,9 +100,8 @@ public struct PermissionEvaluator: Sendable {
                 case .denied(let detail): denials.append(detail)
                 }
             }
-            // The most specific denial: the last alternative the call asked for (`vms` given).
-            let asked = denials.last { !$0.isEmpty && !$0.hasPrefix("missing parameter") }
-            return missing ?? .denied(asked ?? denials.first ?? "")
+            // The most specific denial: the last alternative that says what it lacked (`vms` given).
+            return missing ?? .denied(denials.last { !$0.isEmpty } ?? "")
         case .useridSelf:
             return parameters["userid"] == identity.authID ? .allowed : .denied("")
         case .useridParam(let privilege):
@@ -111,8 +112,8 @@ public struct PermissionEvaluator: Sendable {
         case .useridGroup(let privileges, let mode):
             return useridGroup(privileges, mode: mode, identity: identity, parameters: parameters)
         case .permEach(let listParam, let template, let privileges):
-            let items = (parameters[listParam] ?? "").split(whereSeparator: { $0 == "," || $0 == ";" || $0.isWhitespace })
-            guard !items.isEmpty else { return .denied("missing parameter '\(listParam)'") }
+            let items = ListText.items(parameters[listParam] ?? "")
+            guard !items.isEmpty else { return .denied("") }
             for item in items {
                 let outcome = evaluate(
                     .perm(template.replacing("{item}", with: item), privileges, any: false, requireParam: nil),
@@ -158,7 +159,7 @@ public struct PermissionEvaluator: Sendable {
             }
         )
         if mode != nil {
-            let requested = (parameters["groups"] ?? "").split(separator: ",").map(String.init)
+            let requested = ListText.items(parameters["groups"] ?? "")
             if mode == .create, requested.isEmpty { return denied }
             if !requested.allSatisfy(allowed.contains) { return denied }
         }

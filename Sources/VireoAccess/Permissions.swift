@@ -1,3 +1,5 @@
+import VireoCore
+
 /// Evaluates effective privileges from a ``UserConfig`` the way Proxmox does.
 ///
 /// Walk from `/` to the target path; at each level the token's own entries, else the user's own,
@@ -150,7 +152,9 @@ public enum ACLPath {
     /// A path as given by a client, normalised (`//` collapsed, one leading `/`, no trailing `/`);
     /// nil unless it holds only `[A-Za-z0-9.-_/]`, as Proxmox's ACL paths do.
     public static func normalized(_ raw: String) -> String? {
-        guard !raw.isEmpty, raw.utf8.allSatisfy({ isNameByte($0) || $0 == UInt8(ascii: "/") }) else { return nil }
+        guard !raw.isEmpty, raw.utf8.allSatisfy({ ASCII.isIDCharacter($0) || $0 == UInt8(ascii: "/") }) else {
+            return nil
+        }
         return normalize(raw)
     }
 
@@ -159,7 +163,7 @@ public enum ACLPath {
     public static func isValidTarget(_ path: String) -> Bool {
         guard path == normalize(path) else { return false }
         let parts = path.split(separator: "/").map(String.init)
-        guard parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(isNameByte) }) else { return false }
+        guard parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(ASCII.isIDCharacter) }) else { return false }
         guard let first = parts.first else { return true }
         let rest = Array(parts.dropFirst())
         switch first {
@@ -179,12 +183,6 @@ public enum ACLPath {
         case "mapping": return rest.count <= 2
         default: return false
         }
-    }
-
-    /// `[A-Za-z0-9.-_]`
-    private static func isNameByte(_ byte: UInt8) -> Bool {
-        (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
-            || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
     }
 }
 

@@ -3,7 +3,7 @@
 /// Every syntax character of the Proxmox text formats is ASCII, so the parsers work on UTF-8 bytes:
 /// that sidesteps grapheme clustering (`"\r\n"` is one `Character`) and never splits a multi-byte
 /// sequence, because a UTF-8 continuation byte is never ASCII.
-enum ASCII {
+package enum ASCII {
     static let newline = UInt8(ascii: "\n")
     static let colon = UInt8(ascii: ":")
     static let hash = UInt8(ascii: "#")
@@ -24,7 +24,7 @@ enum ASCII {
     }
 
     /// `[A-Za-z0-9.\-_]`, the character class of Proxmox's role, group, pool, realm and token IDs.
-    static func isIDCharacter(_ byte: UInt8) -> Bool {
+    package static func isIDCharacter(_ byte: UInt8) -> Bool {
         isAlphanumeric(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
             || byte == UInt8(ascii: "_")
     }

@@ -18,10 +18,10 @@ public enum ConfigValue {
             || scalar.value == 0x2028 || scalar.value == 0x2029
     }
 
-    /// Throws `.invalidArgument` naming `field` when the text does not fit on one line.
+    /// Throws `.invalidArgument` with `field` as the bad parameter when the text does not fit on one line.
     public static func checkSingleLine(_ text: some StringProtocol, field: String) throws {
         guard let scalar = controlCharacter(in: text) else { return }
-        throw VireoError.invalid("invalid value for '\(field)' - contains a control character (\(describe(scalar)))")
+        throw VireoError.parameter(field, "value contains a control character (\(describe(scalar)))")
     }
 
     /// `U+000A` style name of a scalar, for error messages.

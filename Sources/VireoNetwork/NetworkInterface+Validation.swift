@@ -24,7 +24,7 @@ extension NetworkInterface {
     }
 
     /// Proxmox's `pve-iface`: `[a-z][a-z0-9_]{1,20}` with an optional `.N` or `:N`, any case.
-    static func isInterfaceName(_ name: String) -> Bool {
+    public static func isInterfaceName(_ name: String) -> Bool {
         var rest = Substring(name)
         if let separator = rest.lastIndex(where: { $0 == "." || $0 == ":" }) {
             let digits = rest[rest.index(after: separator)...]
@@ -52,25 +52,20 @@ extension NetworkInterface {
         for (field, text) in [("comments", comments), ("comments6", comments6)] {
             guard let text else { continue }
             for line in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
-                try Self.checkLine(String(String.UnicodeScalarView(line)), field: field)
+                try ConfigValue.checkSingleLine(String(String.UnicodeScalarView(line)), field: field)
             }
         }
         let fields: [(String, String?)] = [
             ("bridge-vids", bridgeVIDs), ("bond_xmit_hash_policy", bondXmitHashPolicy),
         ]
-        for (field, value) in fields { if let value { try Self.checkLine(value, field: field) } }
-        for option in options { try Self.checkLine(option, field: "options") }
-        for option in options6 { try Self.checkLine(option, field: "options6") }
+        for (field, value) in fields { if let value { try ConfigValue.checkSingleLine(value, field: field) } }
+        for option in options { try ConfigValue.checkSingleLine(option, field: "options") }
+        for option in options6 { try ConfigValue.checkSingleLine(option, field: "options6") }
         for (key, value) in otherFields {
-            try Self.checkLine(key, field: key)
-            try Self.checkLine(value, field: key)
+            try ConfigValue.checkSingleLine(key, field: key)
+            try ConfigValue.checkSingleLine(value, field: key)
         }
-        for remote in vxlanRemoteIPs { try Self.checkLine(remote, field: "vxlan-remoteip") }
-    }
-
-    private static func checkLine(_ text: String, field: String) throws {
-        guard let scalar = ConfigValue.controlCharacter(in: text) else { return }
-        throw VireoError.parameter(field, "value contains a control character (\(ConfigValue.describe(scalar)))")
+        for remote in vxlanRemoteIPs { try ConfigValue.checkSingleLine(remote, field: "vxlan-remoteip") }
     }
 
     private func validateName() throws {

@@ -10,11 +10,10 @@ public enum MonitorCommandTier: Sendable, Equatable {
 
     /// The tier of a command line such as `  info  block` or `migrate "exec:…"`.
     public init(command: String) {
-        let word = command.unicodeScalars.drop { $0 == " " || $0 == "\t" }.prefix { $0 != " " && $0 != "\t" }
-        self = Self.table[String(String.UnicodeScalarView(word))] ?? .root
+        self = Self.table[Self.word(of: command)] ?? .root
     }
 
-    /// The command word as the tier saw it, for error messages.
+    /// The command's first word, which decides its tier.
     public static func word(of command: String) -> String {
         String(command.split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
     }

@@ -143,8 +143,8 @@ public struct QEMUCommandBuilder: Sendable {
     /// `name` is a DNS name in Proxmox's schema; it lands inside QEMU's `-name` option.
     static func checkedName(_ name: String?) throws -> String? {
         guard let name else { return nil }
-        let label = #"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"#
-        guard name.wholeMatch(of: try Regex("(\(label)\\.)*\(label)")) != nil else {
+        let dnsName = #/([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?/#
+        guard name.wholeMatch(of: dnsName) != nil else {
             throw VireoError.parameter("name", "invalid format - value '\(name)' does not look like a valid DNS name")
         }
         return name
@@ -171,15 +171,15 @@ public struct QEMUCommandBuilder: Sendable {
             flags =
                 ["enforce", "+kvm_pv_eoi", "+kvm_pv_unhalt"] + flags.filter { $0 != "+lahf_lm" } + ["+lahf_lm", "+sep"]
         }
-        if let extra = parsed?["flags"] {
-            flags += extra.split(separator: ";").map(String.init)
-        }
-        // Each piece becomes a QEMU option word: a flag is `+name`/`-name`, a model a plain name.
+        // Each piece becomes a word of QEMU's `-cpu` option: a model a plain name, a flag `+name`/`-name`.
         guard type.wholeMatch(of: #/[A-Za-z0-9][A-Za-z0-9._-]*/#) != nil else {
             throw VireoError.parameter("cpu", "invalid CPU model '\(type)'")
         }
-        if let bad = parsed?["flags"]?.split(separator: ";").first(where: { $0.wholeMatch(of: #/[+-][A-Za-z0-9._-]+/#) == nil }) {
-            throw VireoError.parameter("cpu", "invalid CPU flag '\(bad)' (expected +name or -name)")
+        for flag in parsed?["flags"]?.split(separator: ";") ?? [] {
+            guard flag.wholeMatch(of: #/[+-][A-Za-z0-9._-]+/#) != nil else {
+                throw VireoError.parameter("cpu", "invalid CPU flag '\(flag)' (expected +name or -name)")
+            }
+            flags.append(String(flag))
         }
         return ([type] + flags).joined(separator: ",")
     }
@@ -352,8 +352,7 @@ public struct QEMUCommandBuilder: Sendable {
         let encoded = try parsed.bool("base64") ?? false
         var fields = ["type=1"]
         if let uuid = parsed["uuid"] {
-            let hex = #"[a-fA-F0-9]"#
-            guard uuid.wholeMatch(of: try Regex("\(hex){8}(-\(hex){4}){3}-\(hex){12}")) != nil else {
+            guard uuid.wholeMatch(of: #/[a-fA-F0-9]{8}(-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}/#) != nil else {
                 throw VireoError.parameter("smbios1", "uuid: value does not match the regex pattern")
             }
             fields.append("uuid=\(uuid)")

@@ -19,10 +19,9 @@ public enum VMHostAccess {
     public static let rootOnlyKeys: Set<String> = ["args", "hookscript"]
 
     /// The requirements of setting `key` to `value` on VM `vmid`.
-    public static func requirements(key: String, value: String, vmid: Int?) -> [Requirement] {
+    public static func requirements(key given: String, value givenValue: String, vmid: Int?) -> [Requirement] {
+        let (key, value) = VMManager.canonicalEntry(key: given, value: givenValue)
         if rootOnlyKeys.contains(key) { return [.root("only root can set '\(key)' config")] }
-        // `cdrom` is Proxmox's name for `ide2` as a CD drive.
-        if key == "cdrom" { return diskRequirements(key: "ide2", value: value + ",media=cdrom", vmid: vmid) }
         if VMManager.isDiskKey(key) || key.hasPrefix("unused") { return diskRequirements(key: key, value: value, vmid: vmid) }
         if key.hasPrefix("serial") || key.hasPrefix("parallel") {
             // `socket` is a unix socket of QEMU's own; anything else is a host device.
@@ -56,26 +55,24 @@ public enum VMHostAccess {
     /// `rng0: source=…` choices Proxmox offers to everyone with `VM.Config.HWType`.
     static let rngSources: Set<String> = ["/dev/urandom", "/dev/random", "/dev/hwrng"]
 
-    /// The first part of a value (the value, or a property's value) that is an absolute path or starts
-    /// with a URI scheme (`exec:`, `file:`, `unix:`, …).
+    /// The first part of a value (the whole value, or a property's value) that reaches the host.
     static func hostReference(in value: String) -> String? {
-        let parts = value.split(separator: ",").map { part -> Substring in
+        let propertyValues: [Substring] = value.split(separator: ",").map { part in
             guard let equals = part.firstIndex(of: "=") else { return part }
             return part[part.index(after: equals)...]
         }
-        for part in [Substring(value)] + parts {
-            let text = part.drop { $0 == " " }
-            if text.hasPrefix("/") || text.hasPrefix("~") || text.split(separator: "/").contains("..") {
-                return String(text)
-            }
-            if let colon = text.firstIndex(of: ":"), colon > text.startIndex,
-                text[..<colon].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+.-".contains($0)) }),
-                text[text.startIndex].isLetter, !text[..<colon].allSatisfy(\.isHexDigit) || text[..<colon].count > 4
-            {
-                return String(text)
-            }
-        }
-        return nil
+        let parts: [Substring] = ([Substring(value)] + propertyValues).map { $0.drop { $0 == " " } }
+        return parts.first(where: isHostReference).map(String.init)
+    }
+
+    /// An absolute path, `~user`, a `..` segment, or a URI scheme (`exec:`, `file:`, `unix:` …); a
+    /// prefix of up to four hex digits before `:` is a MAC or IPv6 group, not a scheme.
+    private static func isHostReference(_ text: Substring) -> Bool {
+        if text.hasPrefix("/") || text.hasPrefix("~") || text.split(separator: "/").contains("..") { return true }
+        guard let colon = text.firstIndex(of: ":"), text.first?.isLetter == true else { return false }
+        let scheme = text[..<colon]
+        let isHexGroup = scheme.count <= 4 && scheme.allSatisfy(\.isHexDigit)
+        return !isHexGroup && scheme.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+.-".contains($0)) }
     }
 
     /// The requirements of deleting `key` (its old value is not looked at).

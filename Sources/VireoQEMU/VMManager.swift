@@ -104,6 +104,12 @@ public final class VMManager: Sendable {
         }
     }
 
+    /// A config entry as stored: Proxmox's API takes `cdrom` as the name of `ide2` as a CD drive.
+    public static func canonicalEntry(key: String, value: String) -> (key: String, value: String) {
+        guard key == "cdrom" else { return (key, value) }
+        return ("ide2", value.contains("media=") ? value : value + ",media=cdrom")
+    }
+
     public static func isDiskKey(_ key: String) -> Bool {
         for prefix in ["ide", "sata", "scsi", "virtio", "efidisk", "tpmstate"] where key.hasPrefix(prefix) {
             if Int(key.dropFirst(prefix.count)) != nil { return true }

@@ -9,11 +9,13 @@ import socket
 import ssl
 import stat
 import statistics
+import subprocess
 import time
 
 import pytest
 
 from conftest import (
+    VIREOD,
     anon_session,
     make_token,
     new_session,
@@ -68,11 +70,10 @@ def test_a_data_dir_owned_by_another_user_stops_the_start(tmp_path):
     data = tmp_path / "data"
     data.mkdir(mode=0o700)
     os.chown(data, 65534, 65534)
-    log = tmp_path / "vireod.log"
-    with pytest.raises(BaseException):
-        proc, _ = launch(str(data), str(log))
-        kill9(proc)
-    assert "owned by uid 65534" in log.read_text(errors="replace")
+    result = subprocess.run([VIREOD, "--data-dir", str(data), "--listen", "127.0.0.1:0", "--node", "owned"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0, "vireod started with a data dir owned by another user"
+    assert "owned by uid 65534" in result.stdout + result.stderr
 
 
 # ---------------------------------------------------------------------------------------------

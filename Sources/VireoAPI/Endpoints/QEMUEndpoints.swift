@@ -360,8 +360,9 @@ enum QEMUEndpoints {
     /// The config keys among the parameters, in parameter order sorted by key.
     static func configSection(from parameters: Parameters) throws -> VMConfig.Section {
         var section = VMConfig.Section()
-        for key in parameters.values.keys.sorted() where !controlParameters.contains(key) {
-            guard let value = parameters.values[key], !value.isEmpty else { continue }
+        for given in parameters.values.keys.sorted() where !controlParameters.contains(given) {
+            guard let givenValue = parameters.values[given], !givenValue.isEmpty else { continue }
+            let (key, value) = VMManager.canonicalEntry(key: given, value: givenValue)
             if key == "hookscript" {
                 throw VireoError.parameter(key, "hook scripts are not supported by Vireo (it would never run them)")
             }
@@ -369,15 +370,8 @@ enum QEMUEndpoints {
                 section.description = value
                 continue
             }
-            if key == "cdrom" {  // Proxmox's name for ide2 as a CD drive
-                let drive = value.contains("media=") ? value : value + ",media=cdrom"
-                do { try section.set("ide2", drive) } catch let error as VireoError {
-                    throw VireoError.parameter(key, error.message)
-                }
-                continue
-            }
             do { try section.set(key, value) } catch let error as VireoError {
-                throw VireoError.parameter(key, error.message)
+                throw VireoError.parameter(given, error.message)
             }
         }
         return section
