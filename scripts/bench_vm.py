@@ -87,7 +87,26 @@ for _ in range(runs):
     task_times.append(time.perf_counter() - start)
     wait_task(call("POST", f"/nodes/{node}/qemu/{vmid}/status/stop"))
 
-argv = shlex.split(call("GET", f"/nodes/{node}/qemu/{vmid}/showcmd"))
+class LocalRootConnection(http.client.HTTPConnection):
+    """root@pam over the daemon's local socket (showcmd is root's, as `qm showcmd` is)."""
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(os.path.join(data_dir, "run", "vireod.sock"))
+
+
+def root_call(path):
+    local = LocalRootConnection("localhost")
+    local.request("GET", "/api2/json" + path)
+    response = local.getresponse()
+    data = response.read()
+    local.close()
+    if response.status != 200:
+        raise SystemExit(f"GET {path} as root: {response.status} {response.reason}")
+    return json.loads(data)["data"]
+
+
+argv = shlex.split(root_call(f"/nodes/{node}/qemu/{vmid}/showcmd"))
 run_dir = os.path.join(data_dir, "run", "qemu")
 bare_times = []
 for _ in range(runs):
