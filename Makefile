@@ -6,7 +6,7 @@ LISTEN ?= 0.0.0.0:8006
 BIN := $(CURDIR)/.build/debug
 RELEASE_BIN := $(CURDIR)/.build/release
 
-.PHONY: deps build build-tests run test unit api-test bench fmt check clean-run
+.PHONY: deps build build-tests run test unit integration api-test bench fmt lint check clean-run
 
 deps:
 	@scripts/install-deps.sh
@@ -15,8 +15,10 @@ build: deps
 	$(SWIFT) build --product vireod
 	$(SWIFT) build --product vireo
 
+# Every target must import only what it declares (the import check) and build without warnings
+# (-warnings-as-errors in Package.swift).
 build-tests: deps
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 
 run: build
 	@echo
@@ -30,13 +32,18 @@ run: build
 	@if [ -n "$(NETNS)" ] && [ ! -e /run/netns/$(NETNS) ]; then ip netns add $(NETNS) && ip -n $(NETNS) link set lo up; fi
 	$(BIN)/vireod --data-dir $(DATA_DIR) --listen $(LISTEN) $(if $(NETNS),--netns $(NETNS))
 
-# Everything: Swift unit tests, then the API suite against the real daemon over HTTPS.
+# Everything: Swift unit tests, the integration tests (real QEMU), then the API suite against the
+# real daemon over HTTPS.
 test: build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --skip IntegrationTests
+	$(SWIFT) test --skip-build --filter IntegrationTests
 	VIREOD=$(BIN)/vireod VIREO=$(BIN)/vireo .venv/bin/python -m pytest -q tests/api
 
 unit: build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --skip IntegrationTests
+
+integration: build-tests
+	$(SWIFT) test --skip-build --filter IntegrationTests
 
 api-test: build
 	VIREOD=$(BIN)/vireod VIREO=$(BIN)/vireo .venv/bin/python -m pytest -q tests/api
@@ -49,6 +56,7 @@ bench: deps
 fmt:
 	$(SWIFT) format -i -r -p Sources Tests Package.swift
 
-check:
+lint:
 	$(SWIFT) format lint --strict -r -p Sources Tests Package.swift
-	$(SWIFT) build --explicit-target-dependency-import-check error
+
+check: lint build-tests

@@ -6,6 +6,8 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
     .enableUpcomingFeature("InternalImportsByDefault"),  // `public import` marks real API deps
+    // House rule: Vireo's own targets build without warnings (dependencies are not held to it).
+    .unsafeFlags(["-warnings-as-errors"]),
 ]
 
 let package = Package(
@@ -52,7 +54,7 @@ let package = Package(
             dependencies: ["VireoCore", "VireoHost", "VireoStore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        .target(name: "VireoTestSupport", dependencies: ["VireoHost"], swiftSettings: strict),
+        .target(name: "VireoTestSupport", dependencies: ["VireoHost", "VireoCore"], swiftSettings: strict),
         .target(name: "QMP", exclude: ["README.md"], swiftSettings: strict),
         .target(
             name: "VireoQEMU",
@@ -147,12 +149,18 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "QMPTests", dependencies: ["QMP"], swiftSettings: strict),
+        // Tests that drive real QEMU processes and kernel objects (run after the unit tests).
+        .testTarget(name: "IntegrationTests", dependencies: ["QMP"], swiftSettings: strict),
         .testTarget(
             name: "VireoNetworkTests",
             dependencies: ["VireoNetwork", "VireoCore", "VireoTestSupport"],
             swiftSettings: strict
         ),
-        .testTarget(name: "VireoQEMUTests", dependencies: ["VireoQEMU", "VireoCore", "VireoTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "VireoQEMUTests",
+            dependencies: ["VireoQEMU", "VireoCore", "VireoTestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "VireoHostTests",
             dependencies: ["VireoHost", "VireoTestSupport"],

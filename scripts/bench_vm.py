@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
 """VM benchmarks in one run:
+- boot storm: 40 VMs started at once through the API until every QMP socket reports `running`,
+  next to the same 40 QEMU command lines launched at once by hand; target API <= 1.1x bare;
 - start-to-running through the API (POST status/start, then QEMU's QMP socket until it reports
   `running`) next to a bare launch of the same QEMU argv until its QMP socket answers; target API
   <= 1.25x bare; the start task is also checked to end OK (untimed);
@@ -128,6 +130,82 @@ api_median, bare_median = statistics.median(api_times), statistics.median(bare_t
 print(f"VM start to running ({runs} runs, TCG, 128 MiB): API median {api_median * 1000:.0f} ms, "
       f"bare qemu-system-x86_64 + QMP median {bare_median * 1000:.0f} ms: {api_median / bare_median:.2f}x (target <= 1.25x); "
       f"start task seen OK after median {statistics.median(task_times) * 1000:.0f} ms (polled every 5 ms)")
+
+
+def kill_pids(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    for pid in pids:
+        while os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] not in "ZX":
+            time.sleep(0.01)
+
+
+def all_running(paths, deadline):
+    """Waits until every QMP socket in `paths` reports `running` (polled in turn)."""
+    waiting = list(paths)
+    while waiting:
+        path = waiting.pop(0)
+        if qmp_answers(path, deadline) != "running":
+            waiting.append(path)
+
+
+storm = int(os.environ.get("BENCH_STORM", "40"))
+storm_ids = [9100 + i for i in range(storm)]
+for vmid in storm_ids:
+    call("POST", f"/nodes/{node}/qemu", {"vmid": vmid, "memory": 64, "kvm": 0, "vga": "none"})
+time.sleep(1)
+storm_qmp = [os.path.join(run_dir, f"{vmid}.qmp") for vmid in storm_ids]
+storm_pids = [os.path.join(run_dir, f"{vmid}.pid") for vmid in storm_ids]
+storm_argv = [shlex.split(root_call(f"/nodes/{node}/qemu/{vmid}/showcmd")) for vmid in storm_ids]
+
+# Through the API: one connection per VM, every start sent at once (as a bulk action or a
+# node's boot does), timed until each VM's own QMP says `running`.
+import threading
+barrier = threading.Barrier(storm + 1)
+upids = {}
+
+
+def start_one(vmid):
+    conn = http.client.HTTPSConnection("127.0.0.1", int(port), context=context)
+    barrier.wait()
+    conn.request("POST", f"/api2/json/nodes/{node}/qemu/{vmid}/status/start", body="", headers=headers)
+    response = conn.getresponse()
+    upids[vmid] = json.loads(response.read())["data"]
+    conn.close()
+
+
+threads = [threading.Thread(target=start_one, args=(vmid,)) for vmid in storm_ids]
+for thread in threads:
+    thread.start()
+barrier.wait()
+start = time.perf_counter()
+for thread in threads:
+    thread.join()
+all_running(storm_qmp, time.monotonic() + 300)
+api_storm = time.perf_counter() - start
+for vmid in storm_ids:
+    wait_task(upids[vmid])
+for vmid in storm_ids:
+    wait_task(call("POST", f"/nodes/{node}/qemu/{vmid}/status/stop"))
+
+# Bare: the same command lines, launched at once.
+for path in storm_qmp + storm_pids:
+    if os.path.exists(path):
+        os.remove(path)
+start = time.perf_counter()
+launches = [subprocess.Popen(argv) for argv in storm_argv]
+for launch in launches:
+    launch.wait()
+all_running(storm_qmp, time.monotonic() + 300)
+bare_storm = time.perf_counter() - start
+kill_pids([int(open(path).read()) for path in storm_pids])
+for vmid in storm_ids:
+    call("DELETE", f"/nodes/{node}/qemu/{vmid}")
+print(f"boot storm, {storm} VMs at once to running (TCG, 64 MiB): API {api_storm * 1000:.0f} ms, "
+      f"bare {bare_storm * 1000:.0f} ms: {api_storm / bare_storm:.2f}x (target <= 1.1x)")
 
 for i in range(vm_count):
     call("POST", f"/nodes/{node}/qemu", {"vmid": 10000 + i, "memory": 128, "kvm": 0, "name": f"bench{i}"})

@@ -42,6 +42,22 @@ public struct StreamedBody: Sendable {
     public let body: RequestBody
 }
 
+/// The schema parameters a handler acts on. The registry refuses any other schema parameter a
+/// caller sends (501, naming it), so no parameter is ever silently ignored.
+public struct HandledParameters: Sendable, ExpressibleByArrayLiteral {
+    let names: Set<String>?
+    let except: Set<String>
+    private init(names: Set<String>?, except: Set<String> = []) {
+        self.names = names
+        self.except = except
+    }
+    public init(arrayLiteral elements: String...) { self.init(names: Set(elements)) }
+    /// Every schema parameter: the handler maps them all itself (a VM's config keys).
+    public static let all = HandledParameters(names: nil)
+    /// Every schema parameter but these.
+    public static func all(except: Set<String>) -> HandledParameters { HandledParameters(names: nil, except: except) }
+}
+
 public typealias APIHandler = @Sendable (APIRequest) async throws -> APIResult
 
 /// One endpoint: method, path, schema (parameters, permission, flags, return type) and handler.
@@ -77,6 +93,7 @@ public struct APIRegistry: Sendable {
         _ path: String,
         schema: EndpointSchema? = nil,
         permission: PermissionCheck? = nil,
+        handles: HandledParameters,
         _ handler: @escaping APIHandler
     ) {
         guard var schema = schema ?? APISchema.pveEndpoint(method, path) else {
@@ -84,6 +101,20 @@ public struct APIRegistry: Sendable {
         }
         if let permission { schema.permission = permission }
         schema.rootOnly = RootOnlyPolicy.rules["\(method.rawValue) \(path)"]
+        let captures = Set(Self.captureNames(path))
+        let names = Set(schema.parameters.map(\.name))
+        let handled = handles.names ?? names.subtracting(handles.except)
+        precondition(
+            handled.isSubset(of: names),
+            "\(method.rawValue) \(path) handles parameters not in its schema: \(handled.subtracting(names))"
+        )
+        schema.unhandled = names.subtracting(handled).subtracting(captures)
+        for spec in schema.parameters {
+            guard let text = spec.defaultValue, let value = try? ParameterValidator.parse(text, spec: spec) else {
+                continue
+            }
+            schema.parsedDefaults[spec.name] = value
+        }
         var node = root
         for segment in path.split(separator: "/") {
             if segment.hasPrefix("{"), segment.hasSuffix("}") {
@@ -111,8 +142,15 @@ public struct APIRegistry: Sendable {
 
     /// A GET that lists the subdirectories under `path` (`[{subdir: …}]`), Proxmox's index endpoints.
     public mutating func registerIndex(_ path: String, key: String = "subdir") {
-        register(.get, path) { request in
+        register(.get, path, handles: []) { request in
             .init(.array(request.routeChildren.filter { !$0.hasPrefix("{") }.map { .object([key: .string($0)]) }))
+        }
+    }
+
+    /// `["node", "vmid"]` for `/nodes/{node}/qemu/{vmid}`.
+    static func captureNames(_ path: String) -> [String] {
+        path.split(separator: "/").filter { $0.hasPrefix("{") && $0.hasSuffix("}") }.map {
+            String($0.dropFirst().dropLast())
         }
     }
 

@@ -3,7 +3,7 @@ import HTTPTypes
 public import Hummingbird
 import Logging
 import NIOCore
-public import VireoAccess
+import VireoAccess
 import VireoCore
 
 /// Serves `/api2/json/...` from the registry with Proxmox's wire behaviour: authentication, CSRF,
@@ -71,7 +71,7 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
         if path == "/api2/openapi.json", method == .get {
             return Self.jsonResponse(status: .ok, body: openAPI)
         }
-        guard let format, let apiPath else {
+        guard format != nil, let apiPath else {
             let message: String =
                 if let format, !format.isEmpty { "no formatter for uri \(path)" } else { "no such uri" }
             throw APIFailure(status: 501, message: message)
@@ -101,6 +101,10 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
         let streamed = endpoint.schema.streamsBody
         let raw = try await rawParameters(request, method: method, captures: captures, readBody: !streamed)
         let parameters = try validator.validate(raw, against: streamed ? endpoint.schema.uriOnly : endpoint.schema)
+        // `{node}` is this node (or `localhost`, as on Proxmox) before anything reads the store.
+        if let node = captures["node"], node != services.node, node != "localhost" {
+            throw VireoError.notFound("no such node '\(node)'")
+        }
         let access = try await services.access.snapshot()
         let caller = identity ?? AuthIdentity(authID: "", viaTicket: false)
         if identity != nil {

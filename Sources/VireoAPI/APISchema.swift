@@ -38,6 +38,10 @@ public struct EndpointSchema: Sendable {
     public var streamsBody = false
     /// What only root may send to this endpoint, from ``RootOnlyPolicy/rules`` (set at registration).
     var rootOnly: RootOnlyPolicy.Rule?
+    /// Schema parameters the handler does not act on: refused when sent (set at registration).
+    var unhandled: Set<String> = []
+    /// The schema's defaults, parsed once (set at registration).
+    var parsedDefaults: [String: ParameterValue] = [:]
 
     /// The schema with every parameter optional: what can be checked before a streamed body is read.
     var uriOnly: EndpointSchema {

@@ -99,7 +99,8 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
             context.write(wrapOutboundOut(.head(head)), promise: promise)
         case .end where closeAfterResponse:
             let written = promise ?? context.eventLoop.makePromise()
-            written.futureResult.whenComplete { _ in context.close(promise: nil) }
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            written.futureResult.whenComplete { _ in bound.value.close(promise: nil) }
             context.write(data, promise: written)
         case .end:
             context.write(data, promise: promise)

@@ -7,14 +7,11 @@ enum OpenAPIDocument {
     static func make(_ registry: APIRegistry) -> JSON {
         var paths: [String: [String: JSON]] = [:]
         for endpoint in registry.endpoints {
-            let captures = Set(
-                endpoint.path.split(separator: "/").filter { $0.hasPrefix("{") }.map {
-                    String($0.dropFirst().dropLast())
-                }
-            )
+            let captures = Set(APIRegistry.captureNames(endpoint.path))
             let specs = endpoint.schema.parameters
             let inPath = specs.filter { captures.contains($0.name) }.map { parameter($0, location: "path") }
-            let rest = specs.filter { !captures.contains($0.name) }
+            // Parameters Vireo refuses are left out of the operation and listed apart.
+            let rest = specs.filter { !captures.contains($0.name) && !endpoint.schema.unhandled.contains($0.name) }
             var operation: [String: JSON] = [
                 "operationId": .string("\(endpoint.method.rawValue.lowercased())\(endpoint.path)"),
                 "responses": [
@@ -39,6 +36,9 @@ enum OpenAPIDocument {
             operation["x-pve-allowtoken"] = .flag(endpoint.schema.allowToken)
             if let rule = endpoint.schema.rootOnly {
                 operation["x-vireo-root-only"] = .string("\(rule)")
+            }
+            if !endpoint.schema.unhandled.isEmpty {
+                operation["x-vireo-not-implemented"] = .array(endpoint.schema.unhandled.sorted().map { .string($0) })
             }
             if endpoint.method == .get || endpoint.method == .delete {
                 operation["parameters"] = .array(inPath + rest.map { parameter($0, location: "query") })

@@ -1,5 +1,5 @@
 import Foundation
-public import VireoAccess
+import VireoAccess
 import VireoCore
 
 /// Turns the generated schema text (``APISchema/pveText``) into endpoint schemas.

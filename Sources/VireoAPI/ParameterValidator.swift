@@ -1,5 +1,5 @@
 import Foundation
-public import VireoCore
+import VireoCore
 
 /// Checks raw request parameters against an endpoint's schema with Proxmox's type coercion and
 /// messages. Every bad parameter is reported at once, keyed by name.
@@ -10,6 +10,7 @@ public struct ParameterValidator: Sendable {
         var errors: [String: String] = [:]
         var values: [String: String] = [:]
         var lists: [String: [String]] = [:]
+        var parsed: [String: ParameterValue] = [:]
         let specs = Dictionary(schema.parameters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 
         for (name, value) in raw.values {
@@ -22,6 +23,7 @@ public struct ParameterValidator: Sendable {
                         errors[name] = problem
                     } else {
                         values[name] = text
+                        parsed[name] = .text(text)
                     }
                 }
                 continue
@@ -35,9 +37,11 @@ public struct ParameterValidator: Sendable {
                         continue
                     }
                     lists[name] = texts
+                    parsed[name] = .list(texts)
                 } else {
                     let canonical = try check(value, spec: spec)
                     values[name] = canonical
+                    parsed[name] = try Self.parse(canonical, spec: spec)
                 }
             } catch let error as ParameterError {
                 errors[name] = error.message
@@ -56,7 +60,59 @@ public struct ParameterValidator: Sendable {
         guard errors.isEmpty else {
             throw VireoError(.invalidArgument, "Parameter verification failed.", parameterErrors: errors)
         }
-        return Parameters(values: values, lists: lists)
+        let refused = schema.unhandled.filter { values[$0] != nil || lists[$0] != nil }
+        guard refused.isEmpty else {
+            throw VireoError(
+                .notImplemented,
+                "Parameter verification failed.",
+                parameterErrors: Dictionary(uniqueKeysWithValues: refused.map { ($0, "not implemented by Vireo") })
+            )
+        }
+        return Parameters(values: values, lists: lists, parsed: parsed, defaults: schema.parsedDefaults)
+    }
+
+    /// The typed value of a checked, canonical parameter text.
+    static func parse(_ text: String, spec: ParameterSpec) throws -> ParameterValue {
+        switch spec.kind {
+        case .boolean:
+            return .boolean(text == "1")
+        case .integer:
+            guard let number = Int(text) else { throw ParameterError("type check ('integer') failed - got '\(text)'") }
+            return spec.format == "pve-vmid" ? .vmid(try identifier { try VMID(validating: number) }) : .integer(number)
+        case .number:
+            guard let number = Double(text) else {
+                throw ParameterError("type check ('number') failed - got '\(text)'")
+            }
+            return .number(number)
+        case .array:
+            return .list([text])
+        case .string:
+            switch spec.format {
+            case "pve-vmid": return .vmid(try identifier { try VMID(validating: text) })
+            case "pve-vmid-list":
+                return .vmids(try ListText.items(text).map { item in try identifier { try VMID(validating: item) } })
+            case "pve-node": return .node(try identifier { try NodeName(validating: text) })
+            case "pve-storage-id": return .storage(try identifier { try StorageID(validating: text) })
+            case "pve-volume-id": return .volume(try identifier { try VolumeID(validating: text) })
+            case "pve-userid": return .user(try identifier { try UserID(validating: text) })
+            case "pve-tokenid": return .token(try identifier { try TokenID(validating: text) })
+            case "pve-realm": return .realm(try identifier { try Realm(validating: text) })
+            case "pve-groupid": return .group(try identifier { try GroupID(validating: text) })
+            case "pve-roleid": return .role(try identifier { try RoleID(validating: text) })
+            case "pve-poolid": return .pool(try identifier { try PoolID(validating: text) })
+            case let format? where format.hasSuffix("-list"): return .list(ListText.items(text))
+            default: return .text(text)
+            }
+        }
+    }
+
+    /// An identifier's own check, reported as a parameter error.
+    private static func identifier<T>(_ make: () throws -> T) throws -> T {
+        do {
+            return try make()
+        } catch let error as VireoError {
+            throw ParameterError(error.message)
+        }
     }
 
     struct ParameterError: Error {

@@ -47,7 +47,7 @@ enum RootOnlyPolicy {
         }
         switch endpoint.schema.rootOnly {
         case .vmConfig?:
-            let vmid = parameters.int("vmid")
+            let vmid = parameters.optionalVMID("vmid")
             for (key, value) in parameters.values where !QEMUEndpoints.controlParameters.contains(key) {
                 try require(VMHostAccess.requirements(key: key, value: value, vmid: vmid), identity, permissions)
             }

@@ -16,12 +16,15 @@ public final class AccessControl: Sendable {
 
     public let store: any ConfigStore
     public let tickets: TicketAuthority
-    private let locks = NamedLocks()
-    private let cache = Mutex<AccessSnapshot?>(nil)
+    private let locks: StoreLocks
+    /// The snapshot and the generation it was built for; every invalidation starts a generation,
+    /// so a snapshot built from files read before a change is never cached after it.
+    private let cache = Mutex<(generation: Int, snapshot: AccessSnapshot?)>((0, nil))
     private let passwordCheck: @Sendable (_ realmType: String, _ name: String, _ password: String) async -> Bool
 
     public init(store: any ConfigStore, tickets: TicketAuthority) {
         self.store = store
+        locks = StoreLocks(store: store)
         self.tickets = tickets
         passwordCheck = { type, name, password in
             guard type == "pam" else { return false }
@@ -60,7 +63,8 @@ public final class AccessControl: Sendable {
     // MARK: - Snapshot
 
     public func snapshot() async throws -> AccessSnapshot {
-        if let cached = cache.withLock({ $0 }) { return cached }
+        let (generation, cached) = cache.withLock { $0 }
+        if let cached { return cached }
         let userText = try await store.read(Self.userConfigPath)?.content ?? ""
         let domainsText = try await store.read(Self.domainsPath)?.content ?? ""
         let tokenText = try await store.read(Self.tokenSecretsPath)?.content ?? ""
@@ -69,19 +73,24 @@ public final class AccessControl: Sendable {
             domains: (try? SectionConfig(parsing: domainsText)) ?? SectionConfig(),
             tokenSecretHashes: Self.parseTokenSecrets(tokenText)
         )
-        cache.withLock { $0 = snapshot }
+        cache.withLock { if $0.generation == generation { $0.snapshot = snapshot } }
         return snapshot
     }
 
     /// Drops the cached snapshot; the next read rebuilds it.
-    public func invalidate() { cache.withLock { $0 = nil } }
+    public func invalidate() { cache.withLock { $0 = ($0.generation + 1, nil) } }
 
-    /// Follows the store's change feed and invalidates on changes to access files (another writer,
-    /// or a cluster peer).
+    /// Follows the store's change feed and drops the cached snapshot when an access file changes
+    /// (any writer: another API request, the CLI, a cluster peer) or when changes were lost, so a
+    /// revoked permission is never served from the cache. Runs until the task is cancelled.
     public func followChanges() async {
         let relevant: Set<String> = [Self.userConfigPath, Self.domainsPath, Self.tokenSecretsPath]
-        for await change in store.changes() where relevant.contains(change.path) {
-            invalidate()
+        for await event in store.changes() {
+            switch event {
+            case .changed(let change) where relevant.contains(change.path): invalidate()
+            case .lost: invalidate()
+            case .changed: continue
+            }
         }
     }
 

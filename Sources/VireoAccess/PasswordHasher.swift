@@ -1,5 +1,5 @@
 import CSystemAuth
-public import VireoCore
+import VireoCore
 
 /// Hashes and checks passwords with the system's `crypt(3)` (libxcrypt).
 ///
@@ -11,7 +11,7 @@ public enum PasswordHasher {
         guard vireo_crypt_gensalt("$y$", 0, &setting, UInt(setting.count)) == 0 else {
             throw VireoError(.internalError, "cannot generate a password salt")
         }
-        return try crypt(password, setting: String(cString: setting))
+        return try crypt(password, setting: text(of: setting))
     }
 
     public static func verify(_ password: String, hash: String) -> Bool {
@@ -27,7 +27,12 @@ public enum PasswordHasher {
         guard vireo_crypt(password, setting, &out, UInt(out.count)) == 0 else {
             throw VireoError(.internalError, "password hashing failed")
         }
-        return String(cString: out)
+        return text(of: out)
+    }
+
+    /// The NUL-terminated text in a C buffer.
+    private static func text(of buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

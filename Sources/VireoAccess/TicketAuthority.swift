@@ -1,7 +1,7 @@
 import Crypto
-public import CryptoExtras
+import CryptoExtras
 import Foundation
-public import VireoCore
+import VireoCore
 
 /// Issues and verifies login tickets and CSRF tokens in Proxmox's formats.
 ///

@@ -223,7 +223,8 @@ extension UserConfig {
             let fields = [
                 try Self.raw(user.userid, "userid"), user.enable ? "1" : "0", String(user.expire),
                 PercentEncoding.encode(user.firstname), PercentEncoding.encode(user.lastname),
-                PercentEncoding.encode(user.email), PercentEncoding.encode(user.comment), try Self.raw(user.keys, "keys"),
+                PercentEncoding.encode(user.email), PercentEncoding.encode(user.comment),
+                try Self.raw(user.keys, "keys"),
             ]
             out += "user:" + fields.joined(separator: ":") + ":\n"
             for token in user.tokens.values.sorted(by: { $0.name < $1.name }) {

@@ -71,7 +71,8 @@ public struct SectionConfig: Hashable, Sendable, CustomStringConvertible, Lossle
         /// Replaces the option's value in place, or appends it; `nil` makes a bare flag line.
         /// Throws `VireoError` (`.invalidArgument`) for a key with spaces or a value that a line cannot hold.
         public mutating func set(_ key: String, _ value: String?) throws {
-            guard !key.isEmpty, !key.utf8.contains(where: ASCII.isSpace), !key.hasPrefix("#"), ConfigValue.isSingleLine(key)
+            guard !key.isEmpty, !key.utf8.contains(where: ASCII.isSpace), !key.hasPrefix("#"),
+                ConfigValue.isSingleLine(key)
             else {
                 throw VireoError.invalid("invalid option key '\(key)' in section '\(type): \(id)'")
             }

@@ -58,6 +58,11 @@ public struct Vireod: AsyncParsableCommand {
     @Option(help: "Open connections allowed from one client address.")
     var maxConnectionsPerClient = 128
 
+    @Option(
+        help: "Seconds running tasks get to end when the daemon stops (SIGTERM); then they are recorded as interrupted."
+    )
+    var taskGrace: Int = 10
+
     public init() {}
 
     /// Entry point for the executable: parses `CommandLine.arguments` and runs.
@@ -91,6 +96,7 @@ public struct Vireod: AsyncParsableCommand {
         report(try PrivateFiles.directory(paths.dataDir.path))
         report(try PrivateFiles.directory(paths.runDir.path))
         report(try PrivateFiles.file(paths.storeFile.path, create: true))
+        let dataLock = try DataDirectoryLock(directory: paths.dataDir.path)
         let fileLimit = FileLimit.raise()
         logger.info("open file limit", metadata: ["limit": "\(fileLimit)"])
 
@@ -135,7 +141,6 @@ public struct Vireod: AsyncParsableCommand {
         let registry = VireoAPI.makeRegistry()
         let vmRuntime = VMRuntime(manager: services.vms, runner: storage.runner)
         let events = VMEventWatcher(runtime: vmRuntime, logger: logger)
-        try events.start()
         if NodeBoot.isFirstStart(runDirectory: services.vms.runDirectory) {
             _ = try tasks.start(type: "startall", id: "", user: "root@pam") { log in
                 try await VMBulkActions(runtime: vmRuntime).startAll { log.append($0) }
@@ -191,14 +196,20 @@ public struct Vireod: AsyncParsableCommand {
         )
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: httpsServer), .init(service: socketServer)],
+                services: [
+                    .init(service: VMEventService(events: events)),
+                    .init(service: AccessCacheService(access: access)),
+                    .init(service: TaskWorkersService(tasks: tasks, grace: .seconds(taskGrace))),
+                    .init(service: httpsServer),
+                    .init(service: socketServer),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
         try await group.run()
-        events.stop()
         try? fm.removeItem(at: paths.socket)
+        _ = consume dataLock
         logger.notice("vireod stopped")
     }
 

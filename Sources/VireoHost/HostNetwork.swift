@@ -1,5 +1,5 @@
 import Foundation
-public import VireoCore
+import VireoCore
 
 /// Where a node's host networking lives: the host's own network namespace, or (`vireod --netns`)
 /// a named one, so tests and demos never touch the machine's real networking.

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,7 +23,9 @@ public enum PrivateFiles {
     public static func directory(_ path: String) throws -> Tightened? {
         var info = stat()
         if lstat(path, &info) != 0 {
-            guard errno == ENOENT else { throw Refusal(description: "cannot inspect \(path): \(String(cString: strerror(errno)))") }
+            guard errno == ENOENT else {
+                throw Refusal(description: "cannot inspect \(path): \(String(cString: strerror(errno)))")
+            }
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             guard lstat(path, &info) == 0 else { throw Refusal(description: "cannot create \(path)") }
         }
@@ -36,10 +39,14 @@ public enum PrivateFiles {
     public static func file(_ path: String, create: Bool) throws -> Tightened? {
         var info = stat()
         if lstat(path, &info) != 0 {
-            guard errno == ENOENT else { throw Refusal(description: "cannot inspect \(path): \(String(cString: strerror(errno)))") }
+            guard errno == ENOENT else {
+                throw Refusal(description: "cannot inspect \(path): \(String(cString: strerror(errno)))")
+            }
             guard create else { return nil }
             let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0o600)
-            guard descriptor >= 0 else { throw Refusal(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
+            guard descriptor >= 0 else {
+                throw Refusal(description: "cannot create \(path): \(String(cString: strerror(errno)))")
+            }
             close(descriptor)
             guard lstat(path, &info) == 0 else { throw Refusal(description: "cannot create \(path)") }
         }
@@ -52,13 +59,16 @@ public enum PrivateFiles {
     private static func restrict(_ path: String, _ info: stat, to mode: mode_t) throws -> Tightened? {
         guard info.st_uid == geteuid() else {
             throw Refusal(
-                description: "\(path) is owned by uid \(info.st_uid), not by the daemon's user (uid \(geteuid())): refusing to keep secrets there"
+                description:
+                    "\(path) is owned by uid \(info.st_uid), not by the daemon's user (uid \(geteuid())): refusing to keep secrets there"
             )
         }
         let current = info.st_mode & 0o7777
         guard current & ~mode != 0 else { return nil }
         guard chmod(path, mode) == 0 else {
-            throw Refusal(description: "cannot restrict \(path) to \(String(mode, radix: 8)): \(String(cString: strerror(errno)))")
+            throw Refusal(
+                description: "cannot restrict \(path) to \(String(mode, radix: 8)): \(String(cString: strerror(errno)))"
+            )
         }
         return Tightened(path: path, oldMode: UInt32(current), newMode: UInt32(mode))
     }

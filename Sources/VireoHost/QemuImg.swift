@@ -1,5 +1,5 @@
 import Foundation
-public import VireoCore
+import VireoCore
 
 /// `qemu-img`: create, inspect, resize and snapshot image files.
 public struct QemuImg: Sendable {

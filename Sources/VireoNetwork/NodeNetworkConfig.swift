@@ -1,5 +1,5 @@
 import Foundation
-public import VireoCore
+import VireoCore
 public import VireoHost
 
 /// A node's host network config with Proxmox's staging: API changes go to `interfaces.new`, reads

@@ -1,5 +1,5 @@
-public import VireoCore
 import Foundation
+public import VireoCore
 
 /// Turns a VM config into QEMU's argv (upstream QEMU, as Debian ships it).
 ///
@@ -33,11 +33,11 @@ public struct QEMUCommandBuilder: Sendable {
     public init(environment: Environment) { self.environment = environment }
 
     /// Runtime files of a VM under the run directory.
-    public static func qmpSocket(runDirectory: String, vmid: Int) -> String { "\(runDirectory)/\(vmid).qmp" }
-    public static func pidFile(runDirectory: String, vmid: Int) -> String { "\(runDirectory)/\(vmid).pid" }
+    public static func qmpSocket(runDirectory: String, vmid: VMID) -> String { "\(runDirectory)/\(vmid).qmp" }
+    public static func pidFile(runDirectory: String, vmid: VMID) -> String { "\(runDirectory)/\(vmid).pid" }
     /// Where vireod listens for QEMU's event monitor connections (Proxmox's qmeventd socket).
     public static func eventSocket(runDirectory: String) -> String { "\(runDirectory)/qmeventd.sock" }
-    public static func serialSocket(runDirectory: String, vmid: Int, index: Int) -> String {
+    public static func serialSocket(runDirectory: String, vmid: VMID, index: Int) -> String {
         "\(runDirectory)/\(vmid).serial\(index)"
     }
 
@@ -60,7 +60,7 @@ public struct QEMUCommandBuilder: Sendable {
         "e1000-82544gc": "e1000-82544gc", "e1000-82545em": "e1000-82545em",
     ]
 
-    public func build(vmid: Int, config: VMConfig.Section) throws -> [String] {
+    public func build(vmid: VMID, config: VMConfig.Section) throws -> [String] {
         var argv: [String] = [environment.binary]
         let run = environment.runDirectory
         let kvm = try flag(config, "kvm", default: true)
@@ -209,7 +209,7 @@ public struct QEMUCommandBuilder: Sendable {
         }
     }
 
-    func serials(_ config: VMConfig.Section, vmid: Int) throws -> [String] {
+    func serials(_ config: VMConfig.Section, vmid: VMID) throws -> [String] {
         var argv: [String] = []
         for index in 0...3 {
             guard let value = config["serial\(index)"] else { continue }
@@ -232,7 +232,7 @@ public struct QEMUCommandBuilder: Sendable {
         ("ide", 0...3), ("sata", 0...5), ("scsi", 0...30), ("virtio", 0...15),
     ]
 
-    func disks(_ config: VMConfig.Section, vmid: Int, boot: BootOrder) throws -> [String] {
+    func disks(_ config: VMConfig.Section, vmid: VMID, boot: BootOrder) throws -> [String] {
         var argv: [String] = []
         let scsihw = config["scsihw"] ?? "lsi"
         var scsiControllers: Set<Int> = []
@@ -360,7 +360,10 @@ public struct QEMUCommandBuilder: Sendable {
         for key in textFields {
             guard let value = parsed[key] else { continue }
             guard value.wholeMatch(of: #/[A-Za-z0-9+\/]+={0,2}/#) != nil else {
-                throw VireoError.parameter("smbios1", "\(key): value does not match the regex pattern (base64 alphabet)")
+                throw VireoError.parameter(
+                    "smbios1",
+                    "\(key): value does not match the regex pattern (base64 alphabet)"
+                )
             }
             guard encoded else {
                 fields.append("\(key)=\(value)")
@@ -385,7 +388,7 @@ public struct QEMUCommandBuilder: Sendable {
 
     // MARK: - Network
 
-    func networks(_ config: VMConfig.Section, vmid: Int, boot: BootOrder, kvm: Bool) throws -> [String] {
+    func networks(_ config: VMConfig.Section, vmid: VMID, boot: BootOrder, kvm: Bool) throws -> [String] {
         var argv: [String] = []
         for index in 0...31 {
             let key = "net\(index)"
@@ -406,7 +409,7 @@ public struct QEMUCommandBuilder: Sendable {
     public static func nic(
         key: String,
         value: String,
-        vmid: Int,
+        vmid: VMID,
         kvm: Bool,
         bootIndex: Int? = nil
     ) throws -> (netdev: String, device: String) {

@@ -14,9 +14,9 @@ public struct VMBulkActions: Sendable {
         var order: Int?
         var up: Int?
         var down: Int?
-        var vmid: Int
+        var vmid: VMID
 
-        init(vmid: Int, config: VMConfig.Section) {
+        init(vmid: VMID, config: VMConfig.Section) {
             self.vmid = vmid
             let parsed = config["startup"].flatMap { try? PropertyString(parsing: $0) }
             order = parsed?["order"].flatMap(Int.init)
@@ -37,12 +37,12 @@ public struct VMBulkActions: Sendable {
 
     /// Starts the VMs marked `onboot` (all listed ones with `force`) that are not running.
     /// A VM that fails to start is logged and the others still start.
-    public func startAll(only vmids: Set<Int>? = nil, force: Bool = false, log: VMRuntime.Log) async throws {
+    public func startAll(only vmids: Set<VMID>? = nil, force: Bool = false, log: VMRuntime.Log) async throws {
         var plan: [Startup] = []
         for (vmid, node) in try await manager.configs.all() where node == manager.node {
             if let vmids, !vmids.contains(vmid) { continue }
             guard let (config, _) = try? await manager.configs.read(vmid) else { continue }
-            guard config.main["template"] != "1", force || config.main["onboot"] == "1" else { continue }
+            guard !config.main.isTemplate, force || config.main.startsOnBoot else { continue }
             guard manager.runningPID(vmid) == nil else { continue }
             plan.append(Startup(vmid: vmid, config: config.main))
         }
@@ -64,7 +64,7 @@ public struct VMBulkActions: Sendable {
     /// Shuts every running VM down in reverse startup order; `forceStop` stops those that do not
     /// power off within their `down` time (or `timeout`).
     public func stopAll(
-        only vmids: Set<Int>? = nil,
+        only vmids: Set<VMID>? = nil,
         timeout: Int = 180,
         forceStop: Bool = true,
         log: VMRuntime.Log

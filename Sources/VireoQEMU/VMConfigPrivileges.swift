@@ -1,4 +1,4 @@
-public import VireoCore
+import VireoCore
 
 /// Which privilege a change to a config key needs on `/vms/<vmid>`, as Proxmox decides it per key
 /// after its endpoint-level check (that one only asks for *any* `VM.Config.*`).

@@ -8,25 +8,26 @@ public import VireoStore
 public final class VMConfigStore: Sendable {
     public let store: any ConfigStore
     public let node: String
-    let locks = NamedLocks()
+    let locks: StoreLocks
     /// Parsed configs by path and store version: listing 1,000 VMs parses only what changed.
     private let parsed = Mutex<[String: (version: Int64, config: VMConfig)]>([:])
 
     public init(store: any ConfigStore, node: String) {
         self.store = store
+        locks = StoreLocks(store: store)
         self.node = node
     }
 
-    public func path(_ vmid: Int, node: String? = nil) -> String {
+    public func path(_ vmid: VMID, node: String? = nil) -> String {
         "nodes/\(node ?? self.node)/qemu-server/\(vmid).conf"
     }
 
     /// Every VMID defined on any node, with its node.
-    public func all() async throws -> [(vmid: Int, node: String)] {
-        var result: [(Int, String)] = []
+    public func all() async throws -> [(vmid: VMID, node: String)] {
+        var result: [(VMID, String)] = []
         for node in try await store.list("nodes") {
             for name in try await store.list("nodes/\(node)/qemu-server") where name.hasSuffix(".conf") {
-                if let vmid = Int(name.dropLast(5)) { result.append((vmid, node)) }
+                if let vmid = VMID(String(name.dropLast(5))) { result.append((vmid, node)) }
             }
         }
         return result.sorted { $0.0 < $1.0 }
@@ -34,27 +35,54 @@ public final class VMConfigStore: Sendable {
 
     /// The config of a VM on this node and its digest.
     /// - Throws: `.notFound` ("Configuration file '…' does not exist").
-    public func read(_ vmid: Int) async throws -> (config: VMConfig, digest: String) {
+    public func read(_ vmid: VMID) async throws -> (config: VMConfig, digest: String) {
+        let loaded = try await load(vmid)
+        return (loaded.config, loaded.digest)
+    }
+
+    /// The config of a VM on this node with the store version it was read at, so a request that
+    /// read it once can write it back (or confirm it unchanged) without reading it again.
+    public func load(_ vmid: VMID) async throws -> LoadedVMConfig {
         guard let file = try await store.read(path(vmid)) else {
             throw VireoError.notFound("Configuration file 'nodes/\(node)/qemu-server/\(vmid).conf' does not exist")
         }
         do {
-            return (try VMConfig(parsing: file.content), file.digest)
+            return LoadedVMConfig(
+                vmid: vmid,
+                config: try VMConfig(parsing: file.content),
+                digest: file.digest,
+                version: file.version
+            )
         } catch let error as VireoError {
             throw VireoError(.internalError, "VM \(vmid): config file is broken: \(error.message)", underlying: error)
         }
     }
 
+    /// Writes `config` if the file is still at `loaded`'s version, or only confirms that it is when
+    /// nothing changed. - Returns: false when another writer changed the file in between.
+    public func commit(_ config: VMConfig, over loaded: LoadedVMConfig) async throws -> Bool {
+        let operation: StoreOperation =
+            config == loaded.config
+            ? .check(path(loaded.vmid), condition: .version(loaded.version))
+            : .write(path(loaded.vmid), content: config.description, condition: .version(loaded.version))
+        do {
+            try await store.commit([operation])
+            return true
+        } catch let error as VireoError where error.code == .conflict {
+            return false
+        }
+    }
+
     /// Every VM config of this node, in one store read; broken files are skipped.
-    public func readAllOnNode() async throws -> [(vmid: Int, config: VMConfig)] {
+    public func readAllOnNode() async throws -> [(vmid: VMID, config: VMConfig)] {
         let files = try await store.readAll("nodes/\(node)/qemu-server")
         return parsed.withLock { cache in
             var seen: Set<String> = []
-            let result: [(vmid: Int, config: VMConfig)] = files.compactMap { file in
+            let result: [(vmid: VMID, config: VMConfig)] = files.compactMap { file in
                 let name = file.path[
                     (file.path.lastIndex(of: "/").map(file.path.index(after:)) ?? file.path.startIndex)...
                 ]
-                guard name.hasSuffix(".conf"), let vmid = Int(name.dropLast(5)) else { return nil }
+                guard name.hasSuffix(".conf"), let vmid = VMID(String(name.dropLast(5))) else { return nil }
                 seen.insert(file.path)
                 if let hit = cache[file.path], hit.version == file.version { return (vmid, hit.config) }
                 guard let config = try? VMConfig(parsing: file.content) else { return nil }
@@ -67,19 +95,27 @@ public final class VMConfigStore: Sendable {
     }
 
     /// Creates a new VM config; fails when the VMID exists on any node.
-    public func create(_ vmid: Int, config: VMConfig) async throws {
+    public func create(_ vmid: VMID, config: VMConfig) async throws {
         try await locks.withLock("vm-\(vmid)") {
-            if try await all().contains(where: { $0.vmid == vmid }) {
+            // One transaction: the VMID is absent on every node when this node's file appears.
+            let nodes = try await store.list("nodes")
+            let absentEverywhere = Set(nodes + [node]).sorted().map {
+                StoreOperation.check(path(vmid, node: $0), condition: .absent)
+            }
+            do {
+                try await store.commit(
+                    absentEverywhere + [.write(path(vmid), content: config.description, condition: .absent)]
+                )
+            } catch let error as VireoError where error.code == .conflict {
                 throw VireoError.parameter("vmid", "VM \(vmid) already exists")
             }
-            try await store.write(path(vmid), content: config.description, condition: .absent)
         }
     }
 
     /// Read-modify-write under the VM's lock; `digest` must match the file as read.
     @discardableResult
     public func modify<T: Sendable>(
-        _ vmid: Int,
+        _ vmid: VMID,
         digest: String? = nil,
         _ change: (inout VMConfig) async throws -> T
     ) async throws -> T {
@@ -101,12 +137,25 @@ public final class VMConfigStore: Sendable {
         }
     }
 
-    public func delete(_ vmid: Int) async throws {
+    public func delete(_ vmid: VMID) async throws {
         try await locks.withLock("vm-\(vmid)") { try await store.delete(path(vmid), condition: .any) }
     }
 
     /// Runs `body` under the VM's lock (start, stop, migrate must not interleave).
-    public func withLock<T: Sendable>(_ vmid: Int, _ body: () async throws -> T) async throws -> T {
-        try await locks.withLock("vm-\(vmid)", timeout: .seconds(10), body)
+    @discardableResult
+    public func withLock<T: Sendable>(
+        _ vmid: VMID,
+        timeout: Duration = .seconds(10),
+        _ body: () async throws -> T
+    ) async throws -> T {
+        try await locks.withLock("vm-\(vmid)", timeout: timeout, body)
     }
+}
+
+/// A VM config as read from the store, with the version it was read at.
+public struct LoadedVMConfig: Sendable {
+    public let vmid: VMID
+    public let config: VMConfig
+    public let digest: String
+    public let version: Int64
 }

@@ -20,7 +20,7 @@ extension VMRuntime {
     }
 
     /// Attaches the disk: `drive_add` (the `-drive` QEMU would have had), then `device_add`.
-    public func hotplugDisk(_ vmid: Int, key: String, value: String, current: VMConfig.Section) async throws {
+    public func hotplugDisk(_ vmid: VMID, key: String, value: String, current: VMConfig.Section) async throws {
         var section = VMConfig.Section()
         if let scsihw = current["scsihw"] { try section.set("scsihw", scsihw) }
         try section.set("kvm", "0")  // only the disk arguments are used
@@ -50,7 +50,7 @@ extension VMRuntime {
     }
 
     /// Detaches the disk: `device_del` (the guest lets go), then `drive_del`.
-    public func unplugDisk(_ vmid: Int, key: String) async throws {
+    public func unplugDisk(_ vmid: VMID, key: String) async throws {
         try await qmp(vmid) { client in
             try await Self.removeDevice(key, client: client)
             _ = try await client.humanMonitorCommand("drive_del drive-\(key)")

@@ -16,11 +16,11 @@ public struct VMDiskOperations: Sendable {
     // MARK: - Template
 
     /// Turns a stopped VM into a template: every disk becomes a read-only base image.
-    public func template(_ vmid: Int, log: Log) async throws {
+    public func template(_ vmid: VMID, log: Log) async throws {
         try await manager.configs.withLock(vmid) {
             let (config, _) = try await manager.configs.read(vmid)
             try VMSnapshots.checkUnlocked(config)
-            if config.main["template"] == "1" {
+            if config.main.isTemplate {
                 throw VireoError.conflict("you can't convert a template to a template")
             }
             if manager.runningPID(vmid) != nil {
@@ -54,7 +54,7 @@ public struct VMDiskOperations: Sendable {
     // MARK: - Clone
 
     public struct CloneRequest: Sendable {
-        public var newid: Int
+        public var newid: VMID
         public var name: String?
         public var description: String?
         /// nil: full for VMs, linked for templates (Proxmox's default).
@@ -62,7 +62,7 @@ public struct VMDiskOperations: Sendable {
         public var storage: String?
         public var format: String?
 
-        public init(newid: Int, name: String?, description: String?, full: Bool?, storage: String?, format: String?) {
+        public init(newid: VMID, name: String?, description: String?, full: Bool?, storage: String?, format: String?) {
             self.newid = newid
             self.name = name
             self.description = description
@@ -75,7 +75,7 @@ public struct VMDiskOperations: Sendable {
     /// A new VM from a stopped VM or a template. Linked clones share the template's base images;
     /// full clones copy every disk. The new VM's config exists from the start with `lock: clone`,
     /// which reserves its VMID; a failure removes it and every volume made.
-    public func clone(_ vmid: Int, _ request: CloneRequest, log: Log) async throws {
+    public func clone(_ vmid: VMID, _ request: CloneRequest, log: Log) async throws {
         let (source, full) = try await checkClone(vmid, request)
         var main = source.main
         for key in ["lock", "template", "parent"] { _ = main.remove(key) }
@@ -95,7 +95,7 @@ public struct VMDiskOperations: Sendable {
                     let target = try await manager.storage.allocateCopyTarget(
                         of: disk.volid,
                         to: request.storage,
-                        vmid: request.newid,
+                        vmid: request.newid.value,
                         format: request.format
                     )
                     volid = target.volid
@@ -107,14 +107,14 @@ public struct VMDiskOperations: Sendable {
                     volid = try await manager.storage.copyVolume(
                         disk.volid,
                         to: request.storage,
-                        vmid: request.newid,
+                        vmid: request.newid.value,
                         format: request.format
                     )
                 } else {
                     log("create linked clone of drive \(disk.key) (\(disk.volid))")
                     let plugin = try await manager.storage.activePlugin(disk.storage)
                     let volname = try await manager.storage.withLock(disk.storage) {
-                        try await plugin.linkedClone(disk.volname, vmid: request.newid, snapshot: nil)
+                        try await plugin.linkedClone(disk.volname, vmid: request.newid.value, snapshot: nil)
                     }
                     volid = "\(disk.storage):\(volname)"
                 }
@@ -136,15 +136,15 @@ public struct VMDiskOperations: Sendable {
     /// What makes a clone impossible, found before any work starts. Returns the source and
     /// whether the clone is full.
     @discardableResult
-    public func checkClone(_ vmid: Int, _ request: CloneRequest) async throws -> (source: VMConfig, full: Bool) {
+    public func checkClone(_ vmid: VMID, _ request: CloneRequest) async throws -> (source: VMConfig, full: Bool) {
         let (source, _) = try await manager.configs.read(vmid)
-        let isTemplate = source.main["template"] == "1"
+        let isTemplate = source.main.isTemplate
         let full = request.full ?? !isTemplate
         if !full, !isTemplate { throw VireoError.parameter("full", "linked clones can only be made from templates") }
         if !full, request.storage != nil || request.format != nil {
             throw VireoError.parameter("storage", "a linked clone stays on its template's storage")
         }
-        if let lock = source.main["lock"] { throw VireoError.conflict("VM is locked (\(lock))") }
+        if let lock = source.main.lock { throw VireoError.conflict("VM is locked (\(lock))") }
         return (source, full)
     }
 
@@ -152,7 +152,7 @@ public struct VMDiskOperations: Sendable {
 
     /// `size` is absolute (`10G`) or an increase (`+1G`); disks only grow.
     public func resize(
-        _ vmid: Int,
+        _ vmid: VMID,
         disk key: String,
         size: String,
         digest: String?,
@@ -205,7 +205,7 @@ public struct VMDiskOperations: Sendable {
     /// Copies a stopped VM's disk to another storage (or format) and points the config at the copy;
     /// the old volume becomes `unusedN`, or is removed with `delete`.
     public func moveDisk(
-        _ vmid: Int,
+        _ vmid: VMID,
         disk key: String,
         storage target: String,
         format: String?,
@@ -233,14 +233,19 @@ public struct VMDiskOperations: Sendable {
                     let mirrorTarget = try await manager.storage.allocateCopyTarget(
                         of: disk.volid,
                         to: target,
-                        vmid: vmid,
+                        vmid: vmid.value,
                         format: format
                     )
                     moved = mirrorTarget.volid
                     try await mirror(vmid, disk, to: mirrorTarget, pivot: true, log: log)
                     copy = mirrorTarget.volid
                 } else {
-                    copy = try await manager.storage.copyVolume(disk.volid, to: target, vmid: vmid, format: format)
+                    copy = try await manager.storage.copyVolume(
+                        disk.volid,
+                        to: target,
+                        vmid: vmid.value,
+                        format: format
+                    )
                 }
                 moved = copy
                 try await manager.configs.modify(vmid) { config in
@@ -266,7 +271,7 @@ public struct VMDiskOperations: Sendable {
 
     /// The config and the disk `key` names, after the checks every disk change makes.
     private func diskToChange(
-        _ vmid: Int,
+        _ vmid: VMID,
         _ key: String,
         digest: String?,
         checkLock: Bool
@@ -286,7 +291,7 @@ public struct VMDiskOperations: Sendable {
     /// writing. Once in sync, `pivot` switches the VM over to the copy (a live disk move);
     /// otherwise the job is cancelled, which leaves the copy as the disk was at that moment.
     func mirror(
-        _ vmid: Int,
+        _ vmid: VMID,
         _ disk: VMConfig.Section.Disk,
         to target: StorageManager.CopyTarget,
         pivot: Bool,
@@ -340,7 +345,7 @@ public struct VMDiskOperations: Sendable {
 
     /// Removes disks from the config: `unusedN` entries are always deleted from storage, attached
     /// disks become `unusedN` unless `force` removes them too. A volume a snapshot still uses is kept.
-    public func unlink(_ vmid: Int, keys: [String], force: Bool) async throws {
+    public func unlink(_ vmid: VMID, keys: [String], force: Bool) async throws {
         var freed: [String] = []
         try await manager.configs.modify(vmid) { config in
             try VMSnapshots.checkUnlocked(config)

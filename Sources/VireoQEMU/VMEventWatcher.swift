@@ -3,6 +3,7 @@ import Glibc
 public import Logging
 import QMP
 import Synchronization
+import VireoCore
 
 /// Proxmox's qmeventd in vireod: every QEMU connects its event monitor to a socket here
 /// (`-chardev socket,…,reconnect=5`), also again after vireod restarts.
@@ -99,7 +100,7 @@ public final class VMEventWatcher: Sendable {
         return Int(credentials.pid)
     }
 
-    private func watch(_ vmid: Int, transport: UnixSocketQMPTransport) async {
+    private func watch(_ vmid: VMID, transport: UnixSocketQMPTransport) async {
         let client = QMPClient(transport: transport)
         do {
             try await client.connect(timeout: .seconds(10))
@@ -126,7 +127,7 @@ public final class VMEventWatcher: Sendable {
     }
 
     /// Ends a QEMU whose guest is off. Under the VM's lock: an API shutdown in progress finishes first.
-    private func guestPoweredOff(_ vmid: Int) async {
+    private func guestPoweredOff(_ vmid: VMID) async {
         let runtime = self.runtime
         do {
             try await runtime.manager.configs.withLock(vmid) {
@@ -143,9 +144,9 @@ public final class VMEventWatcher: Sendable {
 
 extension VMManager {
     /// The VMID whose pidfile this process was started with.
-    func vmid(ofPID pid: Int) -> Int? {
+    func vmid(ofPID pid: Int) -> VMID? {
         guard let file = Self.pidFileArgument(of: pid), file.hasPrefix(runDirectory + "/"), file.hasSuffix(".pid")
         else { return nil }
-        return Int(file.dropFirst(runDirectory.count + 1).dropLast(4))
+        return VMID(String(file.dropFirst(runDirectory.count + 1).dropLast(4)))
     }
 }

@@ -19,10 +19,12 @@ public enum VMHostAccess {
     public static let rootOnlyKeys: Set<String> = ["args", "hookscript"]
 
     /// The requirements of setting `key` to `value` on VM `vmid`.
-    public static func requirements(key given: String, value givenValue: String, vmid: Int?) -> [Requirement] {
+    public static func requirements(key given: String, value givenValue: String, vmid: VMID?) -> [Requirement] {
         let (key, value) = VMManager.canonicalEntry(key: given, value: givenValue)
         if rootOnlyKeys.contains(key) { return [.root("only root can set '\(key)' config")] }
-        if VMManager.isDiskKey(key) || key.hasPrefix("unused") { return diskRequirements(key: key, value: value, vmid: vmid) }
+        if VMManager.isDiskKey(key) || key.hasPrefix("unused") {
+            return diskRequirements(key: key, value: value, vmid: vmid)
+        }
         if key.hasPrefix("serial") || key.hasPrefix("parallel") {
             // `socket` is a unix socket of QEMU's own; anything else is a host device.
             return value == "socket" ? [] : [.root("only root can modify '\(key)' config for real devices")]
@@ -80,7 +82,7 @@ public enum VMHostAccess {
         rootOnlyKeys.contains(key) ? [.root("only root can delete '\(key)' config")] : []
     }
 
-    private static func diskRequirements(key: String, value: String, vmid: Int?) -> [Requirement] {
+    private static func diskRequirements(key: String, value: String, vmid: VMID?) -> [Requirement] {
         let drive = try? PropertyString(parsing: value)
         let file = drive.flatMap { $0.defaultValue ?? $0["file"] ?? $0["volume"] } ?? value
         var requirements: [Requirement] = []
@@ -100,7 +102,7 @@ public enum VMHostAccess {
     }
 
     /// `check_volume_access`: a host path is root's; a volume needs storage privileges by its kind.
-    static func volumeRequirements(_ file: String, vmid: Int?) -> [Requirement] {
+    static func volumeRequirements(_ file: String, vmid: VMID?) -> [Requirement] {
         guard let volume = try? VolumeID(validating: file) else {
             return [.root("Only root can pass arbitrary filesystem paths.")]
         }
@@ -111,13 +113,16 @@ public enum VMHostAccess {
         if name.hasPrefix("iso/") || name.hasPrefix("vztmpl/") || name.hasPrefix("import/") {
             return [
                 .oneOf(
-                    [allocate, [.privileges(path: storage, ["Datastore.AllocateSpace", "Datastore.Audit"], any: true)]],
+                    [
+                        allocate,
+                        [.privileges(path: storage, ["Datastore.AllocateSpace", "Datastore.Audit"], any: true)],
+                    ],
                     denial: denial
                 )
             ]
         }
         guard let owner = owner(of: name) else { return [.oneOf([allocate], denial: denial)] }
-        if owner == vmid { return [] }
+        if owner == vmid?.value { return [] }
         let foreign: [Requirement] = [
             .privileges(path: storage, ["Datastore.Audit"], any: false),
             .privileges(path: "/vms/\(owner)", ["VM.Config.Disk"], any: false),

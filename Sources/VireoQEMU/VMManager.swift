@@ -36,7 +36,7 @@ public final class VMManager: Sendable {
     // MARK: - Validation and command line
 
     /// QEMU's argv for a config; volumes are resolved through their storages.
-    public func commandLine(vmid: Int, config: VMConfig.Section, definitions: [StorageDefinition]) throws -> [String] {
+    public func commandLine(vmid: VMID, config: VMConfig.Section, definitions: [StorageDefinition]) throws -> [String] {
         let byID = Dictionary(definitions.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let manager = storage
         let builder = QEMUCommandBuilder(
@@ -58,7 +58,7 @@ public final class VMManager: Sendable {
 
     /// Checks a config as QEMU would get it, without KVM (so a config is judged on its values, not
     /// on this host) and with `storage:size` disks standing in as placeholders.
-    public func validate(vmid: Int, config: VMConfig.Section) async throws {
+    public func validate(vmid: VMID, config: VMConfig.Section) async throws {
         var probe = config
         for entry in config.entries where Self.isDiskKey(entry.key) {
             if let allocation = try? DiskAllocation(key: entry.key, value: entry.value) {
@@ -72,9 +72,10 @@ public final class VMManager: Sendable {
         _ = try commandLine(vmid: vmid, config: probe, definitions: try await storage.definitions())
     }
 
-    /// Allocates every `storage:size` disk of a config and replaces it by the new volume.
-    /// On failure, the volumes made so far are freed again.
-    public func allocateDisks(vmid: Int, config: inout VMConfig.Section) async throws {
+    /// Allocates every `storage:size` disk of a config and replaces it by the new volume; returns
+    /// the new volume IDs. On failure, the volumes made so far are freed again.
+    @discardableResult
+    public func allocateDisks(vmid: VMID, config: inout VMConfig.Section) async throws -> [String] {
         var made: [(any StoragePlugin, String)] = []
         do {
             for entry in config.entries where Self.isDiskKey(entry.key) {
@@ -83,7 +84,7 @@ public final class VMManager: Sendable {
                 let format = allocation.format.flatMap(VolumeFormat.init(rawValue:)) ?? plugin.definition.defaultFormat
                 let volname = try await storage.withLock(allocation.storage) {
                     try await plugin.allocate(
-                        AllocationRequest(vmid: vmid, name: nil, format: format, sizeKiB: allocation.sizeKiB)
+                        AllocationRequest(vmid: vmid.value, name: nil, format: format, sizeKiB: allocation.sizeKiB)
                     )
                 }
                 made.append((plugin, volname))
@@ -102,6 +103,7 @@ public final class VMManager: Sendable {
             for (plugin, volname) in made { try? await plugin.free(volname) }
             throw error
         }
+        return made.map { "\($0.0.definition.id):\($0.1)" }
     }
 
     /// A config entry as stored: Proxmox's API takes `cdrom` as the name of `ide2` as a CD drive.
@@ -118,7 +120,7 @@ public final class VMManager: Sendable {
     }
 
     /// The volumes a VM owns (its disks and `unusedN` entries on a storage, owned by its VMID).
-    public static func ownedVolumes(vmid: Int, config: VMConfig) -> [String] {
+    public static func ownedVolumes(vmid: VMID, config: VMConfig) -> [String] {
         var result: [String] = []
         let sections = [config.main] + config.snapshots.map(\.section) + (config.pending.map { [$0] } ?? [])
         for section in sections {
@@ -139,7 +141,7 @@ public final class VMManager: Sendable {
 
     /// The PID of the VM's running QEMU: the pidfile's process must be alive (not a zombie) and
     /// its command line must name that same pidfile (a recycled PID is not our VM).
-    public func runningPID(_ vmid: Int) -> Int? {
+    public func runningPID(_ vmid: VMID) -> Int? {
         let pidFile = QEMUCommandBuilder.pidFile(runDirectory: runDirectory, vmid: vmid)
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
             let pid = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -157,11 +159,11 @@ public final class VMManager: Sendable {
     }
 
     /// The running VMs of this node by VMID, from one listing of the run directory.
-    public func runningPIDs() -> [Int: Int] {
+    public func runningPIDs() -> [VMID: Int] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: runDirectory) else { return [:] }
-        var result: [Int: Int] = [:]
+        var result: [VMID: Int] = [:]
         for name in names where name.hasSuffix(".pid") {
-            guard let vmid = Int(name.dropLast(4)), let pid = runningPID(vmid) else { continue }
+            guard let vmid = VMID(String(name.dropLast(4))), let pid = runningPID(vmid) else { continue }
             result[vmid] = pid
         }
         return result

@@ -32,9 +32,9 @@ public struct VMNetworkPlumbing: Sendable {
         }
     }
 
-    public static func tapName(vmid: Int, index: Int) -> String { "tap\(vmid)i\(index)" }
+    public static func tapName(vmid: VMID, index: Int) -> String { "tap\(vmid)i\(index)" }
 
-    public static func bridgedNICs(vmid: Int, config: VMConfig.Section) throws -> [BridgedNIC] {
+    public static func bridgedNICs(vmid: VMID, config: VMConfig.Section) throws -> [BridgedNIC] {
         try (0..<32).compactMap { index -> BridgedNIC? in
             let key = "net\(index)"
             guard let value = config[key] else { return nil }
@@ -55,7 +55,7 @@ public struct VMNetworkPlumbing: Sendable {
     }
 
     /// Makes the taps of every bridged NIC; on failure the ones made are removed again.
-    public func plug(vmid: Int, config: VMConfig.Section, log: VMRuntime.Log) async throws {
+    public func plug(vmid: VMID, config: VMConfig.Section, log: VMRuntime.Log) async throws {
         var made: [String] = []
         do {
             for nic in try Self.bridgedNICs(vmid: vmid, config: config) {
@@ -122,7 +122,7 @@ public struct VMNetworkPlumbing: Sendable {
     }
 
     /// Removes the VM's taps and rate bridges (`tap|fwbr|fwln<vmid>i<n>`; `fwpr` goes with `fwln`).
-    public func unplug(vmid: Int) async {
+    public func unplug(vmid: VMID) async {
         guard let links = try? await network.links() else { return }
         for link in links {
             for prefix in ["tap", "fwln", "fwbr"] where link.name.hasPrefix("\(prefix)\(vmid)i") {
@@ -140,7 +140,7 @@ extension VMRuntime {
 
     /// Applies a change of `netN` to the running VM when only the bridge or the link state
     /// changes (moving the tap, QMP `set_link`); returns false when the change needs a restart.
-    public func updateNICLive(_ vmid: Int, key: String, from old: String, to new: String) async throws -> Bool {
+    public func updateNICLive(_ vmid: VMID, key: String, from old: String, to new: String) async throws -> Bool {
         guard let before = try? PropertyString(parsing: old), let after = try? PropertyString(parsing: new) else {
             return false
         }
@@ -167,7 +167,7 @@ extension VMRuntime {
 
     /// A new `rate` on a running NIC: the rate bridge is made when missing (the tap moves onto it)
     /// and both shapers replaced; without a rate the shapers go and the rate bridge stays.
-    func changeRate(_ vmid: Int, key: String, to value: String) async throws {
+    func changeRate(_ vmid: VMID, key: String, to value: String) async throws {
         guard let nic = try VMNetworkPlumbing.bridgedNICs(vmid: vmid, config: .single(key, value)).first else { return }
         let network = plumbing.network
         guard let rate = nic.rate else {
@@ -185,7 +185,7 @@ extension VMRuntime {
 
 extension VMRuntime {
     /// Adds a NIC to the running VM: its tap on the bridge, then QMP `netdev_add` and `device_add`.
-    public func hotplugNIC(_ vmid: Int, key: String, value: String, log: Log) async throws {
+    public func hotplugNIC(_ vmid: VMID, key: String, value: String, log: Log) async throws {
         let config = try VMConfig.Section.single(key, value)
         let nics = try VMNetworkPlumbing.bridgedNICs(vmid: vmid, config: config)
         try await plumbing.plug(vmid: vmid, config: config, log: log)
@@ -210,7 +210,7 @@ extension VMRuntime {
     }
 
     /// Removes a NIC from the running VM: `device_del` (the guest lets go of it), `netdev_del`, tap.
-    public func unplugNIC(_ vmid: Int, key: String) async throws {
+    public func unplugNIC(_ vmid: VMID, key: String) async throws {
         guard let index = Int(key.dropFirst(3)) else { return }
         try await qmp(vmid) { client in
             try await Self.removeDevice(key, client: client)

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+public import VireoCore
 
 /// Live figures of a VM's QEMU process from `/proc`: CPU share, resident memory and the traffic of
 /// its tap devices. CPU is a rate, so the last sample per process is kept; the first reading
@@ -24,7 +25,7 @@ public final class VMProcessStats: Sendable {
 
     public init() {}
 
-    public func figures(vmid: Int, pid: Int, cpus: Int) -> Figures {
+    public func figures(vmid: VMID, pid: Int, cpus: Int) -> Figures {
         Figures(
             cpu: cpuShare(pid: pid, cpus: cpus),
             mem: residentBytes(pid: pid),
@@ -61,7 +62,7 @@ public final class VMProcessStats: Sendable {
 
     /// Traffic of `tap<vmid>i<n>`: what the tap receives, the guest sent (Proxmox counts the same way).
     /// `netDev` is `/proc/<QEMU pid>/net/dev`: the taps live in QEMU's network namespace (`--netns`).
-    static func tapTraffic(vmid: Int, netDev: String?) -> (netin: Int, netout: Int) {
+    static func tapTraffic(vmid: VMID, netDev: String?) -> (netin: Int, netout: Int) {
         guard let text = netDev else {
             return (0, 0)
         }

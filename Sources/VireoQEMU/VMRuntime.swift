@@ -1,6 +1,6 @@
 import Foundation
 import QMP
-import VireoCore
+public import VireoCore
 public import VireoHost
 import VireoStorage
 
@@ -29,16 +29,45 @@ public struct VMRuntime: Sendable {
 
     /// Builds the command line, launches QEMU and waits until QMP answers. Returns the PID.
     /// Pending changes are applied first. With `incomingState` QEMU loads a saved state (snapshot
-    /// rollback) instead of booting.
+    /// rollback) instead of booting. Runs under the VM's lock.
+    ///
+    /// `loaded` is the config the caller already read (the API reads it once per request): it is
+    /// used as is when the store still holds that version, and read again only when it changed.
     @discardableResult
-    public func start(_ vmid: Int, incomingState: String? = nil, log: Log) async throws -> Int {
+    public func start(
+        _ vmid: VMID,
+        loaded: LoadedVMConfig? = nil,
+        skipLock: Bool = false,
+        incomingState: String? = nil,
+        log: Log
+    ) async throws -> Int {
+        try await manager.configs.withLock(vmid) {
+            try await startLocked(vmid, loaded: loaded, skipLock: skipLock, incomingState: incomingState, log: log)
+        }
+    }
+
+    private func startLocked(
+        _ vmid: VMID,
+        loaded: LoadedVMConfig?,
+        skipLock: Bool,
+        incomingState: String?,
+        log: Log
+    ) async throws -> Int {
         if manager.runningPID(vmid) != nil { throw VireoError.conflict("VM \(vmid) already running") }
-        let config = try await manager.configs.modify(vmid) { config -> VMConfig in
-            if config.main["template"] == "1" { throw VireoError.conflict("you can't start a vm if it's a template") }
-            if let lock = config.main["lock"] { throw VireoError.conflict("VM is locked (\(lock))") }
+        var current: LoadedVMConfig
+        if let loaded { current = loaded } else { current = try await manager.configs.load(vmid) }
+        var config = current.config
+        while true {
+            if config.main.isTemplate { throw VireoError.conflict("you can't start a vm if it's a template") }
+            if !skipLock, let lock = config.main.lock { throw VireoError.conflict("VM is locked (\(lock))") }
             let changed = try config.applyPending()
-            if !changed.isEmpty { log("applying pending changes: \(changed.joined(separator: ", "))") }
-            return config
+            if try await manager.configs.commit(config, over: current) {
+                if !changed.isEmpty { log("applying pending changes: \(changed.joined(separator: ", "))") }
+                break
+            }
+            // Changed since the caller read it: judge the config as it is now.
+            current = try await manager.configs.load(vmid)
+            config = current.config
         }
         var argv = try manager.commandLine(
             vmid: vmid,
@@ -87,7 +116,7 @@ public struct VMRuntime: Sendable {
     // MARK: - Stop and shutdown
 
     /// Hard stop: QMP `quit`, then SIGTERM and SIGKILL when QEMU does not go.
-    public func stop(_ vmid: Int, timeout: Duration = .seconds(60), log: Log) async throws {
+    public func stop(_ vmid: VMID, timeout: Duration = .seconds(60), log: Log) async throws {
         guard let pid = manager.runningPID(vmid) else { throw VireoError.conflict("VM \(vmid) not running") }
         do {
             try await qmp(vmid, timeout: .seconds(5)) { try await $0.quit() }
@@ -106,7 +135,7 @@ public struct VMRuntime: Sendable {
 
     /// ACPI power button; waits for the guest to power off, then ends QEMU. With `forceStop` a
     /// guest that does not react in time is stopped hard; otherwise the task fails and the VM runs on.
-    public func shutdown(_ vmid: Int, timeout: Duration, forceStop: Bool, log: Log) async throws {
+    public func shutdown(_ vmid: VMID, timeout: Duration, forceStop: Bool, log: Log) async throws {
         guard manager.runningPID(vmid) != nil else { throw VireoError.conflict("VM \(vmid) not running") }
         let state = try await qmp(vmid) { try await $0.queryStatus() }.status
         if state == .paused || state == .prelaunch || state == .suspended {
@@ -132,9 +161,9 @@ public struct VMRuntime: Sendable {
 
     // MARK: - Run state
 
-    public func suspend(_ vmid: Int) async throws { try await running(vmid) { try await $0.stop() } }
+    public func suspend(_ vmid: VMID) async throws { try await running(vmid) { try await $0.stop() } }
 
-    public func resume(_ vmid: Int) async throws {
+    public func resume(_ vmid: VMID) async throws {
         try await running(vmid) { client in
             let status = try await client.queryStatus().status
             if status == .running { return }
@@ -142,17 +171,17 @@ public struct VMRuntime: Sendable {
         }
     }
 
-    public func reset(_ vmid: Int) async throws { try await running(vmid) { try await $0.systemReset() } }
+    public func reset(_ vmid: VMID) async throws { try await running(vmid) { try await $0.systemReset() } }
 
     /// QEMU's run state (`running`, `paused`, `io-error`, …), or nil when not running.
-    public func qmpStatus(_ vmid: Int) async -> String? {
+    public func qmpStatus(_ vmid: VMID) async -> String? {
         guard manager.runningPID(vmid) != nil else { return nil }
         return try? await qmp(vmid, timeout: .seconds(3)) { try await $0.queryStatus() }.status.rawValue
     }
 
     /// What `status/current` asks QEMU, in one QMP session: the run state and the bytes the guest
     /// read and wrote on its disks. Nil when not running.
-    public func liveStatus(_ vmid: Int) async -> (status: String, diskRead: Int, diskWritten: Int)? {
+    public func liveStatus(_ vmid: VMID) async -> (status: String, diskRead: Int, diskWritten: Int)? {
         guard manager.runningPID(vmid) != nil else { return nil }
         return try? await qmp(vmid, timeout: .seconds(3)) { client in
             let status = try await client.queryStatus().status.rawValue
@@ -162,7 +191,7 @@ public struct VMRuntime: Sendable {
     }
 
     /// A human monitor command (`qm monitor`).
-    public func monitor(_ vmid: Int, command: String) async throws -> String {
+    public func monitor(_ vmid: VMID, command: String) async throws -> String {
         try await running(vmid) { try await $0.humanMonitorCommand(command) }
     }
 
@@ -170,7 +199,7 @@ public struct VMRuntime: Sendable {
 
     /// Waits until a VM started with `incomingState` has loaded it, then lets it run: the state was
     /// saved paused (so disks and RAM match), and the stream carries that run state along.
-    public func waitForIncoming(_ vmid: Int, timeout: Duration = .seconds(600)) async throws {
+    public func waitForIncoming(_ vmid: VMID, timeout: Duration = .seconds(600)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let status = try await qmp(vmid) { try await $0.queryStatus() }.status
@@ -190,14 +219,15 @@ public struct VMRuntime: Sendable {
     /// Single-quoted for `sh -c` (QEMU runs `exec:` migration URIs through the shell).
     static func shellQuoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
-    private func running<T: Sendable>(_ vmid: Int, _ body: @Sendable (QMPClient) async throws -> T) async throws -> T {
+    private func running<T: Sendable>(_ vmid: VMID, _ body: @Sendable (QMPClient) async throws -> T) async throws -> T {
         guard manager.runningPID(vmid) != nil else { throw VireoError.conflict("VM \(vmid) not running") }
         return try await qmp(vmid, body)
     }
 
     /// One QMP session: QEMU serves one monitor client at a time, so each use connects and closes.
+    @discardableResult
     func qmp<T: Sendable>(
-        _ vmid: Int,
+        _ vmid: VMID,
         timeout: Duration = .seconds(10),
         _ body: @Sendable (QMPClient) async throws -> T
     ) async throws -> T {
@@ -225,7 +255,7 @@ public struct VMRuntime: Sendable {
         }
     }
 
-    private func waitForExit(_ vmid: Int, within limit: Duration) async -> Bool {
+    private func waitForExit(_ vmid: VMID, within limit: Duration) async -> Bool {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if manager.runningPID(vmid) == nil { return true }
@@ -234,7 +264,7 @@ public struct VMRuntime: Sendable {
         return manager.runningPID(vmid) == nil
     }
 
-    private func cleanup(_ vmid: Int, log: Log) async {
+    private func cleanup(_ vmid: VMID, log: Log) async {
         await plumbing.unplug(vmid: vmid)
         for file in ["\(vmid).pid", "\(vmid).qmp", "\(vmid).vnc", "\(vmid).qga"] {
             try? FileManager.default.removeItem(atPath: "\(runDirectory)/\(file)")

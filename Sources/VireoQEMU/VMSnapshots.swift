@@ -20,13 +20,13 @@ public struct VMSnapshots: Sendable {
 
     // MARK: - Create
 
-    public func create(_ vmid: Int, name: String, vmstate: Bool, description: String?, log: Log) async throws {
+    public func create(_ vmid: VMID, name: String, vmstate: Bool, description: String?, log: Log) async throws {
         guard name != "current" else { throw VireoError.parameter("snapname", "snapshot name 'current' is reserved") }
         let running = manager.runningPID(vmid) != nil
         let savesState = vmstate && running
         let main = try await manager.configs.modify(vmid) { config -> VMConfig.Section in
             try Self.checkUnlocked(config)
-            if config.main["template"] == "1" {
+            if config.main.isTemplate {
                 throw VireoError.conflict("you can't take a snapshot if it's a template")
             }
             if config[snapshot: name] != nil {
@@ -91,7 +91,7 @@ public struct VMSnapshots: Sendable {
 
     /// Disks back to the snapshot, the config back to the snapshot's; a snapshot with RAM state
     /// resumes where it was taken, otherwise the VM starts only when `start` is set.
-    public func rollback(_ vmid: Int, name: String, start: Bool, log: Log) async throws {
+    public func rollback(_ vmid: VMID, name: String, start: Bool, log: Log) async throws {
         let snapshot = try await manager.configs.modify(vmid) { config -> VMConfig.Section in
             try Self.checkUnlocked(config)
             guard let snapshot = config[snapshot: name] else {
@@ -140,7 +140,7 @@ public struct VMSnapshots: Sendable {
 
     // MARK: - Delete
 
-    public func delete(_ vmid: Int, name: String, force: Bool, log: Log) async throws {
+    public func delete(_ vmid: VMID, name: String, force: Bool, log: Log) async throws {
         let snapshot = try await manager.configs.modify(vmid) { config -> VMConfig.Section in
             if !force { try Self.checkUnlocked(config) }
             guard var snapshot = config[snapshot: name] else {
@@ -187,7 +187,7 @@ public struct VMSnapshots: Sendable {
     // MARK: - Disks and state
 
     static func checkUnlocked(_ config: VMConfig) throws {
-        if let lock = config.main["lock"] { throw VireoError.conflict("VM is locked (\(lock))") }
+        if let lock = config.main.lock { throw VireoError.conflict("VM is locked (\(lock))") }
     }
 
     private func checkSnapshotSupport(_ disk: VMConfig.Section.Disk) async throws {
@@ -201,7 +201,7 @@ public struct VMSnapshots: Sendable {
     }
 
     /// A running VM's qcow2 images are open in QEMU: their internal snapshots go through QMP.
-    private func snapshotDisk(_ vmid: Int, _ disk: VMConfig.Section.Disk, name: String, running: Bool) async throws {
+    private func snapshotDisk(_ vmid: VMID, _ disk: VMConfig.Section.Disk, name: String, running: Bool) async throws {
         if running, disk.format == "qcow2" {
             try await runtime.qmp(vmid) {
                 try await $0.execute(
@@ -216,7 +216,7 @@ public struct VMSnapshots: Sendable {
     }
 
     private func deleteDiskSnapshot(
-        _ vmid: Int,
+        _ vmid: VMID,
         _ disk: VMConfig.Section.Disk,
         name: String,
         running: Bool? = nil
@@ -239,14 +239,14 @@ public struct VMSnapshots: Sendable {
     }
 
     /// Room for RAM twice over plus device state, on `vmstatestorage` or the first disk's storage.
-    private func allocateStateVolume(_ vmid: Int, name: String, config: VMConfig.Section) async throws -> String {
+    private func allocateStateVolume(_ vmid: VMID, name: String, config: VMConfig.Section) async throws -> String {
         let storageID = config["vmstatestorage"] ?? config.disks.first?.storage ?? "local"
         let plugin = try await manager.storage.activePlugin(storageID)
-        let memoryMiB = VMManager.memoryMiB(config)
+        let memoryMiB = config.memoryMiB
         let volname = try await manager.storage.withLock(storageID) {
             try await plugin.allocate(
                 AllocationRequest(
-                    vmid: vmid,
+                    vmid: vmid.value,
                     name: "vm-\(vmid)-state-\(name).raw",
                     format: .raw,
                     sizeKiB: (memoryMiB * 2 + 500) * 1024
@@ -257,7 +257,7 @@ public struct VMSnapshots: Sendable {
     }
 
     /// QEMU's migration stream into a file; the VM is paused, so the stream is its state right now.
-    private func saveState(_ vmid: Int, to path: String, log: Log) async throws {
+    private func saveState(_ vmid: VMID, to path: String, log: Log) async throws {
         try await runtime.qmp(vmid) { try await $0.migrate(uri: "exec:cat > \(VMRuntime.shellQuoted(path))") }
         let deadline = ContinuousClock.now + .seconds(600)
         while ContinuousClock.now < deadline {
@@ -294,11 +294,5 @@ extension VMManager {
         let id = String(volid[..<colon])
         let plugin = try await storage.activePlugin(id)
         try await storage.withLock(id) { try await plugin.free(String(volid[volid.index(after: colon)...])) }
-    }
-
-    /// `memory` in MiB (`memory: 2048` or `memory: current=2048`).
-    public static func memoryMiB(_ config: VMConfig.Section) -> Int {
-        let text = config["memory"].flatMap { try? PropertyString(parsing: $0) }
-        return Int(text?.defaultValue ?? text?["current"] ?? "512") ?? 512
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-public import VireoCore
+import VireoCore
 public import VireoHost
 
 /// `btrfs`: each raw disk lives in its own subvolume `images/<vmid>/vm-<vmid>-disk-<n>/disk.raw`

@@ -1,5 +1,5 @@
 import Foundation
-public import VireoCore
+import VireoCore
 public import VireoHost
 
 /// `dir`: images as raw/qcow2/vmdk files under `images/<vmid>/`, made and changed with `qemu-img`;

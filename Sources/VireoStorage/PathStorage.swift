@@ -1,5 +1,5 @@
 import Foundation
-public import VireoCore
+import VireoCore
 public import VireoHost
 
 /// What dir and btrfs storages share: the directory layout, safe path resolution, space checks,

@@ -1,5 +1,5 @@
 import Foundation
-public import VireoCore
+import VireoCore
 
 /// A parsed volname of a path-based storage (dir, btrfs):
 /// `100/vm-100-disk-0.qcow2`, `100/base-100-disk-0.qcow2/101/vm-101-disk-0.qcow2` (linked clone),

@@ -16,7 +16,7 @@ public final class StorageManager: Sendable {
     public let node: String
     public let runner: any CommandRunner
     let logger: Logger
-    let locks = NamedLocks()
+    let locks: StoreLocks
     let factories: [String: PluginFactory]
     /// When each definition was last activated: activation (mkdir, mount and VG checks) runs at
     /// most every few seconds per configuration, not on every request.
@@ -32,6 +32,7 @@ public final class StorageManager: Sendable {
         factories: [String: PluginFactory] = StorageManager.defaultFactories
     ) {
         self.store = store
+        locks = StoreLocks(store: store)
         self.node = node
         self.runner = runner
         self.logger = logger

@@ -1,4 +1,4 @@
-public import VireoCore
+import VireoCore
 
 /// What a storage may hold (`content` in storage.cfg).
 public enum ContentType: String, Sendable, CaseIterable, Comparable {

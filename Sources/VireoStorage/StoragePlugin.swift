@@ -1,4 +1,4 @@
-public import VireoCore
+import VireoCore
 
 /// One storage backend. A plugin instance serves one `storage.cfg` entry; it runs every external
 /// command through the `CommandRunner` it was made with and never touches paths outside its root.

@@ -1,4 +1,4 @@
-public import VireoCore
+import VireoCore
 
 /// Validates and normalises store paths: relative, `/`-separated, no empty, `.` or `..` segment.
 public enum ConfigPath {

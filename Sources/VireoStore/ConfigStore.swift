@@ -1,4 +1,4 @@
-public import VireoCore
+import VireoCore
 
 /// One file of the configuration tree, as the store holds it.
 public struct StoredFile: Sendable, Equatable {
@@ -63,10 +63,74 @@ public protocol ConfigStore: Sendable {
     func delete(_ path: String, condition: WriteCondition) async throws
     /// Moves a file; fails when the source is missing or the target exists.
     func rename(_ from: String, to: String) async throws
-    /// A stream of committed changes from now on.
-    func changes() -> AsyncStream<ConfigChange>
+    /// Applies every operation or none: all conditions are checked first, in one transaction.
+    /// - Throws: `.conflict` naming the first path whose condition does not hold.
+    @discardableResult
+    func commit(_ operations: [StoreOperation]) async throws -> Int64
+    /// Committed changes after `version` (nil: from now on). A subscriber that cannot be given
+    /// every change gets `.lost` and must re-read what it caches; nothing is dropped silently.
+    func changes(after version: Int64?) -> ConfigChangeStream
     /// The version of the last committed change in the whole store.
     func currentVersion() async throws -> Int64
+
+    /// Takes lock `name` for `holder` until `ttl` from now, unless another holder's lease on it is
+    /// alive: then nil. Taking a lock whose holder's lease expired fences that holder out.
+    func acquireLock(_ name: String, holder: String, ttl: Duration) async throws -> StoreLease?
+    /// Extends a lease. - Throws: `.conflict` when it expired or was taken over.
+    func renewLock(_ lease: StoreLease, ttl: Duration) async throws
+    /// Gives a lock up; a lease already lost is ignored.
+    func releaseLock(_ lease: StoreLease) async throws
+    /// The live lease on `name`, if any.
+    func lockHolder(_ name: String) async throws -> StoreLease?
+}
+
+extension ConfigStore {
+    /// Committed changes from now on.
+    public func changes() -> ConfigChangeStream { changes(after: nil) }
+
+    /// Runs `body` holding the store lock `name` (the role of pmxcfs's `lock-*` directories).
+    ///
+    /// Waits up to `timeout` for the lock; the lease lasts `ttl` and is renewed while `body`
+    /// runs. Every store write inside `body` is fenced by the lease: should it be lost (this
+    /// process stalled past its expiry and another holder took the lock) the write is refused.
+    /// Reentrant within a task: code under a lock may take the same lock again.
+    @discardableResult
+    public func withLock<T: Sendable>(
+        _ name: String,
+        holder: String = StoreLease.processHolder,
+        timeout: Duration = .seconds(10),
+        ttl: Duration = .seconds(30),
+        _ body: () async throws -> T
+    ) async throws -> T {
+        if StoreLease.held.contains(where: { $0.name == name }) { return try await body() }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        var pause = Duration.milliseconds(2)
+        var lease: StoreLease?
+        while lease == nil {
+            lease = try await acquireLock(name, holder: holder, ttl: ttl)
+            if lease != nil { break }
+            guard clock.now < deadline else { throw VireoError(.timeout, "can't lock '\(name)' - got timeout") }
+            try await Task.sleep(for: min(pause, deadline - clock.now))
+            pause = min(pause * 2, .milliseconds(100))
+        }
+        guard let lease else { throw VireoError(.timeout, "can't lock '\(name)' - got timeout") }
+        let renewal = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: ttl / 3)
+                try await renewLock(lease, ttl: ttl)
+            }
+        }
+        defer { renewal.cancel() }
+        do {
+            let result = try await StoreLease.$held.withValue(StoreLease.held + [lease]) { try await body() }
+            try? await releaseLock(lease)
+            return result
+        } catch {
+            try? await releaseLock(lease)
+            throw error
+        }
+    }
 }
 
 extension ConfigStore {
@@ -82,7 +146,9 @@ extension ConfigStore {
         _ transform: (String?) throws -> String?
     ) async throws -> StoredFile? {
         var first = true
-        while true {
+        // Each retry means another writer committed in between; a file that never settles is an
+        // error worth reporting, not a loop that spins forever.
+        for _ in 0..<Self.updateAttempts {
             let current = try await read(path)
             if first, let digest, !digest.isEmpty {
                 let actual = current?.digest ?? ConfigDigest.sha1Hex("")
@@ -100,5 +166,8 @@ extension ConfigStore {
                 throw VireoError.modifiedConfiguration
             }
         }
+        throw VireoError.conflict("config file '\(path)' kept changing - gave up after \(Self.updateAttempts) attempts")
     }
+
+    static var updateAttempts: Int { 64 }
 }

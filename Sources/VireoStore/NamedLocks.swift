@@ -1,5 +1,5 @@
 import Synchronization
-public import VireoCore
+import VireoCore
 
 /// Named, in-process mutual exclusion with a timeout (the role of pmxcfs's `lock-*` files).
 ///

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Synchronization
-public import VireoCore
+import VireoCore
 
 /// The embedded backend: one SQLite file in WAL mode.
 ///
@@ -9,10 +9,13 @@ public import VireoCore
 /// leaves either the old or the new content of a file, never a torn one, and the database opens.
 public final class SQLiteConfigStore: ConfigStore {
     private let pool: DatabasePool
-    private let feed = ChangeFeed()
+    private let feed: ChangeFeed
+    /// In memory: the embedded store belongs to one daemon (vireod holds the data dir's lock).
+    private let leases = LeaseTable()
 
-    /// Opens (creating when missing) the store at `path`.
-    public init(path: String) throws {
+    /// Opens (creating when missing) the store at `path`; the change feed keeps at least
+    /// `changeHistory` changes for subscribers that fall behind.
+    public init(path: String, changeHistory: Int = 4096) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -37,6 +40,12 @@ public final class SQLiteConfigStore: ConfigStore {
                         """
                 )
             }
+            feed = ChangeFeed(
+                startingAt: try pool.read { db in
+                    try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'version'") ?? 0
+                },
+                capacity: changeHistory
+            )
         } catch {
             throw VireoError(.unavailable, "config store '\(path)' cannot be opened: \(error)", underlying: error)
         }
@@ -53,8 +62,10 @@ public final class SQLiteConfigStore: ConfigStore {
     public func write(_ path: String, content: String, condition: WriteCondition) async throws -> StoredFile {
         let path = try ConfigPath.normalize(path)
         let now = Int64(Date().timeIntervalSince1970)
+        let held = StoreLease.held
         let file: StoredFile = try await storeCall {
-            try await pool.write { db in
+            try await pool.write { [leases] db in
+                try leases.check(held)
                 let existing = try Self.fetch(db, path)
                 try Self.check(condition, existing: existing, path: path)
                 if existing == nil, try Self.isDirectory(db, path) {
@@ -68,7 +79,7 @@ public final class SQLiteConfigStore: ConfigStore {
                 return StoredFile(path: path, content: content, version: version, mtime: now)
             }
         }
-        feed.publish(ConfigChange(path: path, kind: .written, version: file.version))
+        feed.publish([ConfigChange(path: path, kind: .written, version: file.version)])
         return file
     }
 
@@ -116,8 +127,10 @@ public final class SQLiteConfigStore: ConfigStore {
 
     public func delete(_ path: String, condition: WriteCondition) async throws {
         let path = try ConfigPath.normalize(path)
+        let held = StoreLease.held
         let version: Int64 = try await storeCall {
-            try await pool.write { db in
+            try await pool.write { [leases] db in
+                try leases.check(held)
                 guard let existing = try Self.fetch(db, path) else {
                     throw VireoError.notFound("config file '\(path)' does not exist")
                 }
@@ -127,33 +140,100 @@ public final class SQLiteConfigStore: ConfigStore {
                 return version
             }
         }
-        feed.publish(ConfigChange(path: path, kind: .deleted, version: version))
+        feed.publish([ConfigChange(path: path, kind: .deleted, version: version)])
     }
 
     public func rename(_ from: String, to: String) async throws {
         let from = try ConfigPath.normalize(from)
         let to = try ConfigPath.normalize(to)
-        let version: Int64 = try await storeCall {
-            try await pool.write { db in
+        let held = StoreLease.held
+        let (deleted, written): (Int64, Int64) = try await storeCall {
+            try await pool.write { [leases] db in
+                try leases.check(held)
                 guard try Self.fetch(db, from) != nil else {
                     throw VireoError.notFound("config file '\(from)' does not exist")
                 }
                 guard try Self.fetch(db, to) == nil else {
                     throw VireoError.conflict("config file '\(to)' already exists")
                 }
-                let version = try Self.bumpVersion(db)
+                // Two versions, so a subscriber resuming between them misses neither change.
+                let deleted = try Self.bumpVersion(db)
+                let written = try Self.bumpVersion(db)
                 try db.execute(
                     sql: "UPDATE files SET path = ?, version = ? WHERE path = ?",
-                    arguments: [to, version, from]
+                    arguments: [to, written, from]
                 )
-                return version
+                return (deleted, written)
             }
         }
-        feed.publish(ConfigChange(path: from, kind: .deleted, version: version))
-        feed.publish(ConfigChange(path: to, kind: .written, version: version))
+        feed.publish([
+            ConfigChange(path: from, kind: .deleted, version: deleted),
+            ConfigChange(path: to, kind: .written, version: written),
+        ])
     }
 
-    public func changes() -> AsyncStream<ConfigChange> { feed.subscribe() }
+    @discardableResult
+    public func commit(_ operations: [StoreOperation]) async throws -> Int64 {
+        let operations = try operations.map { operation -> StoreOperation in
+            let path = try ConfigPath.normalize(operation.path)
+            return switch operation {
+            case .write(_, let content, let condition): .write(path, content: content, condition: condition)
+            case .delete(_, let condition): .delete(path, condition: condition)
+            case .check(_, let condition): .check(path, condition: condition)
+            }
+        }
+        let now = Int64(Date().timeIntervalSince1970)
+        let held = StoreLease.held
+        let changes: [ConfigChange] = try await storeCall {
+            try await pool.write { [leases] db in
+                try leases.check(held)
+                for operation in operations {
+                    let existing = try Self.fetch(db, operation.path)
+                    switch operation {
+                    case .write(let path, _, let condition), .check(let path, let condition):
+                        try Self.check(condition, existing: existing, path: path)
+                    case .delete(let path, let condition):
+                        guard existing != nil else { throw VireoError.notFound("config file '\(path)' does not exist") }
+                        try Self.check(condition, existing: existing, path: path)
+                    }
+                }
+                var changes: [ConfigChange] = []
+                for operation in operations {
+                    switch operation {
+                    case .write(let path, let content, _):
+                        let version = try Self.bumpVersion(db)
+                        try db.execute(
+                            sql: "INSERT OR REPLACE INTO files (path, content, version, mtime) VALUES (?, ?, ?, ?)",
+                            arguments: [path, content, version, now]
+                        )
+                        changes.append(ConfigChange(path: path, kind: .written, version: version))
+                    case .delete(let path, _):
+                        let version = try Self.bumpVersion(db)
+                        try db.execute(sql: "DELETE FROM files WHERE path = ?", arguments: [path])
+                        changes.append(ConfigChange(path: path, kind: .deleted, version: version))
+                    case .check:
+                        break
+                    }
+                }
+                return changes
+            }
+        }
+        feed.publish(changes)
+        if let last = changes.last { return last.version }
+        return try await currentVersion()
+    }
+
+    public func changes(after version: Int64?) -> ConfigChangeStream { feed.subscribe(after: version) }
+
+    public func acquireLock(_ name: String, holder: String, ttl: Duration) async throws -> StoreLease? {
+        leases.acquire(name, holder: holder, ttl: ttl)
+    }
+
+    public func renewLock(_ lease: StoreLease, ttl: Duration) async throws { try leases.renew(lease, ttl: ttl) }
+
+    public func releaseLock(_ lease: StoreLease) async throws { leases.release(lease) }
+
+    public func lockHolder(_ name: String) async throws -> StoreLease? { leases.holder(name) }
 
     public func currentVersion() async throws -> Int64 {
         try await storeCall {

@@ -23,11 +23,23 @@ public final class TaskRegistry: Sendable {
         var order: [String] = []
         var handles: [String: Task<Void, Never>] = [:]
         var lastStart = 0
+        var accepting = true
+        /// Tasks running their work now, and those waiting for a worker slot.
+        var working = 0
+        var waiting: [CheckedContinuation<Void, Never>] = []
     }
+
+    /// Finished tasks kept (in memory, in the index and as log files); older ones are pruned.
+    public static let historyLimit = 1000
+    /// Workers at once; more tasks wait for a slot. High enough that a node's start storm never
+    /// queues behind it, low enough that a runaway client cannot start unbounded work.
+    public static let workerLimit = 256
 
     public let directory: URL
     public let node: String
     private let state = Mutex(State())
+    /// Serialises appends to the index with its compaction.
+    private let indexLock = Mutex(())
     private let logger: Logger
     private let pid = Int(getpid())
     private let pstart: Int
@@ -49,6 +61,7 @@ public final class TaskRegistry: Sendable {
         _ work: @escaping @Sendable (TaskLog) async throws -> Void
     ) throws -> UPID {
         let upid = try state.withLock { state throws -> UPID in
+            guard state.accepting else { throw VireoError(.unavailable, "node is shutting down - task not started") }
             // Two tasks started in the same second by this process would share a UPID; bump the time.
             let now = max(Int(Date().timeIntervalSince1970), state.lastStart + 1)
             state.lastStart = now
@@ -62,6 +75,9 @@ public final class TaskRegistry: Sendable {
         let handle = Task.detached { [self] in
             var status = "OK"
             do {
+                await acquireWorker()
+                defer { releaseWorker() }
+                try Task.checkCancellation()
                 try await work(log)
                 if log.warnings > 0 { status = "WARNINGS: \(log.warnings)" }
             } catch is CancellationError {
@@ -86,6 +102,59 @@ public final class TaskRegistry: Sendable {
     }
 
     public func record(_ upid: String) -> Record? { state.withLock { $0.records[upid] } }
+
+    /// Stops taking tasks, cancels the running ones and waits up to `grace` for them to end; a
+    /// task still running then is recorded as interrupted. For the daemon's shutdown.
+    public func shutdown(grace: Duration) async {
+        let handles = state.withLock { state in
+            state.accepting = false
+            return Array(state.handles)
+        }
+        guard !handles.isEmpty else { return }
+        logger.notice("stopping running tasks", metadata: ["count": "\(handles.count)"])
+        for (_, handle) in handles { handle.cancel() }
+        let finished = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for (_, handle) in handles { await handle.value }
+                return true
+            }
+            group.addTask {
+                do { try await Task.sleep(for: grace) } catch { return true }
+                return false
+            }
+            let first = await group.next() ?? true
+            group.cancelAll()
+            return first
+        }
+        guard !finished else { return }
+        for (key, _) in handles where record(key)?.isRunning == true {
+            finish(key, status: "interrupted by signal")
+        }
+    }
+
+    private func acquireWorker() async {
+        await withCheckedContinuation { continuation in
+            let granted = state.withLock { state -> Bool in
+                guard state.working >= Self.workerLimit else {
+                    state.working += 1
+                    return true
+                }
+                state.waiting.append(continuation)
+                return false
+            }
+            if granted { continuation.resume() }
+        }
+    }
+
+    private func releaseWorker() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            // The slot passes straight to the next waiter.
+            guard state.waiting.isEmpty else { return state.waiting.removeFirst() }
+            state.working -= 1
+            return nil
+        }
+        next?.resume()
+    }
 
     /// Newest first.
     public func list() -> [Record] {
@@ -116,13 +185,52 @@ public final class TaskRegistry: Sendable {
 
     private func finish(_ key: String, status: String) {
         let endtime = Int(Date().timeIntervalSince1970)
-        state.withLock { state in
+        let pruned = state.withLock { state -> [Record]? in
+            // Finished once: a task interrupted at shutdown may still end on its own afterwards.
+            guard state.records[key]?.isRunning == true else { return nil }
             state.records[key]?.endtime = endtime
             state.records[key]?.exitStatus = status
             state.handles[key] = nil
+            return Self.prune(&state)
         }
+        guard let pruned else { return }
         appendIndex("\(key) \(String(endtime, radix: 16, uppercase: true)) \(status)\n")
         logger.info("task finished", metadata: ["upid": "\(key)", "status": "\(status)"])
+        if !pruned.isEmpty { removeHistory(pruned) }
+    }
+
+    /// Drops the oldest finished records beyond ``historyLimit`` (with slack, so pruning is rare).
+    private static func prune(_ state: inout State) -> [Record] {
+        let finished = state.order.count - state.handles.count
+        guard finished > historyLimit + historyLimit / 4 else { return [] }
+        var excess = finished - historyLimit
+        var dropped: [Record] = []
+        state.order.removeAll { key in
+            guard excess > 0, let record = state.records[key], !record.isRunning else { return false }
+            excess -= 1
+            dropped.append(record)
+            state.records[key] = nil
+            return true
+        }
+        return dropped
+    }
+
+    /// Deletes pruned tasks' logs and rewrites the index with what is kept.
+    private func removeHistory(_ pruned: [Record]) {
+        for record in pruned { try? FileManager.default.removeItem(at: logURL(for: record.upid)) }
+        let temporary = indexURL.appendingPathExtension("new")
+        indexLock.withLock { _ in
+            let kept = list().reversed().compactMap { record -> String? in
+                guard let endtime = record.endtime, let status = record.exitStatus else { return nil }
+                return "\(record.upid.description) \(String(endtime, radix: 16, uppercase: true)) \(status)\n"
+            }
+            do {
+                try kept.joined().write(to: temporary, atomically: false, encoding: .utf8)
+                _ = try FileManager.default.replaceItemAt(indexURL, withItemAt: temporary)
+            } catch {
+                logger.warning("task index not compacted", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     private func logURL(for upid: UPID) -> URL {
@@ -134,6 +242,10 @@ public final class TaskRegistry: Sendable {
     private var activeURL: URL { directory.appendingPathComponent("active") }
 
     private func appendIndex(_ line: String) {
+        indexLock.withLock { _ in appendIndexLocked(line) }
+    }
+
+    private func appendIndexLocked(_ line: String) {
         guard let handle = try? FileHandle(forWritingTo: indexURL) else {
             try? line.write(to: indexURL, atomically: false, encoding: .utf8)
             return
@@ -151,12 +263,12 @@ public final class TaskRegistry: Sendable {
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: " ", maxSplits: 2)
             guard parts.count == 3, let upid = try? UPID(validating: String(parts[0])) else { continue }
+            if records[upid.description] == nil { order.append(upid.description) }
             records[upid.description] = Record(
                 upid: upid,
                 endtime: Int(parts[1], radix: 16),
                 exitStatus: String(parts[2])
             )
-            order.append(upid.description)
         }
         let fm = FileManager.default
         var orphans: [UPID] = []
@@ -173,10 +285,12 @@ public final class TaskRegistry: Sendable {
             appendIndex("\(upid.description) \(String(upid.starttime, radix: 16, uppercase: true)) \(status)\n")
         }
         order.sort { (records[$0]?.upid.starttime ?? 0) < (records[$1]?.upid.starttime ?? 0) }
-        state.withLock {
-            $0.records = records
-            $0.order = order
+        let pruned = state.withLock { state -> [Record] in
+            state.records = records
+            state.order = order
+            return Self.prune(&state)
         }
+        if !pruned.isEmpty { removeHistory(pruned) }
     }
 
     /// This process's start time in clock ticks since boot (`/proc/self/stat` field 22), as PVE's pstart.
@@ -196,7 +310,9 @@ public final class TaskLog: Sendable {
 
     init(url: URL) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw VireoError(.unavailable, "cannot create task log \(url.path)")
+        }
         handle = Mutex(try FileHandle(forWritingTo: url))
     }
 

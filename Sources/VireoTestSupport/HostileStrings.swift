@@ -4,8 +4,11 @@
 public enum HostileStrings {
     /// Every C0 control character, DEL, NEL and the Unicode line and paragraph separators.
     public static let controlScalars: [Unicode.Scalar] =
-        (0..<0x20).compactMap(Unicode.Scalar.init) + [Unicode.Scalar(0x7F), Unicode.Scalar(0x85), Unicode.Scalar(0x2028),
-        Unicode.Scalar(0x2029)].compactMap { $0 }
+        (0..<0x20).compactMap(Unicode.Scalar.init)
+        + [
+            Unicode.Scalar(0x7F), Unicode.Scalar(0x85), Unicode.Scalar(0x2028),
+            Unicode.Scalar(0x2029),
+        ].compactMap { $0 }
 
     /// Payloads that would add an entry if a writer let them through.
     public static let payloads = [

@@ -1,5 +1,5 @@
-import Testing
 import Hummingbird
+import Testing
 import VireoAccess
 import VireoCore
 
@@ -45,7 +45,9 @@ import VireoCore
 
     @Test func rootOnlyRulesNameRegisteredEndpoints() {
         let calls = Set(VireoAPI.makeRegistry().endpoints.map { "\($0.method.rawValue) \($0.path)" })
-        for call in RootOnlyPolicy.rules.keys { #expect(calls.contains(call), "\(call) has a root-only rule but no endpoint") }
+        for call in RootOnlyPolicy.rules.keys {
+            #expect(calls.contains(call), "\(call) has a root-only rule but no endpoint")
+        }
     }
 }
 
@@ -65,10 +67,17 @@ import VireoCore
     }
 
     func outcome(_ call: String, _ values: [String: String], as identity: AuthIdentity = admin) throws -> Bool {
+        let endpoint = try endpoint(call)
+        var raw = RawParameters()
+        let node = endpoint.path.contains("{node}") ? ["node": "n1"] : [:]
+        for (name, value) in values.merging(node, uniquingKeysWith: { given, _ in given }) {
+            raw[name] = .text(value)
+        }
+        let parameters = try ParameterValidator().validate(raw, against: endpoint.schema)
         do {
             try RootOnlyPolicy.check(
-                endpoint: try endpoint(call),
-                parameters: Parameters(values: values),
+                endpoint: endpoint,
+                parameters: parameters,
                 identity: identity,
                 permissions: Self.permissions
             )
@@ -100,7 +109,18 @@ import VireoCore
 
     @Test(arguments: ["path", "mountpoint", "content-dirs"])
     func storageHostPathsAreRoots(option: String) throws {
-        #expect(try !outcome("POST /storage", ["storage": "x", "type": "dir", option: "/etc"]))
-        #expect(try outcome("POST /storage", ["storage": "x", "type": "dir", option: "/etc"], as: .root))
+        #expect(
+            try !outcome(
+                "POST /storage",
+                ["storage": "x1", "type": "dir", option: option == "content-dirs" ? "iso=/etc" : "/etc"]
+            )
+        )
+        #expect(
+            try outcome(
+                "POST /storage",
+                ["storage": "x1", "type": "dir", option: option == "content-dirs" ? "iso=/etc" : "/etc"],
+                as: .root
+            )
+        )
     }
 }

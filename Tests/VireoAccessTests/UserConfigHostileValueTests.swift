@@ -38,15 +38,21 @@ import VireoTestSupport
         ("pool.poolid", { c, v in c.pools = [v: UserConfig.Pool(poolid: v)] }),
         ("pool.comment", { c, v in c.pools["p1"]?.comment = v }),
         ("pool.storage", { c, v in c.pools["p1"]?.storage = [v] }),
-        ("role.name", { c, v in
-            c.roles = [v: ["VM.Audit"]]
-            c.acl = []
-        }),
+        (
+            "role.name",
+            { c, v in
+                c.roles = [v: ["VM.Audit"]]
+                c.acl = []
+            }
+        ),
         ("acl.path", { c, v in c.acl[0].path = v }),
-        ("acl.group", { c, v in
-            c.groups = [v: UserConfig.Group(groupid: v)]
-            c.acl[0].subject = .group(v)
-        }),
+        (
+            "acl.group",
+            { c, v in
+                c.groups = [v: UserConfig.Group(groupid: v)]
+                c.acl[0].subject = .group(v)
+            }
+        ),
     ]
 
     static func rename(_ config: inout UserConfig, to userid: String) {
@@ -74,8 +80,10 @@ import VireoTestSupport
     }
 
     @Test func controlCharactersAreRefusedByNameInEveryRawField() {
-        let encoded: Set = ["user.firstname", "user.lastname", "user.email", "user.comment", "token.comment",
-            "group.comment", "pool.comment"]
+        let encoded: Set = [
+            "user.firstname", "user.lastname", "user.email", "user.comment", "token.comment",
+            "group.comment", "pool.comment",
+        ]
         for field in Self.fields where !encoded.contains(field.name) {
             var config = Self.base()
             field.set(&config, "x\ny")
@@ -86,8 +94,12 @@ import VireoTestSupport
     @Test func theReportedEscalationIsRefused() {
         var config = Self.base()
         config.acl.append(
-            .init(path: "/pool/x\nacl:1:/:alice@pve:Administrator:", subject: .user("alice@pve"), role: "Custom",
-                propagate: true)
+            .init(
+                path: "/pool/x\nacl:1:/:alice@pve:Administrator:",
+                subject: .user("alice@pve"),
+                role: "Custom",
+                propagate: true
+            )
         )
         #expect(throws: VireoError.self) { try config.serialized() }
     }

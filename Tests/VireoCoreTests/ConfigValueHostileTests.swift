@@ -10,15 +10,37 @@ import VireoTestSupport
         var injected: [String] = []
         for value in HostileStrings.all() {
             let attempts: [(String, () throws -> SectionConfig)] = [
-                ("type", { try SectionConfig(sections: [try .init(type: value, id: "local", options: [.init("path", "/x")])]) }),
-                ("id", { try SectionConfig(sections: [try .init(type: "dir", id: value, options: [.init("path", "/x")])]) }),
-                ("key", { try SectionConfig(sections: [try .init(type: "dir", id: "local", options: [.init(value, "1")])]) }),
-                ("value", { try SectionConfig(sections: [try .init(type: "dir", id: "local", options: [.init("path", value)])]) }),
+                (
+                    "type",
+                    {
+                        try SectionConfig(sections: [
+                            try .init(type: value, id: "local", options: [.init("path", "/x")])
+                        ])
+                    }
+                ),
+                (
+                    "id",
+                    { try SectionConfig(sections: [try .init(type: "dir", id: value, options: [.init("path", "/x")])]) }
+                ),
+                (
+                    "key",
+                    { try SectionConfig(sections: [try .init(type: "dir", id: "local", options: [.init(value, "1")])]) }
+                ),
+                (
+                    "value",
+                    {
+                        try SectionConfig(sections: [
+                            try .init(type: "dir", id: "local", options: [.init("path", value)])
+                        ])
+                    }
+                ),
             ]
             for (field, make) in attempts {
                 guard let config = try? make() else { continue }
                 let reread = try? SectionConfig(parsing: config.description)
-                if reread != config || reread?.sections.count != 1 { injected.append("\(field) = \(value.debugDescription)") }
+                if reread != config || reread?.sections.count != 1 {
+                    injected.append("\(field) = \(value.debugDescription)")
+                }
             }
         }
         #expect(injected.isEmpty, "written and read back differently:\n\(injected.joined(separator: "\n"))")
@@ -36,14 +58,17 @@ import VireoTestSupport
             config.main.description = value
             check(config, "description", value, &injected)
             config = VMConfig()
-            if (try? config.setSnapshot(value, VMConfig.Section())) != nil { check(config, "snapshot", value, &injected) }
+            if (try? config.setSnapshot(value, VMConfig.Section())) != nil {
+                check(config, "snapshot", value, &injected)
+            }
         }
         #expect(injected.isEmpty, "written and read back differently:\n\(injected.joined(separator: "\n"))")
     }
 
     private func check(_ config: VMConfig, _ field: String, _ value: String, _ injected: inout [String]) {
         let reread = try? VMConfig(parsing: config.description)
-        let same = reread?.main.entries == config.main.entries && reread?.pending == nil
+        let same =
+            reread?.main.entries == config.main.entries && reread?.pending == nil
             && reread?.snapshots.count == config.snapshots.count
         if !same { injected.append("\(field) = \(value.debugDescription)") }
     }
@@ -59,6 +84,8 @@ import VireoTestSupport
     @Test(arguments: HostileStrings.controlScalars)
     func singleLineCheckNamesTheCharacter(scalar: Unicode.Scalar) {
         #expect(!ConfigValue.isSingleLine("a" + String(Character(scalar)) + "b"))
-        #expect(throws: VireoError.self) { try ConfigValue.checkSingleLine("a" + String(Character(scalar)), field: "f") }
+        #expect(throws: VireoError.self) {
+            try ConfigValue.checkSingleLine("a" + String(Character(scalar)), field: "f")
+        }
     }
 }

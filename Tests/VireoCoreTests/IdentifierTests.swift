@@ -24,8 +24,8 @@ import Testing
     }
 
     @Test func rejectsVMIDAboveRange() {
-        #expect(VMID(1_000_000_000) == nil)
-        #expect(VMID(999_999_999)?.value == 999_999_999)
+        #expect(VMID(Int(1_000_000_000)) == nil)
+        #expect(VMID(Int(999_999_999))?.value == 999_999_999)
     }
 
     @Test func encodesAsNumberAndDecodesNumberOrString() throws {

@@ -7,7 +7,10 @@ import VireoTestSupport
 /// Every field Vireo writes into `/etc/network/interfaces`, set to every hostile value: the write is
 /// refused, or the file reads back with the same single stanza holding that value.
 @Suite struct InterfacesHostileValueTests {
-    typealias Field = (name: String, set: @Sendable (inout NetworkInterface, String) -> Void, get: @Sendable (NetworkInterface) -> String?)
+    typealias Field = (
+        name: String, set: @Sendable (inout NetworkInterface, String) -> Void,
+        get: @Sendable (NetworkInterface) -> String?
+    )
 
     static let fields: [Field] = [
         ("comments", { $0.comments = $1 }, { $0.comments }),

@@ -1,5 +1,6 @@
 import Testing
 import VireoCore
+import VireoTestSupport
 
 @testable import VireoQEMU
 

@@ -1,5 +1,6 @@
 import Testing
 import VireoCore
+import VireoTestSupport
 
 @testable import VireoQEMU
 
@@ -37,8 +38,10 @@ import VireoCore
         #expect(requirements.contains { if case .root = $0 { true } else { false } }, "\(key)=\(value)")
     }
 
-    @Test(arguments: [("serial0", "socket"), ("usb0", "spice"), ("memory", "512"), ("net0", "virtio,bridge=vmbr0"),
-                      ("ide2", "none,media=cdrom"), ("virtio0", "local:100/vm-100-disk-0.qcow2")])
+    @Test(arguments: [
+        ("serial0", "socket"), ("usb0", "spice"), ("memory", "512"), ("net0", "virtio,bridge=vmbr0"),
+        ("ide2", "none,media=cdrom"), ("virtio0", "local:100/vm-100-disk-0.qcow2"),
+    ])
     func guestOnlyValuesNeedNoHostRights(key: String, value: String) {
         #expect(VMHostAccess.requirements(key: key, value: value, vmid: 100).isEmpty)
     }
@@ -72,13 +75,19 @@ import VireoCore
             Issue.record("expected alternatives, got \(requirements)")
             return
         }
-        #expect(alternatives.contains([.privileges(path: "/storage/local", ["Datastore.AllocateSpace", "Datastore.Audit"], any: true)]))
+        #expect(
+            alternatives.contains([
+                .privileges(path: "/storage/local", ["Datastore.AllocateSpace", "Datastore.Audit"], any: true)
+            ])
+        )
     }
 
-    @Test(arguments: [
-        ("vm-100-disk-0", 100), ("100/vm-100-disk-0.qcow2", 100), ("base-100-disk-0/vm-101-disk-0", 101),
-        ("base-7-disk-1", 7), ("iso/x.iso", nil), ("snippets/x.yaml", nil),
-    ] as [(String, Int?)])
+    @Test(
+        arguments: [
+            ("vm-100-disk-0", 100), ("100/vm-100-disk-0.qcow2", 100), ("base-100-disk-0/vm-101-disk-0", 101),
+            ("base-7-disk-1", 7), ("iso/x.iso", nil), ("snippets/x.yaml", nil),
+        ] as [(String, Int?)]
+    )
     func ownerOfAVolume(name: String, owner: Int?) {
         #expect(VMHostAccess.owner(of: name) == owner)
     }
@@ -86,8 +95,13 @@ import VireoCore
 
 @Suite struct SMBIOSTests {
     @Test func base64FieldsAreDecodedForQEMU() throws {
-        let parsed = try PropertyString(parsing: "uuid=2c4a2cda-712b-44ab-8728-51f5e734b658,serial=dmlyZW8uaXA9MTAuMC4wLjIvMjQ=,base64=1")
-        #expect(try QEMUCommandBuilder.smbios1Argument(parsed) == "type=1,uuid=2c4a2cda-712b-44ab-8728-51f5e734b658,serial=vireo.ip=10.0.0.2/24")
+        let parsed = try PropertyString(
+            parsing: "uuid=2c4a2cda-712b-44ab-8728-51f5e734b658,serial=dmlyZW8uaXA9MTAuMC4wLjIvMjQ=,base64=1"
+        )
+        #expect(
+            try QEMUCommandBuilder.smbios1Argument(parsed)
+                == "type=1,uuid=2c4a2cda-712b-44ab-8728-51f5e734b658,serial=vireo.ip=10.0.0.2/24"
+        )
     }
 
     @Test(arguments: ["serial=a b", "manufacturer=x.y", "uuid=nope", "product=a\nb", "bogus=1", "serial=YQo=,base64=1"])

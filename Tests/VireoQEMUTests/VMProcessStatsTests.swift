@@ -1,4 +1,6 @@
 import Testing
+import VireoCore
+import VireoTestSupport
 
 @testable import VireoQEMU
 
@@ -17,7 +19,7 @@ import Testing
         let traffic = VMProcessStats.tapTraffic(vmid: 100, netDev: Self.netDev)
         #expect(traffic.netout == 1500)  // the host received it: the guest sent it
         #expect(traffic.netin == 7300)
-        #expect(VMProcessStats.tapTraffic(vmid: 10, netDev: Self.netDev) == (0, 0))
+        #expect(VMProcessStats.tapTraffic(vmid: 101, netDev: Self.netDev) == (0, 0))
     }
 }
 

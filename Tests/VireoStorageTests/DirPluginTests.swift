@@ -91,9 +91,9 @@ import VireoTestSupport
         let dir = try plugin()
         try await dir.activate()
         try FileManager.default.createDirectory(atPath: root + "/images/100", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: root + "/images/100/vm-100-disk-0.raw", contents: Data())
+        _ = FileManager.default.createFile(atPath: root + "/images/100/vm-100-disk-0.raw", contents: Data())
         await #expect(throws: VireoError.self) { try await dir.createSnapshot("100/vm-100-disk-0.raw", name: "s1") }
-        FileManager.default.createFile(atPath: root + "/images/100/vm-100-disk-1.qcow2", contents: Data())
+        _ = FileManager.default.createFile(atPath: root + "/images/100/vm-100-disk-1.qcow2", contents: Data())
         try await dir.createSnapshot("100/vm-100-disk-1.qcow2", name: "s1")
         #expect(runner.commandLines == ["qemu-img snapshot -c s1 \(root)/images/100/vm-100-disk-1.qcow2"])
         try? FileManager.default.removeItem(atPath: root)

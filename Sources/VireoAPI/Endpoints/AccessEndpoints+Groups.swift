@@ -7,7 +7,7 @@ extension AccessEndpoints {
     // MARK: - Groups
 
     static func registerGroups(in registry: inout APIRegistry) {
-        registry.register(.get, "/access/groups") { request in
+        registry.register(.get, "/access/groups", handles: []) { request in
             let snapshot = request.access
             let privileges = ["User.Modify", "Sys.Audit", "Group.Allocate"]
             let groups = snapshot.config.groups.values.filter {
@@ -31,7 +31,7 @@ extension AccessEndpoints {
                 )
             )
         }
-        registry.register(.post, "/access/groups") { request in
+        registry.register(.post, "/access/groups", handles: ["comment", "groupid"]) { request in
             let groupid = try request.parameters.require("groupid")
             let comment = request.parameters["comment"]
             try await request.services.access.modifyUsers { config in
@@ -44,7 +44,7 @@ extension AccessEndpoints {
             }
             return .null
         }
-        registry.register(.get, "/access/groups/{groupid}") { request in
+        registry.register(.get, "/access/groups/{groupid}", handles: []) { request in
             let groupid = try request.parameters.require("groupid")
             guard let group = request.access.config.groups[groupid] else {
                 throw VireoError.notFound("group '\(groupid)' does not exist")
@@ -53,7 +53,7 @@ extension AccessEndpoints {
             if !group.comment.isEmpty { object["comment"] = .string(group.comment) }
             return .init(.object(object))
         }
-        registry.register(.put, "/access/groups/{groupid}") { request in
+        registry.register(.put, "/access/groups/{groupid}", handles: ["comment"]) { request in
             let groupid = try request.parameters.require("groupid")
             let comment = request.parameters["comment"]
             try await request.services.access.modifyUsers { config in
@@ -64,7 +64,7 @@ extension AccessEndpoints {
             }
             return .null
         }
-        registry.register(.delete, "/access/groups/{groupid}") { request in
+        registry.register(.delete, "/access/groups/{groupid}", handles: []) { request in
             let groupid = try request.parameters.require("groupid")
             try await request.services.access.modifyUsers { config in
                 guard config.groups.removeValue(forKey: groupid) != nil else {
@@ -79,7 +79,7 @@ extension AccessEndpoints {
     // MARK: - Roles
 
     static func registerRoles(in registry: inout APIRegistry) {
-        registry.register(.get, "/access/roles") { request in
+        registry.register(.get, "/access/roles", handles: []) { request in
             var all = BuiltinRole.roles.map { ($0.key, $0.value, true) }
             all += request.access.config.roles.filter { !BuiltinRole.isBuiltin($0.key) }.map {
                 ($0.key, $0.value, false)
@@ -96,14 +96,14 @@ extension AccessEndpoints {
                 )
             )
         }
-        registry.register(.get, "/access/roles/{roleid}") { request in
+        registry.register(.get, "/access/roles/{roleid}", handles: []) { request in
             let roleid = try request.parameters.require("roleid")
             guard let privs = request.access.config.role(roleid) else {
                 throw VireoError.notFound("role '\(roleid)' does not exist")
             }
             return .init(.object(Dictionary(uniqueKeysWithValues: privs.map { ($0, JSON.int(1)) })))
         }
-        registry.register(.post, "/access/roles") { request in
+        registry.register(.post, "/access/roles", handles: ["privs", "roleid"]) { request in
             let roleid = try request.parameters.require("roleid")
             if roleid.lowercased().hasPrefix("pve") || BuiltinRole.isBuiltin(roleid) {
                 throw VireoError.parameter("roleid", "cannot use reserved role name '\(roleid)'")
@@ -115,7 +115,7 @@ extension AccessEndpoints {
             }
             return .null
         }
-        registry.register(.put, "/access/roles/{roleid}") { request in
+        registry.register(.put, "/access/roles/{roleid}", handles: ["privs", "append"]) { request in
             let roleid = try request.parameters.require("roleid")
             if BuiltinRole.isBuiltin(roleid) { throw VireoError.invalid("cannot modify built-in role '\(roleid)'") }
             let privs = try validatedPrivileges(request.parameters)
@@ -128,7 +128,7 @@ extension AccessEndpoints {
             }
             return .null
         }
-        registry.register(.delete, "/access/roles/{roleid}") { request in
+        registry.register(.delete, "/access/roles/{roleid}", handles: []) { request in
             let roleid = try request.parameters.require("roleid")
             if BuiltinRole.isBuiltin(roleid) { throw VireoError.invalid("cannot delete built-in role '\(roleid)'") }
             try await request.services.access.modifyUsers { config in
@@ -152,7 +152,7 @@ extension AccessEndpoints {
     // MARK: - ACL
 
     static func registerACL(in registry: inout APIRegistry) {
-        registry.register(.get, "/access/acl") { request in
+        registry.register(.get, "/access/acl", handles: []) { request in
             let snapshot = request.access
             let caller = request.identity.authID
             let auditor = snapshot.permissions.check(caller, path: "/access", privileges: ["Sys.Audit"])
@@ -171,7 +171,11 @@ extension AccessEndpoints {
                 )
             )
         }
-        registry.register(.put, "/access/acl") { request in
+        registry.register(
+            .put,
+            "/access/acl",
+            handles: ["delete", "groups", "path", "propagate", "roles", "tokens", "users"]
+        ) { request in
             let p = request.parameters
             let rawPath = try p.require("path")
             let remove = p.bool("delete", default: false)

@@ -7,7 +7,7 @@ extension AccessEndpoints {
     // MARK: - Realms
 
     static func registerDomains(in registry: inout APIRegistry) {
-        registry.register(.get, "/access/domains") { request in
+        registry.register(.get, "/access/domains", handles: []) { request in
             let snapshot = try await request.services.access.snapshot()
             return .init(
                 .array(
@@ -21,7 +21,7 @@ extension AccessEndpoints {
                 )
             )
         }
-        registry.register(.get, "/access/domains/{realm}") { request in
+        registry.register(.get, "/access/domains/{realm}", handles: []) { request in
             let realm = try request.parameters.require("realm")
             let file = try await request.services.store.read(AccessControl.domainsPath)
             let config = try SectionConfig(parsing: file?.content ?? "")
@@ -30,7 +30,7 @@ extension AccessEndpoints {
             for option in section.options { object[option.key] = .string(option.value ?? "1") }
             return .init(.object(object))
         }
-        registry.register(.post, "/access/domains") { request in
+        registry.register(.post, "/access/domains", handles: .all) { request in
             let p = request.parameters
             let realm = try p.require("realm")
             let type = try p.require("type")
@@ -43,7 +43,11 @@ extension AccessEndpoints {
                 "realm type '\(type)' is not supported by Vireo yet (realm '\(realm)' not created)"
             )
         }
-        registry.register(.put, "/access/domains/{realm}") { request in
+        registry.register(
+            .put,
+            "/access/domains/{realm}",
+            handles: ["case-sensitive", "comment", "default", "delete", "digest", "tfa"]
+        ) { request in
             let p = request.parameters
             let realm = try p.require("realm")
             let settable = ["comment", "default", "tfa", "case-sensitive"]
@@ -66,7 +70,7 @@ extension AccessEndpoints {
             }
             return .null
         }
-        registry.register(.delete, "/access/domains/{realm}") { request in
+        registry.register(.delete, "/access/domains/{realm}", handles: []) { request in
             let realm = try request.parameters.require("realm")
             try await request.services.access.modifyDomains { config in
                 guard let section = config[realm] else { throw VireoError.notFound("domain '\(realm)' does not exist") }
@@ -82,7 +86,7 @@ extension AccessEndpoints {
     // MARK: - Permissions
 
     static func registerPermissions(in registry: inout APIRegistry) {
-        registry.register(.get, "/access/permissions") { request in
+        registry.register(.get, "/access/permissions", handles: ["path", "userid"]) { request in
             let snapshot = request.access
             let caller = request.identity
             let target = request.parameters["userid"] ?? caller.authID
@@ -117,17 +121,17 @@ extension AccessEndpoints {
     /// Vireo has no second factors yet: the queries answer "none configured", so clients and
     /// dashboards that list TFA work; creating one is not implemented (501).
     static func registerTFAQueries(in registry: inout APIRegistry) {
-        registry.register(.get, "/access/tfa") { _ in .init([]) }
-        registry.register(.get, "/access/tfa/{userid}") { request in
+        registry.register(.get, "/access/tfa", handles: []) { _ in .init([]) }
+        registry.register(.get, "/access/tfa/{userid}", handles: []) { request in
             let userid = try request.parameters.require("userid")
             guard request.access.config.users[userid] != nil else { throw userNotFound(userid) }
             return .init([])
         }
-        registry.register(.get, "/access/tfa/{userid}/{id}") { request in
+        registry.register(.get, "/access/tfa/{userid}/{id}", handles: []) { request in
             let id = try request.parameters.require("id")
             throw VireoError.notFound("no such tfa entry '\(id)'")
         }
-        registry.register(.get, "/access/users/{userid}/tfa") { request in
+        registry.register(.get, "/access/users/{userid}/tfa", handles: ["multiple"]) { request in
             let userid = try request.parameters.require("userid")
             guard request.access.config.users[userid] != nil else { throw userNotFound(userid) }
             return .init([:])

@@ -64,7 +64,7 @@ extension AccessEndpoints {
     }
 
     static func registerUsers(in registry: inout APIRegistry) {
-        registry.register(.get, "/access/users") { request in
+        registry.register(.get, "/access/users", handles: ["enabled", "full"]) { request in
             let snapshot = request.access
             let caller = request.identity.authID
             let seeAll = snapshot.permissions.check(
@@ -104,14 +104,18 @@ extension AccessEndpoints {
                 )
             )
         }
-        registry.register(.post, "/access/users") { request in
+        registry.register(
+            .post,
+            "/access/users",
+            handles: [
+                "comment", "email", "enable", "expire", "firstname", "groups", "keys", "lastname", "password", "userid",
+            ]
+        ) { request in
             let p = request.parameters
-            let userid = try p.require("userid")
-            guard let realmType = request.access.domains[String(userid.split(separator: "@").last ?? "")]?.type else {
-                throw VireoError.parameter(
-                    "userid",
-                    "domain '\(userid.split(separator: "@").last ?? "")' does not exist"
-                )
+            let user = try p.userID()
+            let userid = user.description
+            guard let realmType = request.access.domains[user.realm.description]?.type else {
+                throw VireoError.parameter("userid", "domain '\(user.realm)' does not exist")
             }
             let groups = p.list("groups")
             if let password = p["password"], realmType != "pve" {
@@ -135,7 +139,7 @@ extension AccessEndpoints {
             }
             return .null
         }
-        registry.register(.get, "/access/users/{userid}") { request in
+        registry.register(.get, "/access/users/{userid}", handles: []) { request in
             let userid = try request.parameters.require("userid")
             guard let user = request.access.config.users[userid] else { throw userNotFound(userid) }
             var json = userJSON(user, config: request.access.config, full: true, groupsAsArray: true, realmType: nil)
@@ -145,7 +149,11 @@ extension AccessEndpoints {
             }
             return .init(json)
         }
-        registry.register(.put, "/access/users/{userid}") { request in
+        registry.register(
+            .put,
+            "/access/users/{userid}",
+            handles: ["append", "comment", "email", "enable", "expire", "firstname", "groups", "keys", "lastname"]
+        ) { request in
             let p = request.parameters
             let userid = try p.require("userid")
             let append = p.bool("append", default: false)
@@ -168,7 +176,7 @@ extension AccessEndpoints {
             }
             return .null
         }
-        registry.register(.delete, "/access/users/{userid}") { request in
+        registry.register(.delete, "/access/users/{userid}", handles: []) { request in
             let userid = try request.parameters.require("userid")
             if userid == "root@pam" { throw VireoError.invalid("cannot delete user 'root@pam'") }
             let tokens = try await request.services.access.modifyUsers { config -> [String] in
@@ -192,7 +200,7 @@ extension AccessEndpoints {
     // MARK: - Tokens
 
     static func registerTokens(in registry: inout APIRegistry) {
-        registry.register(.get, "/access/users/{userid}/token") { request in
+        registry.register(.get, "/access/users/{userid}/token", handles: []) { request in
             let userid = try request.parameters.require("userid")
             guard let user = request.access.config.users[userid] else { throw userNotFound(userid) }
             return .init(
@@ -208,7 +216,7 @@ extension AccessEndpoints {
                 )
             )
         }
-        registry.register(.get, "/access/users/{userid}/token/{tokenid}") { request in
+        registry.register(.get, "/access/users/{userid}/token/{tokenid}", handles: []) { request in
             let userid = try request.parameters.require("userid")
             let name = try request.parameters.require("tokenid")
             guard let token = request.access.config.users[userid]?.tokens[name] else {
@@ -216,7 +224,8 @@ extension AccessEndpoints {
             }
             return .init(tokenJSON(token))
         }
-        registry.register(.post, "/access/users/{userid}/token/{tokenid}") { request in
+        registry.register(.post, "/access/users/{userid}/token/{tokenid}", handles: ["comment", "expire", "privsep"]) {
+            request in
             let p = request.parameters
             let userid = try p.require("userid")
             let name = try p.require("tokenid")
@@ -237,7 +246,11 @@ extension AccessEndpoints {
             let secret = try await request.services.access.storeTokenSecret(tokenID: fullID)
             return .init(["full-tokenid": .string(fullID), "info": tokenJSON(token), "value": .string(secret)])
         }
-        registry.register(.put, "/access/users/{userid}/token/{tokenid}") { request in
+        registry.register(
+            .put,
+            "/access/users/{userid}/token/{tokenid}",
+            handles: ["comment", "delete", "expire", "privsep"]
+        ) { request in
             let p = request.parameters
             let userid = try p.require("userid")
             let name = try p.require("tokenid")
@@ -261,7 +274,7 @@ extension AccessEndpoints {
             }
             return .init(tokenJSON(token))
         }
-        registry.register(.delete, "/access/users/{userid}/token/{tokenid}") { request in
+        registry.register(.delete, "/access/users/{userid}/token/{tokenid}", handles: []) { request in
             let userid = try request.parameters.require("userid")
             let name = try request.parameters.require("tokenid")
             let fullID = "\(userid)!\(name)"

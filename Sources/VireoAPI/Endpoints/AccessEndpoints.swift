@@ -21,8 +21,12 @@ enum AccessEndpoints {
     // MARK: - Ticket
 
     static func registerTicket(in registry: inout APIRegistry) {
-        registry.register(.get, "/access/ticket") { _ in .null }
-        registry.register(.post, "/access/ticket") { request in
+        registry.register(.get, "/access/ticket", handles: []) { _ in .null }
+        registry.register(
+            .post,
+            "/access/ticket",
+            handles: ["new-format", "password", "path", "privs", "realm", "username"]
+        ) { request in
             let p = request.parameters
             var username = try p.require("username")
             if !username.contains("@"), let realm = p["realm"] { username += "@" + realm }
@@ -31,7 +35,7 @@ enum AccessEndpoints {
             let snapshot = try await access.snapshot()
             if let path = p["path"], let privs = p["privs"] {
                 // Verify-only: credentials and privileges, no ticket.
-                let wanted = privs.split(separator: ",").map(String.init)
+                let wanted = p.list("privs")
                 guard snapshot.permissions.check(userid, path: path, privileges: wanted) else {
                     throw VireoError(.permissionDenied, "Permission check failed (\(path), \(privs))")
                 }
@@ -44,7 +48,8 @@ enum AccessEndpoints {
                 "cap": capabilities(of: userid, snapshot),
             ])
         }
-        registry.register(.put, "/access/password") { request in
+        registry.register(.put, "/access/password", handles: ["confirmation-password", "password", "userid"]) {
+            request in
             let userid = try request.parameters.require("userid")
             let password = try request.parameters.require("password")
             let identity = request.identity

@@ -7,10 +7,10 @@ import VireoStorage
 /// `/cluster`, `/cluster/status`, `/cluster/resources`, `/cluster/nextid`.
 enum ClusterEndpoints {
     static func register(in registry: inout APIRegistry) {
-        registry.register(.get, "/cluster") { _ in
+        registry.register(.get, "/cluster", handles: []) { _ in
             .init(.array(["nextid", "resources", "status", "tasks"].map { ["name": .string($0)] }))
         }
-        registry.register(.get, "/cluster/status") { request in
+        registry.register(.get, "/cluster/status", handles: []) { request in
             let node = request.services.node
             return .init([
                 [
@@ -19,7 +19,7 @@ enum ClusterEndpoints {
                 ]
             ])
         }
-        registry.register(.get, "/cluster/resources") { request in
+        registry.register(.get, "/cluster/resources", handles: ["type"]) { request in
             var items: [JSON] = []
             let node = request.services.node
             let type = request.parameters["type"]
@@ -38,7 +38,7 @@ enum ClusterEndpoints {
                     entry["id"] = .string("qemu/\(vmid)")
                     entry["type"] = "qemu"
                     entry["node"] = .string(node)
-                    entry["template"] = .flag(config["template"] == "1")
+                    entry["template"] = .flag(config.isTemplate)
                     items.append(.object(entry))
                 }
             }
@@ -57,15 +57,15 @@ enum ClusterEndpoints {
             }
             return .init(.array(items))
         }
-        registry.register(.get, "/cluster/nextid") { request in
+        registry.register(.get, "/cluster/nextid", handles: ["vmid"]) { request in
             let used = Set(try await request.services.vms.configs.all().map(\.vmid))
-            if let wanted = request.parameters.int("vmid") {
+            if let wanted = request.parameters.optionalVMID("vmid") {
                 guard !used.contains(wanted) else { throw VireoError.parameter("vmid", "VM \(wanted) already exists") }
                 return .init(.string(String(wanted)))
             }
             // Typed clients decode this as a string.
-            let next = (100...999_999_999).first { !used.contains($0) } ?? 100
-            return .init(.string(String(next)))
+            let next = VMID.range.lazy.compactMap(VMID.init).first { !used.contains($0) }
+            return .init(.string(next.map(String.init) ?? ""))
         }
     }
 }

@@ -11,9 +11,13 @@ enum NetworkEndpoints {
         let base = "/nodes/{node}/network"
         // Proxmox's schema lets every user list; the list holds addresses and the pending diff,
         // so Vireo asks what reading one interface asks.
-        registry.register(.get, base, permission: .perm("/nodes/{node}", ["Sys.Audit"], any: false, requireParam: nil)) {
+        registry.register(
+            .get,
+            base,
+            permission: .perm("/nodes/{node}", ["Sys.Audit"], any: false, requireParam: nil),
+            handles: ["type"]
+        ) {
             request in
-            _ = try NodeEndpoints.checkNode(request)
             let config = request.services.network
             let (file, _) = try config.read()
             let kernel = (try? await config.network.links()) ?? []
@@ -45,8 +49,7 @@ enum NetworkEndpoints {
             if let changes = await config.changes() { extra["changes"] = .string(changes) }
             return .init(.array(items), extra: extra)
         }
-        registry.register(.post, base) { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(.post, base, handles: .all) { request in
             let name = try request.parameters.require("iface")
             let type = try request.parameters.require("type")
             try request.services.network.modify { file in
@@ -73,8 +76,7 @@ enum NetworkEndpoints {
             }
             return .null
         }
-        registry.register(.get, base + "/{iface}") { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(.get, base + "/{iface}", handles: []) { request in
             let name = try request.parameters.require("iface")
             let config = request.services.network
             let (file, _) = try config.read()
@@ -84,8 +86,7 @@ enum NetworkEndpoints {
             let kernel = (try? await config.network.links()) ?? []
             return .init(.object(json(file.interfaces[index], priority: index + 1, kernel: kernel)))
         }
-        registry.register(.put, base + "/{iface}") { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(.put, base + "/{iface}", handles: .all) { request in
             let name = try request.parameters.require("iface")
             try request.services.network.modify { file in
                 guard var interface = file[name] else {
@@ -99,8 +100,7 @@ enum NetworkEndpoints {
             }
             return .null
         }
-        registry.register(.delete, base + "/{iface}") { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(.delete, base + "/{iface}", handles: []) { request in
             let name = try request.parameters.require("iface")
             try request.services.network.modify { file in
                 guard file[name] != nil else { throw VireoError.notFound("interface '\(name)' does not exist") }
@@ -108,8 +108,7 @@ enum NetworkEndpoints {
             }
             return .null
         }
-        registry.register(.put, base) { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(.put, base, handles: []) { request in
             let config = request.services.network
             let upid = try request.services.tasks.start(
                 type: "srvreload",
@@ -120,8 +119,7 @@ enum NetworkEndpoints {
             }
             return .init(.string(upid.description))
         }
-        registry.register(.delete, base) { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(.delete, base, handles: []) { request in
             try request.services.network.revert()
             return .null
         }

@@ -9,22 +9,13 @@ enum NodeEndpoints {
     static let release = "9.0"
     static let repoid = "vireo"
 
-    static func checkNode(_ request: APIRequest) throws -> String {
-        let node = try request.parameters.require("node")
-        // `localhost` names the node that answers, as on Proxmox.
-        guard node == request.services.node || node == "localhost" else {
-            throw VireoError.notFound("no such node '\(node)'")
-        }
-        return node
-    }
-
     static func register(in registry: inout APIRegistry) {
-        registry.register(.get, "/version") { _ in
+        registry.register(.get, "/version", handles: []) { _ in
             .init([
                 "version": .string(version), "release": .string(release), "repoid": .string(repoid), "console": "html5",
             ])
         }
-        registry.register(.get, "/nodes") { request in
+        registry.register(.get, "/nodes", handles: []) { request in
             let node = request.services.node
             guard
                 request.access.permissions.check(
@@ -40,17 +31,14 @@ enum NodeEndpoints {
             }
             return .init(.array([.object(NodeStatus.current().resourceFields(node: node, listForm: true))]))
         }
-        registry.register(.get, "/nodes/{node}") { request in
-            _ = try checkNode(request)
+        registry.register(.get, "/nodes/{node}", handles: []) { request in
             let names = ["status", "storage", "tasks"]
             return .init(.array(names.map { ["name": .string($0)] }))
         }
-        registry.register(.get, "/nodes/{node}/status") { request in
-            _ = try checkNode(request)
-            return .init(NodeStatus.current().statusJSON())
+        registry.register(.get, "/nodes/{node}/status", handles: []) { request in
+            .init(NodeStatus.current().statusJSON())
         }
-        registry.register(.post, "/nodes/{node}/status") { request in
-            _ = try checkNode(request)
+        registry.register(.post, "/nodes/{node}/status", handles: ["command"]) { request in
             throw VireoError(.notImplemented, "node power management is not supported by Vireo yet")
         }
         TaskEndpoints.register(in: &registry)

@@ -3,7 +3,8 @@ import VireoCore
 
 /// `/pools`: resource pools (membership lives in `user.cfg`).
 enum PoolEndpoints {
-    static func poolJSON(_ pool: UserConfig.Pool, node: String, withMembers: Bool) -> JSON {
+    /// `type` (`qemu`, `lxc`, `storage`) keeps only members of that kind.
+    static func poolJSON(_ pool: UserConfig.Pool, node: String, withMembers: Bool, type: String? = nil) -> JSON {
         var object: [String: JSON] = ["poolid": .string(pool.poolid)]
         if !pool.comment.isEmpty { object["comment"] = .string(pool.comment) }
         if withMembers {
@@ -16,13 +17,20 @@ enum PoolEndpoints {
                     "node": .string(node),
                 ]
             }
-            object["members"] = .array(vms + storage)
+            let members: [JSON] =
+                switch type {
+                case nil: vms + storage
+                case "qemu": vms
+                case "storage": storage
+                default: []  // Vireo runs no containers
+                }
+            object["members"] = .array(members)
         }
         return .object(object)
     }
 
     static func register(in registry: inout APIRegistry) {
-        registry.register(.get, "/pools") { request in
+        registry.register(.get, "/pools", handles: ["poolid", "type"]) { request in
             let snapshot = request.access
             let wanted = request.parameters["poolid"]
             let pools = snapshot.config.pools.values.filter { pool in
@@ -36,24 +44,29 @@ enum PoolEndpoints {
             return .init(
                 .array(
                     pools.sorted { $0.poolid < $1.poolid }.map {
-                        poolJSON($0, node: request.services.node, withMembers: wanted != nil)
+                        poolJSON(
+                            $0,
+                            node: request.services.node,
+                            withMembers: wanted != nil,
+                            type: request.parameters["type"]
+                        )
                     }
                 )
             )
         }
-        registry.register(.get, "/pools/{poolid}") { request in
+        registry.register(.get, "/pools/{poolid}", handles: ["type"]) { request in
             let poolid = try request.parameters.require("poolid")
             guard let pool = request.access.config.pools[poolid] else {
                 throw VireoError.notFound("pool '\(poolid)' does not exist")
             }
-            var json = poolJSON(pool, node: request.services.node, withMembers: true)
+            var json = poolJSON(pool, node: request.services.node, withMembers: true, type: request.parameters["type"])
             if case .object(var o) = json {
                 o["poolid"] = nil
                 json = .object(o)
             }
             return .init(json)
         }
-        registry.register(.post, "/pools") { request in
+        registry.register(.post, "/pools", handles: ["comment", "poolid"]) { request in
             let poolid = try request.parameters.require("poolid")
             let comment = request.parameters["comment"]
             try await request.services.access.modifyUsers { config in
@@ -75,10 +88,7 @@ enum PoolEndpoints {
             let poolid = try p.require("poolid")
             let remove = p.bool("delete", default: false)
             let allowMove = p.bool("allow-move", default: false)
-            let vms: [Int] = try p.list("vms").map { item in
-                guard let vmid = Int(item) else { throw VireoError.parameter("vms", "invalid VM ID '\(item)'") }
-                return vmid
-            }
+            let vms = p.vmids("vms").map(\.value)
             let storage = p.list("storage")
             try await request.services.access.modifyUsers { config in
                 guard var pool = config.pools[poolid] else {
@@ -109,8 +119,18 @@ enum PoolEndpoints {
             }
             return .null
         }
-        registry.register(.put, "/pools", update)
-        registry.register(.put, "/pools/{poolid}", update)
+        registry.register(
+            .put,
+            "/pools",
+            handles: ["allow-move", "comment", "delete", "poolid", "storage", "vms"],
+            update
+        )
+        registry.register(
+            .put,
+            "/pools/{poolid}",
+            handles: ["allow-move", "comment", "delete", "storage", "vms"],
+            update
+        )
         let delete: APIHandler = { request in
             let poolid = try request.parameters.require("poolid")
             try await request.services.access.modifyUsers { config in
@@ -128,7 +148,7 @@ enum PoolEndpoints {
             }
             return .null
         }
-        registry.register(.delete, "/pools", delete)
-        registry.register(.delete, "/pools/{poolid}", delete)
+        registry.register(.delete, "/pools", handles: ["poolid"], delete)
+        registry.register(.delete, "/pools/{poolid}", handles: [], delete)
     }
 }

@@ -12,7 +12,7 @@ extension QEMUEndpoints {
 
     static func registerDiskOperations(in registry: inout APIRegistry) {
         let base = "/nodes/{node}/qemu/{vmid}"
-        registry.register(.post, base + "/template") { request in
+        registry.register(.post, base + "/template", handles: ["disk"]) { request in
             if let disk = request.parameters["disk"] {
                 throw VireoError.parameter(
                     "disk",
@@ -24,9 +24,13 @@ extension QEMUEndpoints {
                 try await operations.template(vmid) { log.append($0) }
             }
         }
-        registry.register(.post, base + "/clone") { request in
+        registry.register(
+            .post,
+            base + "/clone",
+            handles: ["description", "format", "full", "name", "newid", "pool", "snapname", "storage", "target"]
+        ) { request in
             let p = request.parameters
-            guard let newid = p.int("newid") else { throw VireoError.parameter("newid", "property is missing") }
+            let newid = try p.vmid("newid")
             if let target = p["target"], target != request.services.vms.node, target != "localhost" {
                 throw VireoError.parameter("target", "cloning to another node is not supported by Vireo yet")
             }
@@ -47,7 +51,7 @@ extension QEMUEndpoints {
                 format: p["format"]
             )
             let operations = diskOperations(request)
-            try await operations.checkClone(try vmid(request), clone)
+            try await operations.checkClone(try request.parameters.vmid(), clone)
             let pool = p["pool"]
             let access = request.services.access
             return try await vmTask(request, type: "qmclone") { vmid, log in
@@ -57,13 +61,13 @@ extension QEMUEndpoints {
                         guard users.pools[pool] != nil else {
                             throw VireoError.parameter("pool", "pool '\(pool)' does not exist")
                         }
-                        users.pools[pool]?.vms.append(newid)
+                        users.pools[pool]?.vms.append(newid.value)
                     }
                 }
                 log.append("VM \(newid) created as a clone of VM \(vmid)")
             }
         }
-        registry.register(.put, base + "/resize") { request in
+        registry.register(.put, base + "/resize", handles: ["digest", "disk", "size", "skiplock"]) { request in
             let p = request.parameters
             let disk = try p.require("disk")
             let size = try p.require("size")
@@ -76,7 +80,11 @@ extension QEMUEndpoints {
                 }
             }
         }
-        registry.register(.post, base + "/move_disk") { request in
+        registry.register(
+            .post,
+            base + "/move_disk",
+            handles: ["delete", "digest", "disk", "format", "storage", "target-disk", "target-vmid"]
+        ) { request in
             let p = request.parameters
             if p["target-vmid"] != nil || p["target-disk"] != nil {
                 throw VireoError.parameter(
@@ -102,12 +110,11 @@ extension QEMUEndpoints {
                 ) { log.append($0) }
             }
         }
-        registry.register(.put, base + "/unlink") { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(.put, base + "/unlink", handles: ["force", "idlist"]) { request in
             let keys = request.parameters.list("idlist")
             guard !keys.isEmpty else { throw VireoError.parameter("idlist", "property is missing") }
             try await diskOperations(request).unlink(
-                try vmid(request),
+                try request.parameters.vmid(),
                 keys: keys,
                 force: request.parameters.bool("force", default: false)
             )

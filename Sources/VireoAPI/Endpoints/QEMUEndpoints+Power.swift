@@ -12,26 +12,29 @@ extension QEMUEndpoints {
         VMRuntime(manager: request.services.vms, runner: request.services.storage.runner)
     }
 
-    /// Starts `work` as a task on an existing VM of this node; returns its UPID.
+    /// Starts `work` as a task under the VM's lock on an existing VM of this node; returns its UPID.
+    /// The config is read once, here: the task gets it with the version it was read at.
     static func powerTask(
         _ request: APIRequest,
         type: String,
-        _ work: @escaping @Sendable (VMRuntime, Int, TaskLog) async throws -> Void
+        _ work: @escaping @Sendable (VMRuntime, LoadedVMConfig, TaskLog) async throws -> Void,
+        precheck: (VMConfig.Section) throws -> Void = { _ in }
     ) async throws -> APIResult {
-        _ = try NodeEndpoints.checkNode(request)
-        let vmid = try vmid(request)
-        let (config, _) = try await request.services.vms.configs.read(vmid)
-        // Power operations wait for no config lock, but must not cut across a snapshot or clone.
-        if let lock = config.main["lock"], type != "qmresume", type != "qmstart",
-            !request.parameters.bool("skiplock", default: false)
+        let vmid = try request.parameters.vmid()
+        let loaded = try await request.services.vms.configs.load(vmid)
+        try precheck(loaded.config.main)
+        // Power operations must not cut across a snapshot, clone or backup; root may say `skiplock`.
+        if let lock = loaded.config.main.lock, type != "qmresume", !request.parameters.bool("skiplock", default: false)
         {
             throw VireoError.conflict("VM is locked (\(lock))")
         }
         let runtime = runtime(request)
         let vms = request.services.vms
+        // `timeout`: how long the task waits for the VM's lock (Proxmox's start and stop).
+        let lockWait = Duration.seconds(request.parameters.int("timeout") ?? 10)
         let upid = try request.services.tasks.start(type: type, id: String(vmid), user: request.identity.authID) {
             log in
-            try await vms.configs.withLock(vmid) { try await work(runtime, vmid, log) }
+            try await vms.configs.withLock(vmid, timeout: lockWait) { try await work(runtime, loaded, log) }
         }
         return .init(.string(upid.description))
     }
@@ -41,10 +44,9 @@ extension QEMUEndpoints {
     static func vmTask(
         _ request: APIRequest,
         type: String,
-        _ work: @escaping @Sendable (Int, TaskLog) async throws -> Void
+        _ work: @escaping @Sendable (VMID, TaskLog) async throws -> Void
     ) async throws -> APIResult {
-        _ = try NodeEndpoints.checkNode(request)
-        let vmid = try vmid(request)
+        let vmid = try request.parameters.vmid()
         _ = try await request.services.vms.configs.read(vmid)
         let upid = try request.services.tasks.start(type: type, id: String(vmid), user: request.identity.authID) {
             log in try await work(vmid, log)
@@ -52,9 +54,9 @@ extension QEMUEndpoints {
         return .init(.string(upid.description))
     }
 
-    /// `vms` (format `pve-vmid-list`, checked by the registry), or nil for all VMs.
-    static func vmidList(_ parameters: Parameters) -> Set<Int>? {
-        let items = parameters.list("vms").compactMap { Int($0) }
+    /// `vms` (a `pve-vmid-list`, parsed by the registry), or nil for all VMs.
+    static func vmidList(_ parameters: Parameters) -> Set<VMID>? {
+        let items = parameters.vmids("vms")
         return items.isEmpty ? nil : Set(items)
     }
 
@@ -67,47 +69,53 @@ extension QEMUEndpoints {
 
     static func registerPower(in registry: inout APIRegistry) {
         let base = "/nodes/{node}/qemu/{vmid}/status"
-        registry.register(.post, base + "/start") { request in
-            let (config, _) = try await request.services.vms.configs.read(try vmid(request))
-            if config.main["template"] == "1" { throw VireoError.conflict("you can't start a vm if it's a template") }
-            return try await powerTask(request, type: "qmstart") { runtime, vmid, log in
-                try await runtime.start(vmid) { log.append($0) }
+        registry.register(.post, base + "/start", handles: ["skiplock", "timeout"]) { request in
+            let skipLock = request.parameters.bool("skiplock", default: false)
+            return try await powerTask(request, type: "qmstart") { runtime, loaded, log in
+                try await runtime.start(loaded.vmid, loaded: loaded, skipLock: skipLock) { log.append($0) }
+            } precheck: { config in
+                if config.isTemplate { throw VireoError.conflict("you can't start a vm if it's a template") }
             }
         }
-        registry.register(.post, base + "/stop") { request in
+        // `keepActive` asks that volumes stay active after the stop: Vireo never deactivates them.
+        registry.register(.post, base + "/stop", handles: ["keepActive", "skiplock", "timeout"]) { request in
             let timeout = Duration.seconds(request.parameters.int("timeout") ?? 60)
-            return try await powerTask(request, type: "qmstop") { runtime, vmid, log in
-                try await runtime.stop(vmid, timeout: timeout) { log.append($0) }
+            return try await powerTask(request, type: "qmstop") { runtime, loaded, log in
+                try await runtime.stop(loaded.vmid, timeout: timeout) { log.append($0) }
             }
         }
-        registry.register(.post, base + "/shutdown") { request in
+        registry.register(.post, base + "/shutdown", handles: ["forceStop", "keepActive", "skiplock", "timeout"]) {
+            request in
             let timeout = Duration.seconds(request.parameters.int("timeout") ?? 60)
             let force = request.parameters.bool("forceStop", default: false)
-            return try await powerTask(request, type: "qmshutdown") { runtime, vmid, log in
-                try await runtime.shutdown(vmid, timeout: timeout, forceStop: force) { log.append($0) }
+            return try await powerTask(request, type: "qmshutdown") { runtime, loaded, log in
+                try await runtime.shutdown(loaded.vmid, timeout: timeout, forceStop: force) { log.append($0) }
             }
         }
-        registry.register(.post, base + "/reboot") { request in
+        registry.register(.post, base + "/reboot", handles: ["timeout"]) { request in
             let timeout = Duration.seconds(request.parameters.int("timeout") ?? 60)
-            return try await powerTask(request, type: "qmreboot") { runtime, vmid, log in
-                try await runtime.shutdown(vmid, timeout: timeout, forceStop: true) { log.append($0) }
-                try await runtime.start(vmid) { log.append($0) }
+            return try await powerTask(request, type: "qmreboot") { runtime, loaded, log in
+                try await runtime.shutdown(loaded.vmid, timeout: timeout, forceStop: true) { log.append($0) }
+                try await runtime.start(loaded.vmid) { log.append($0) }
             }
         }
-        registry.register(.post, base + "/reset") { request in
-            try await powerTask(request, type: "qmreset") { runtime, vmid, _ in try await runtime.reset(vmid) }
+        registry.register(.post, base + "/reset", handles: ["skiplock"]) { request in
+            try await powerTask(request, type: "qmreset") { runtime, loaded, _ in try await runtime.reset(loaded.vmid) }
         }
-        registry.register(.post, base + "/suspend") { request in
+        registry.register(.post, base + "/suspend", handles: ["skiplock", "todisk"]) { request in
             if request.parameters.bool("todisk", default: false) {
                 throw VireoError.parameter("todisk", "suspend to disk is not supported by Vireo yet")
             }
-            return try await powerTask(request, type: "qmpause") { runtime, vmid, _ in try await runtime.suspend(vmid) }
+            return try await powerTask(request, type: "qmpause") { runtime, loaded, _ in
+                try await runtime.suspend(loaded.vmid)
+            }
         }
-        registry.register(.post, base + "/resume") { request in
-            try await powerTask(request, type: "qmresume") { runtime, vmid, _ in try await runtime.resume(vmid) }
+        registry.register(.post, base + "/resume", handles: ["skiplock"]) { request in
+            try await powerTask(request, type: "qmresume") { runtime, loaded, _ in try await runtime.resume(loaded.vmid)
+            }
         }
-        registry.register(.post, "/nodes/{node}/startall", permission: bulkPowerPermission) { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(.post, "/nodes/{node}/startall", permission: bulkPowerPermission, handles: ["force", "vms"]) {
+            request in
             let only = vmidList(request.parameters)
             let force = request.parameters.bool("force", default: false)
             let bulk = VMBulkActions(runtime: runtime(request))
@@ -116,8 +124,12 @@ extension QEMUEndpoints {
             }
             return .init(.string(upid.description))
         }
-        registry.register(.post, "/nodes/{node}/stopall", permission: bulkPowerPermission) { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(
+            .post,
+            "/nodes/{node}/stopall",
+            permission: bulkPowerPermission,
+            handles: ["force-stop", "timeout", "vms"]
+        ) { request in
             let only = vmidList(request.parameters)
             let timeout = request.parameters.int("timeout") ?? 180
             let forceStop = request.parameters.bool("force-stop", default: true)
@@ -127,10 +139,9 @@ extension QEMUEndpoints {
             }
             return .init(.string(upid.description))
         }
-        registry.register(.post, "/nodes/{node}/qemu/{vmid}/monitor") { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(.post, "/nodes/{node}/qemu/{vmid}/monitor", handles: ["command"]) { request in
             let output = try await runtime(request).monitor(
-                try vmid(request),
+                try request.parameters.vmid(),
                 command: try request.parameters.require("command")
             )
             return .init(.string(output))
@@ -151,9 +162,8 @@ extension QEMUEndpoints {
             permission: .rootOnly,
             returns: "string"
         )
-        registry.register(.get, "/nodes/{node}/qemu/{vmid}/showcmd", schema: schema) { request in
-            _ = try NodeEndpoints.checkNode(request)
-            let vmid = try vmid(request)
+        registry.register(.get, "/nodes/{node}/qemu/{vmid}/showcmd", schema: schema, handles: ["pretty"]) { request in
+            let vmid = try request.parameters.vmid()
             let vms = request.services.vms
             let (config, _) = try await vms.configs.read(vmid)
             let argv = try vms.commandLine(

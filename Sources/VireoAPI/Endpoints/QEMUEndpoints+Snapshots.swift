@@ -12,9 +12,8 @@ extension QEMUEndpoints {
 
     static func registerSnapshots(in registry: inout APIRegistry) {
         let base = "/nodes/{node}/qemu/{vmid}/snapshot"
-        registry.register(.get, base) { request in
-            _ = try NodeEndpoints.checkNode(request)
-            let vmid = try vmid(request)
+        registry.register(.get, base, handles: []) { request in
+            let vmid = try request.parameters.vmid()
             let (config, digest) = try await request.services.vms.configs.read(vmid)
             var items: [JSON] = config.snapshots.map { snapshot in
                 var item: [String: JSON] = ["name": .string(snapshot.name)]
@@ -34,17 +33,17 @@ extension QEMUEndpoints {
             items.append(.object(current))
             return .init(.array(items))
         }
-        registry.register(.post, base) { request in
+        registry.register(.post, base, handles: ["description", "snapname", "vmstate"]) { request in
             let name = try snapshotName(request)
             if name == "current" || name == "pending" {
                 throw VireoError.parameter("snapname", "unable to use snapshot name '\(name)' (reserved name)")
             }
             // Checked here too, so a plain mistake gets its 400 instead of a failed task.
-            let (config, _) = try await request.services.vms.configs.read(try vmid(request))
+            let (config, _) = try await request.services.vms.configs.read(try request.parameters.vmid())
             if config[snapshot: name] != nil {
                 throw VireoError.parameter("snapname", "snapshot name '\(name)' already used")
             }
-            if let lock = config.main["lock"] { throw VireoError.conflict("VM is locked (\(lock))") }
+            if let lock = config.main.lock { throw VireoError.conflict("VM is locked (\(lock))") }
             let vmstate = request.parameters.bool("vmstate", default: false)
             let description = request.parameters["description"]
             let snapshots = snapshots(request)
@@ -54,19 +53,19 @@ extension QEMUEndpoints {
                 }
             }
         }
-        registry.register(.get, base + "/{snapname}") { request in
+        registry.register(.get, base + "/{snapname}", handles: []) { request in
             _ = try await existingSnapshot(request)
             return .init(.array(["config", "rollback"].map { ["subdir": .string($0)] }))
         }
-        registry.register(.get, base + "/{snapname}/config") { request in
+        registry.register(.get, base + "/{snapname}/config", handles: []) { request in
             var object = configJSON(try await existingSnapshot(request))
             object["description"] = object["description"] ?? ""
             return .init(.object(object))
         }
-        registry.register(.put, base + "/{snapname}/config") { request in
+        registry.register(.put, base + "/{snapname}/config", handles: ["description"]) { request in
             _ = try await existingSnapshot(request)
             let name = try snapshotName(request)
-            try await request.services.vms.configs.modify(try vmid(request)) { config in
+            try await request.services.vms.configs.modify(try request.parameters.vmid()) { config in
                 guard var section = config[snapshot: name] else {
                     throw VireoError.notFound("snapshot '\(name)' does not exist")
                 }
@@ -75,7 +74,7 @@ extension QEMUEndpoints {
             }
             return .null
         }
-        registry.register(.post, base + "/{snapname}/rollback") { request in
+        registry.register(.post, base + "/{snapname}/rollback", handles: ["start"]) { request in
             let name = try snapshotName(request)
             _ = try await existingSnapshot(request)
             let start = request.parameters.bool("start", default: false)
@@ -84,7 +83,7 @@ extension QEMUEndpoints {
                 try await snapshots.rollback(vmid, name: name, start: start) { log.append($0) }
             }
         }
-        registry.register(.delete, base + "/{snapname}") { request in
+        registry.register(.delete, base + "/{snapname}", handles: ["force"]) { request in
             let name = try snapshotName(request)
             _ = try await existingSnapshot(request)
             let force = request.parameters.bool("force", default: false)
@@ -97,9 +96,8 @@ extension QEMUEndpoints {
 
     /// The snapshot's section; 404 when the VM or the snapshot does not exist.
     static func existingSnapshot(_ request: APIRequest) async throws -> VMConfig.Section {
-        _ = try NodeEndpoints.checkNode(request)
         let name = try snapshotName(request)
-        let (config, _) = try await request.services.vms.configs.read(try vmid(request))
+        let (config, _) = try await request.services.vms.configs.read(try request.parameters.vmid())
         guard let section = config[snapshot: name] else {
             throw VireoError.notFound("snapshot '\(name)' does not exist")
         }

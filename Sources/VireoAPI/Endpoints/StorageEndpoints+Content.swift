@@ -22,38 +22,18 @@ extension StorageEndpoints {
 
     /// `{volume}` is a full volid or, with `{storage}`, a bare volname.
     static func volname(_ request: APIRequest) throws -> (storage: String, volname: String) {
-        let storage = try request.parameters.require("storage")
+        let storage = try request.parameters.storage()
         let volume = try request.parameters.require("volume")
-        if let colon = volume.firstIndex(of: ":") {
-            let owner = String(volume[..<colon])
-            guard owner == storage else {
-                throw VireoError.parameter("volume", "volume '\(volume)' is not on storage '\(storage)'")
-            }
-            return (storage, String(volume[volume.index(after: colon)...]))
+        guard volume.contains(":") else { return (storage.description, volume) }
+        let volid = try VolumeID(validating: volume)
+        guard volid.storage == storage else {
+            throw VireoError.parameter("volume", "volume '\(volume)' is not on storage '\(storage)'")
         }
-        return (storage, volume)
-    }
-
-    /// `\d+[MG]?` KiB (M and G multiply by 1024 and 1024²).
-    static func kibibytes(_ text: String, parameter: String = "size") throws -> Int {
-        var digits = Substring(text)
-        var factor = 1
-        if digits.hasSuffix("M") {
-            factor = 1024
-            digits = digits.dropLast()
-        } else if digits.hasSuffix("G") {
-            factor = 1024 * 1024
-            digits = digits.dropLast()
-        }
-        guard let value = Int(digits), value > 0, value <= Int.max / factor / 1024 else {
-            throw VireoError.parameter(parameter, "invalid size '\(text)'")
-        }
-        return value * factor
+        return (storage.description, volid.volume)
     }
 
     static func registerContent(in registry: inout APIRegistry) {
-        registry.register(.get, "/nodes/{node}/storage/{storage}/content") { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(.get, "/nodes/{node}/storage/{storage}/content", handles: ["content", "vmid"]) { request in
             let id = try request.parameters.require("storage")
             let content = try request.parameters["content"].map { text -> ContentType in
                 guard let type = ContentType(rawValue: text) else {
@@ -65,13 +45,16 @@ extension StorageEndpoints {
             let volumes = try await plugin.list(content: content, vmid: request.parameters.int("vmid"))
             return .init(.array(volumes.sorted { $0.volid.lowercased() < $1.volid.lowercased() }.map(volumeJSON)))
         }
-        registry.register(.post, "/nodes/{node}/storage/{storage}/content") { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(
+            .post,
+            "/nodes/{node}/storage/{storage}/content",
+            handles: ["filename", "format", "size", "vmid"]
+        ) { request in
             let p = request.parameters
             let id = try p.require("storage")
             let vmid = try p.int("vmid") ?? { throw VireoError.parameter("vmid", "property is missing") }()
             let filename = try p.require("filename")
-            let sizeKiB = try kibibytes(try p.require("size"))
+            let sizeKiB = try AllocationSize(parsing: try p.require("size")).kibibytes
             let fromName = PathVolumeFormat.of(filename)
             if let given = p["format"], let fromName, given != fromName.rawValue {
                 throw VireoError.parameter("format", "format '\(given)' does not match the extension of '\(filename)'")
@@ -114,8 +97,7 @@ extension StorageEndpoints {
             }
             return .init(.string("\(id):\(volname)"))
         }
-        registry.register(.get, "/nodes/{node}/storage/{storage}/content/{volume}") { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(.get, "/nodes/{node}/storage/{storage}/content/{volume}", handles: []) { request in
             let (id, volname) = try volname(request)
             try checkVolumeAccess(request, storage: id, write: false)
             let plugin = try await request.services.storage.activePlugin(id)
@@ -128,8 +110,8 @@ extension StorageEndpoints {
             if info.protected { object["protected"] = 1 }
             return .init(.object(object))
         }
-        registry.register(.put, "/nodes/{node}/storage/{storage}/content/{volume}") { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(.put, "/nodes/{node}/storage/{storage}/content/{volume}", handles: ["notes", "protected"]) {
+            request in
             let (id, volname) = try volname(request)
             try checkVolumeAccess(request, storage: id, write: true)
             let plugin = try await request.services.storage.activePlugin(id)
@@ -148,15 +130,16 @@ extension StorageEndpoints {
             }
             if let protected = request.parameters.bool("protected") {
                 if protected {
-                    FileManager.default.createFile(atPath: path + ".protected", contents: nil)
+                    guard FileManager.default.createFile(atPath: path + ".protected", contents: nil) else {
+                        throw VireoError(.unavailable, "cannot mark '\(path)' protected")
+                    }
                 } else {
                     try? FileManager.default.removeItem(atPath: path + ".protected")
                 }
             }
             return .null
         }
-        registry.register(.delete, "/nodes/{node}/storage/{storage}/content/{volume}") { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(.delete, "/nodes/{node}/storage/{storage}/content/{volume}", handles: ["delay"]) { request in
             let (id, volname) = try volname(request)
             let volid = "\(id):\(volname)"
             try checkVolumeAccess(request, storage: id, write: true)

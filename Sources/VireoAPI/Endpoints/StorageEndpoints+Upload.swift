@@ -18,8 +18,12 @@ extension StorageEndpoints {
             schema.streamsBody = true
             return schema
         }
-        registry.register(.post, uploadPath, schema: schema) { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(
+            .post,
+            uploadPath,
+            schema: schema,
+            handles: ["checksum", "checksum-algorithm", "content", "filename"]
+        ) { request in
             let id = try request.parameters.require("storage")
             guard let stream = request.body, let boundary = stream.contentType.flatMap(MultipartParser.boundary(of:))
             else {
@@ -148,14 +152,8 @@ extension StorageEndpoints {
         }
         guard let fileName = upload.fileName else { throw VireoError.parameter("filename", "no file in the upload") }
         // The file part's own name is the `filename` parameter.
-        upload.fields["filename"] = .text(normalizedFileName(fileName))
+        upload.fields["filename"] = .text(UploadFileName.normalized(fileName))
         return upload
-    }
-
-    /// Proxmox's normalisation: the path is stripped, characters outside `[A-Za-z0-9_.-]` become `_`.
-    static func normalizedFileName(_ name: String) -> String {
-        let base = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        return String(base.map { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) ? $0 : "_" })
     }
 
     static func hashFile(_ path: String, algorithm: String) throws -> String {

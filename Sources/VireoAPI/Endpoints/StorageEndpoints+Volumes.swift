@@ -23,11 +23,13 @@ extension StorageEndpoints {
 
     static let snapshotName = ParameterSpec("snapname", .string, pattern: "[A-Za-z][A-Za-z0-9_\\-]+", maxLength: 40)
 
+    /// Vireo's own endpoints (not in Proxmox's schema): their schemas declare only what they handle.
     static func registerVolumeOperations(in registry: inout APIRegistry) {
         registry.register(
             .put,
             volumePath + "/resize",
-            schema: volumeSchema([ParameterSpec("size", .string, pattern: "\\+?\\d+(\\.\\d+)?[KMGT]?")])
+            schema: volumeSchema([ParameterSpec("size", .string, pattern: "\\+?\\d+(\\.\\d+)?[KMGT]?")]),
+            handles: .all
         ) { request in
             let (id, volname) = try volname(request)
             let text = try request.parameters.require("size")
@@ -46,14 +48,20 @@ extension StorageEndpoints {
             try await request.services.storage.withLock(id) { try await plugin.resize(volname, sizeBytes: target) }
             return .null
         }
-        registry.register(.post, volumePath + "/snapshot", schema: volumeSchema([snapshotName])) { request in
+        registry.register(.post, volumePath + "/snapshot", schema: volumeSchema([snapshotName]), handles: .all) {
+            request in
             let (id, volname) = try volname(request)
             let name = try request.parameters.require("snapname")
             let plugin = try await request.services.storage.activePlugin(id)
             try await request.services.storage.withLock(id) { try await plugin.createSnapshot(volname, name: name) }
             return .null
         }
-        registry.register(.post, volumePath + "/snapshot/{snapname}/rollback", schema: volumeSchema([snapshotName])) {
+        registry.register(
+            .post,
+            volumePath + "/snapshot/{snapname}/rollback",
+            schema: volumeSchema([snapshotName]),
+            handles: .all
+        ) {
             request in
             let (id, volname) = try volname(request)
             let name = try request.parameters.require("snapname")
@@ -64,7 +72,12 @@ extension StorageEndpoints {
             try await request.services.storage.withLock(id) { try await plugin.rollbackSnapshot(volname, name: name) }
             return .null
         }
-        registry.register(.delete, volumePath + "/snapshot/{snapname}", schema: volumeSchema([snapshotName])) {
+        registry.register(
+            .delete,
+            volumePath + "/snapshot/{snapname}",
+            schema: volumeSchema([snapshotName]),
+            handles: .all
+        ) {
             request in
             let (id, volname) = try volname(request)
             let name = try request.parameters.require("snapname")
@@ -72,7 +85,8 @@ extension StorageEndpoints {
             try await request.services.storage.withLock(id) { try await plugin.deleteSnapshot(volname, name: name) }
             return .null
         }
-        registry.register(.post, volumePath + "/template", schema: volumeSchema([], returns: "string")) { request in
+        registry.register(.post, volumePath + "/template", schema: volumeSchema([], returns: "string"), handles: .all) {
+            request in
             let (id, volname) = try volname(request)
             let plugin = try await request.services.storage.activePlugin(id)
             if let user = try await request.services.storage.user(of: "\(id):\(volname)") {
@@ -98,7 +112,8 @@ extension StorageEndpoints {
                     ParameterSpec("format", .string, optional: true, enumValues: ["raw", "qcow2", "vmdk"]),
                 ],
                 returns: "string"
-            )
+            ),
+            handles: .all
         ) { request in
             let (id, volname) = try volname(request)
             let p = request.parameters

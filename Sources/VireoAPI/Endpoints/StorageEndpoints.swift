@@ -49,7 +49,7 @@ enum StorageEndpoints {
     // MARK: - storage.cfg
 
     static func registerConfiguration(in registry: inout APIRegistry) {
-        registry.register(.get, "/storage") { request in
+        registry.register(.get, "/storage", handles: ["type"]) { request in
             let (config, digest) = try await request.services.storage.configuration()
             let type = request.parameters["type"]
             let items = config.sections.map(StorageDefinition.init).filter {
@@ -60,7 +60,8 @@ enum StorageEndpoints {
         registry.register(
             .post,
             "/storage",
-            schema: APISchema.pveEndpoint(.post, "/storage")?.adding(extraOptions)
+            schema: APISchema.pveEndpoint(.post, "/storage")?.adding(extraOptions),
+            handles: .all
         ) { request in
             let p = request.parameters
             let id = try p.require("storage")
@@ -82,7 +83,7 @@ enum StorageEndpoints {
             }
             return .init(["storage": .string(id), "type": .string(type)])
         }
-        registry.register(.get, "/storage/{storage}") { request in
+        registry.register(.get, "/storage/{storage}", handles: []) { request in
             let id = try request.parameters.require("storage")
             let (config, digest) = try await request.services.storage.configuration()
             guard let section = config[id] else { throw VireoError.notFound("storage '\(id)' does not exist") }
@@ -91,7 +92,8 @@ enum StorageEndpoints {
         registry.register(
             .put,
             "/storage/{storage}",
-            schema: APISchema.pveEndpoint(.put, "/storage/{storage}")?.adding(extraOptions)
+            schema: APISchema.pveEndpoint(.put, "/storage/{storage}")?.adding(extraOptions),
+            handles: .all
         ) { request in
             let p = request.parameters
             let id = try p.require("storage")
@@ -118,7 +120,7 @@ enum StorageEndpoints {
             }
             return .init(["storage": .string(id), "type": .string(type ?? "")])
         }
-        registry.register(.delete, "/storage/{storage}") { request in
+        registry.register(.delete, "/storage/{storage}", handles: []) { request in
             let id = try request.parameters.require("storage")
             try await request.services.storage.modifyConfiguration { config in
                 guard config[id] != nil else { throw VireoError.notFound("storage '\(id)' does not exist") }
@@ -177,10 +179,7 @@ enum StorageEndpoints {
                 }
                 values[key] = ContentType.listText(content)
             case "path":
-                guard value.hasPrefix("/"), !value.split(separator: "/").contains(".."),
-                    value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-/_.@".contains($0)) })
-                else { throw VireoError.parameter("path", "invalid path '\(value)' - must be absolute") }
-                values[key] = value.count > 1 && value.hasSuffix("/") ? String(value.dropLast()) : value
+                values[key] = try StoragePathOption.validated(value)
             case "format":
                 guard let format = VolumeFormat(rawValue: value), schema.capabilities.formats.contains(format) else {
                     throw VireoError.parameter("format", "format '\(value)' is not supported on '\(type)' storages")
@@ -235,9 +234,9 @@ enum StorageEndpoints {
     }
 
     static func registerNodeStorage(in registry: inout APIRegistry) {
-        registry.register(.get, "/nodes/{node}/storage") { request in
+        registry.register(.get, "/nodes/{node}/storage", handles: ["content", "enabled", "format", "storage"]) {
+            request in
             let node = request.services.node
-            _ = try NodeEndpoints.checkNode(request)
             let p = request.parameters
             let wanted = try p["content"].map(ContentType.parseList)
             var items: [JSON] = []
@@ -259,13 +258,11 @@ enum StorageEndpoints {
             }
             return .init(.array(items))
         }
-        registry.register(.get, "/nodes/{node}/storage/{storage}") { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(.get, "/nodes/{node}/storage/{storage}", handles: []) { request in
             _ = try await request.services.storage.definition(try request.parameters.require("storage"))
             return .init(.array(["content", "status", "upload"].map { ["subdir": .string($0)] }))
         }
-        registry.register(.get, "/nodes/{node}/storage/{storage}/status") { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(.get, "/nodes/{node}/storage/{storage}/status", handles: []) { request in
             let definition = try await request.services.storage.definition(try request.parameters.require("storage"))
             let status = await request.services.storage.status(of: definition)
             return .init(.object(statusJSON(definition, status, node: request.services.node, fraction: false)))

@@ -31,7 +31,6 @@ enum TaskEndpoints {
     }
 
     static func record(_ request: APIRequest) throws -> TaskRegistry.Record {
-        _ = try NodeEndpoints.checkNode(request)
         let text = try request.parameters.require("upid")
         guard let upid = try? UPID(validating: text) else {
             throw VireoError.parameter("upid", "unable to parse worker upid '\(text)'")
@@ -46,8 +45,14 @@ enum TaskEndpoints {
     }
 
     static func register(in registry: inout APIRegistry) {
-        registry.register(.get, "/nodes/{node}/tasks") { request in
-            _ = try NodeEndpoints.checkNode(request)
+        registry.register(
+            .get,
+            "/nodes/{node}/tasks",
+            handles: [
+                "errors", "limit", "since", "source", "start", "statusfilter", "typefilter", "until", "userfilter",
+                "vmid",
+            ]
+        ) { request in
             let p = request.parameters
             let start = p.int("start") ?? 0
             let limit = p.int("limit") ?? 50
@@ -76,21 +81,21 @@ enum TaskEndpoints {
             let page = all.dropFirst(start).prefix(limit)
             return .init(.array(page.map { taskJSON($0, detail: false) }), total: all.count)
         }
-        registry.register(.get, "/nodes/{node}/tasks/{upid}") { request in
+        registry.register(.get, "/nodes/{node}/tasks/{upid}", handles: []) { request in
             _ = try record(request)
             return .init([["subdir": "log"], ["subdir": "status"]])
         }
-        registry.register(.get, "/nodes/{node}/tasks/{upid}/status") { request in
+        registry.register(.get, "/nodes/{node}/tasks/{upid}/status", handles: []) { request in
             .init(taskJSON(try record(request), detail: true))
         }
-        registry.register(.get, "/nodes/{node}/tasks/{upid}/log") { request in
+        registry.register(.get, "/nodes/{node}/tasks/{upid}/log", handles: ["limit", "start"]) { request in
             let task = try record(request)
             let start = request.parameters.int("start") ?? 0
             let limit = request.parameters.int("limit") ?? 50
             let (lines, total) = try request.services.tasks.log(task.upid, start: start, limit: limit)
             return .init(.array(lines.map { ["n": .int($0.0), "t": .string($0.1)] }), total: total)
         }
-        registry.register(.delete, "/nodes/{node}/tasks/{upid}") { request in
+        registry.register(.delete, "/nodes/{node}/tasks/{upid}", handles: []) { request in
             let task = try record(request)
             let identity = request.identity
             let owner = task.upid.user == identity.authID
@@ -107,7 +112,7 @@ enum TaskEndpoints {
             _ = request.services.tasks.stop(task.upid.description)
             return .null
         }
-        registry.register(.get, "/cluster/tasks") { request in
+        registry.register(.get, "/cluster/tasks", handles: []) { request in
             let records = request.services.tasks.list().filter { mayRead($0, request) }.prefix(2000)
             return .init(.array(records.map { taskJSON($0, detail: false) }))
         }

@@ -1,0 +1,40 @@
+import ServiceLifecycle
+import VireoAccess
+import VireoQEMU
+import VireoTasks
+
+// The daemon's long-lived pieces as services of its service group: each starts with the group
+// and ends on graceful shutdown (SIGTERM, SIGINT) or cancellation. The group shuts services down
+// in reverse order: the API servers first (no new work), then the workers, then the watchers.
+
+/// Keeps the access cache in step with the store's change feed (another writer, a cluster peer).
+struct AccessCacheService: Service {
+    let access: AccessControl
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await access.followChanges() }
+    }
+}
+
+/// The task workers: on shutdown running tasks are cancelled, given `grace` to end, and recorded.
+struct TaskWorkersService: Service {
+    let tasks: TaskRegistry
+    let grace: Duration
+
+    func run() async throws {
+        // Either a graceful shutdown or a cancellation: both mean the daemon is stopping.
+        do { try await gracefulShutdown() } catch {}
+        await tasks.shutdown(grace: grace)
+    }
+}
+
+/// qmeventd's role: QEMU event monitors connect to the socket while the daemon runs.
+struct VMEventService: Service {
+    let events: VMEventWatcher
+
+    func run() async throws {
+        try events.start()
+        do { try await gracefulShutdown() } catch {}
+        events.stop()
+    }
+}
