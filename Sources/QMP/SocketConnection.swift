@@ -1,18 +1,18 @@
 import Glibc
 import Synchronization
 
-/// A connected non-blocking stream socket, served by one I/O thread that runs `run()`.
+/// A connected non-blocking stream socket, served by the shared ``SocketReactor`` thread.
 ///
-/// Only the I/O thread touches the socket and closes the descriptors; other threads hand it work
-/// under `state`'s lock and wake it through a pipe, which they write only while `finished` is false
-/// (checked under the same lock), so no descriptor is used after close.
+/// Only the reactor thread touches the socket and closes it; tasks hand it work under `state`'s
+/// lock and wake the reactor. No thread per connection: a node with hundreds of running VMs
+/// holds hundreds of QMP connections on one I/O thread.
 final class SocketConnection: Sendable {
     private struct PendingWrite {
         var bytes: [UInt8]
         var continuation: CheckedContinuation<Void, any Error>
     }
 
-    private enum End {
+    enum End {
         case hungUp
         case failed(QMPError)
     }
@@ -22,33 +22,29 @@ final class SocketConnection: Sendable {
         var receiver: CheckedContinuation<[UInt8]?, any Error>?
         var writes: [PendingWrite] = []
         var closeRequested = false
-        /// Set by the I/O thread when it stops; descriptors are closed right after.
+        /// Set by the reactor when the connection ends; the socket is closed right after.
         var end: End?
+    }
+
+    /// What only the reactor thread uses: the unfinished line and the progress of the first write.
+    private struct IOState {
+        var partial: [UInt8] = []
+        var writeOffset = 0
     }
 
     /// A line longer than this (no newline seen) ends the connection.
     static let maximumMessageSize = 16 << 20
 
-    private let socket: Int32
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
+    let socket: Int32
     private let state = Mutex(State())
+    private let io = Mutex(IOState())
+    private let reactor: SocketReactor
 
-    /// Takes ownership of `socket` (already non-blocking).
-    init(socket: Int32) throws(QMPError) {
-        var pipeFDs: [Int32] = [-1, -1]
-        guard pipe(&pipeFDs) == 0 else {
-            let reason = errnoText()
-            Glibc.close(socket)
-            throw .io("pipe: \(reason)")
-        }
-        for fd in pipeFDs {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
+    /// Takes ownership of `socket` (already non-blocking) and hands it to the reactor.
+    init(socket: Int32, reactor: SocketReactor = .shared) throws(QMPError) {
         self.socket = socket
-        self.wakeRead = pipeFDs[0]
-        self.wakeWrite = pipeFDs[1]
+        self.reactor = reactor
+        reactor.register(self)
     }
 
     // MARK: - Called from tasks
@@ -103,52 +99,24 @@ final class SocketConnection: Sendable {
         }
     }
 
-    /// Call with the lock held and `end == nil`, so `wakeWrite` is still open.
-    private func wake() {
-        var byte: UInt8 = 1
-        // A full pipe already wakes the thread, so EAGAIN is fine to ignore.
-        _ = Glibc.write(wakeWrite, &byte, 1)
+    private func wake() { reactor.wake() }
+
+    // MARK: - The reactor thread
+
+    /// What the reactor should poll for; `closing` when `close()` was called.
+    func interest() -> (closing: Bool, wantsWrite: Bool) {
+        state.withLock { ($0.closeRequested, !$0.writes.isEmpty) }
     }
 
-    // MARK: - The I/O thread
-
-    /// Serves the socket until hang-up, error or `close()`; then fails what waits and closes descriptors.
-    func run() {
-        var partial: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        var writeOffset = 0
-        let end: End
-        loop: while true {
-            let (closing, wantsWrite) = state.withLock { ($0.closeRequested, !$0.writes.isEmpty) }
-            if closing {
-                end = .hungUp
-                break
+    /// Handles poll events; returns how the connection ended, or nil while it lives.
+    func service(_ events: Int32, chunk: inout [UInt8]) -> End? {
+        io.withLock { io in
+            if events & (POLLIN | POLLHUP | POLLERR) != 0 {
+                if let end = readAvailable(into: &io.partial, chunk: &chunk) { return end }
             }
-            var fds = [
-                pollfd(fd: socket, events: Int16(POLLIN) | (wantsWrite ? Int16(POLLOUT) : 0), revents: 0),
-                pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
-            ]
-            if poll(&fds, 2, -1) < 0 {
-                if errno == EINTR { continue }
-                end = .failed(.io("poll: \(errnoText())"))
-                break
-            }
-            if fds[1].revents != 0 { drainWakePipe(into: &chunk) }
-            let socketEvents = Int32(fds[0].revents)
-            if socketEvents & (POLLIN | POLLHUP | POLLERR) != 0 {
-                if let readEnd = readAvailable(into: &partial, chunk: &chunk) {
-                    end = readEnd
-                    break
-                }
-            }
-            if socketEvents & POLLOUT != 0 {
-                if let writeError = writePending(offset: &writeOffset) {
-                    end = .failed(writeError)
-                    break loop
-                }
-            }
+            if events & POLLOUT != 0, let error = writePending(offset: &io.writeOffset) { return .failed(error) }
+            return nil
         }
-        finish(end)
     }
 
     /// Reads until the socket would block; returns how the connection ended, or nil while it lives.
@@ -227,11 +195,8 @@ final class SocketConnection: Sendable {
         return nil
     }
 
-    private func drainWakePipe(into buffer: inout [UInt8]) {
-        while buffer.withUnsafeMutableBytes({ Glibc.read(wakeRead, $0.baseAddress, $0.count) }) > 0 {}
-    }
-
-    private func finish(_ end: End) {
+    /// Fails what waits and closes the socket; called once, by the reactor.
+    func finish(_ end: End) {
         let (receiver, writes) = state.withLock { state in
             state.end = end
             let receiver = state.lines.isEmpty ? state.receiver : nil
@@ -240,8 +205,6 @@ final class SocketConnection: Sendable {
             return (receiver, state.writes)
         }
         Glibc.close(socket)
-        Glibc.close(wakeRead)
-        Glibc.close(wakeWrite)
         switch end {
         case .hungUp: receiver?.resume(returning: nil)
         case .failed(let error): receiver?.resume(throwing: error)

@@ -3,8 +3,8 @@ import Glibc
 
 /// A `QMPTransport` over QEMU's `-qmp unix:<path>,server=on,wait=off` socket.
 ///
-/// All socket I/O runs on one dedicated thread per connection (non-blocking fd plus `poll`), so
-/// no task of the cooperative pool ever blocks in a syscall.
+/// All socket I/O runs on the process's one QMP I/O thread (non-blocking fds and `poll`), so no
+/// task of the cooperative pool ever blocks in a syscall, and no connection costs a thread.
 public final class UnixSocketQMPTransport: QMPTransport {
     /// The socket path this transport connected to.
     public let path: String
@@ -28,9 +28,6 @@ public final class UnixSocketQMPTransport: QMPTransport {
             switch try attemptConnect(path: path) {
             case .connected(let fd):
                 let connection = try SocketConnection(socket: fd)
-                let thread = Thread { connection.run() }
-                thread.name = "qmp-io"
-                thread.start()
                 return UnixSocketQMPTransport(path: path, connection: connection)
             case .notYet(let reason):
                 guard ContinuousClock.now < deadline else {
@@ -51,9 +48,6 @@ public final class UnixSocketQMPTransport: QMPTransport {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         let connection = try SocketConnection(socket: fd)
-        let thread = Thread { connection.run() }
-        thread.name = "qmp-io"
-        thread.start()
         return UnixSocketQMPTransport(path: path, connection: connection)
     }
 

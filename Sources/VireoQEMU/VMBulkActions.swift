@@ -15,14 +15,18 @@ public struct VMBulkActions: Sendable {
         var up: Int?
         var down: Int?
         var vmid: VMID
+        var loaded: LoadedVMConfig?
 
-        init(vmid: VMID, config: VMConfig.Section) {
+        init(vmid: VMID, config: VMConfig.Section, loaded: LoadedVMConfig? = nil) {
             self.vmid = vmid
+            self.loaded = loaded
             let parsed = config["startup"].flatMap { try? PropertyString(parsing: $0) }
             order = parsed?["order"].flatMap(Int.init)
             up = parsed?["up"].flatMap(Int.init)
             down = parsed?["down"].flatMap(Int.init)
         }
+
+        static func == (a: Startup, b: Startup) -> Bool { a.vmid == b.vmid }
 
         /// Ordered VMs first by their order, then the rest; VMID breaks ties.
         static func < (a: Startup, b: Startup) -> Bool {
@@ -39,17 +43,21 @@ public struct VMBulkActions: Sendable {
     /// A VM that fails to start is logged and the others still start.
     public func startAll(only vmids: Set<VMID>? = nil, force: Bool = false, log: VMRuntime.Log) async throws {
         var plan: [Startup] = []
-        for (vmid, node) in try await manager.configs.all() where node == manager.node {
-            if let vmids, !vmids.contains(vmid) { continue }
-            guard let (config, _) = try? await manager.configs.read(vmid) else { continue }
-            guard !config.main.isTemplate, force || config.main.startsOnBoot else { continue }
-            guard manager.runningPID(vmid) == nil else { continue }
-            plan.append(Startup(vmid: vmid, config: config.main))
+        let (all, broken) = try await manager.configs.loadAllOnNode()
+        for (vmid, reason) in broken where vmids?.contains(vmid) ?? true {
+            log("WARN: VM \(vmid) not started: its config cannot be read: \(reason)")
+        }
+        let running = manager.runningPIDs()
+        for loaded in all {
+            if let vmids, !vmids.contains(loaded.vmid) { continue }
+            let config = loaded.config.main
+            guard !config.isTemplate, force || config.startsOnBoot, running[loaded.vmid] == nil else { continue }
+            plan.append(Startup(vmid: loaded.vmid, config: config, loaded: loaded))
         }
         for entry in plan.sorted() {
             log("Starting VM \(entry.vmid)")
             do {
-                try await manager.configs.withLock(entry.vmid) { try await runtime.start(entry.vmid, log: log) }
+                try await runtime.start(entry.vmid, loaded: entry.loaded, log: log)
             } catch {
                 log("Starting VM \(entry.vmid) failed: \(error)")
                 continue
@@ -70,12 +78,16 @@ public struct VMBulkActions: Sendable {
         log: VMRuntime.Log
     ) async throws {
         var plan: [Startup] = []
-        for (vmid, node) in try await manager.configs.all() where node == manager.node {
-            if let vmids, !vmids.contains(vmid) { continue }
-            guard manager.runningPID(vmid) != nil, let (config, _) = try? await manager.configs.read(vmid) else {
-                continue
-            }
-            plan.append(Startup(vmid: vmid, config: config.main))
+        let (all, broken) = try await manager.configs.loadAllOnNode()
+        let running = manager.runningPIDs()
+        for (vmid, reason) in broken where running[vmid] != nil && (vmids?.contains(vmid) ?? true) {
+            // Still stopped: a running VM whose file is broken must not be left running by a node shutdown.
+            log("WARN: VM \(vmid): config cannot be read (\(reason)); stopping it with the default timeout")
+            plan.append(Startup(vmid: vmid, config: VMConfig.Section()))
+        }
+        for loaded in all where running[loaded.vmid] != nil {
+            if let vmids, !vmids.contains(loaded.vmid) { continue }
+            plan.append(Startup(vmid: loaded.vmid, config: loaded.config.main, loaded: loaded))
         }
         for entry in plan.sorted().reversed() {
             log("Stopping VM \(entry.vmid) (timeout = \(entry.down ?? timeout) seconds)")

@@ -94,6 +94,24 @@ public final class VMConfigStore: Sendable {
         }
     }
 
+    /// Every VM config of this node with its version, in one store read, and the files that do
+    /// not parse (with the reason): for work over all VMs that must say what it skipped.
+    public func loadAllOnNode() async throws -> (loaded: [LoadedVMConfig], broken: [(vmid: VMID, reason: String)]) {
+        var loaded: [LoadedVMConfig] = []
+        var broken: [(vmid: VMID, reason: String)] = []
+        for file in try await store.readAll("nodes/\(node)/qemu-server") {
+            let name = file.path[(file.path.lastIndex(of: "/").map(file.path.index(after:)) ?? file.path.startIndex)...]
+            guard name.hasSuffix(".conf"), let vmid = VMID(String(name.dropLast(5))) else { continue }
+            do {
+                let config = try VMConfig(parsing: file.content)
+                loaded.append(LoadedVMConfig(vmid: vmid, config: config, digest: file.digest, version: file.version))
+            } catch {
+                broken.append((vmid, "\(error)"))
+            }
+        }
+        return (loaded, broken)
+    }
+
     /// Creates a new VM config; fails when the VMID exists on any node.
     public func create(_ vmid: VMID, config: VMConfig) async throws {
         try await locks.withLock("vm-\(vmid)") {

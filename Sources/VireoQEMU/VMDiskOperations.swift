@@ -45,7 +45,9 @@ public struct VMDiskOperations: Sendable {
                 try main.set("template", "1")
                 try await manager.configs.modify(vmid) { $0.main = main }
             } catch {
-                _ = try? await manager.configs.modify(vmid) { _ = $0.main.remove("lock") }
+                await undoStep("remove the lock of VM \(vmid)", log: log) {
+                    try await manager.configs.modify(vmid) { _ = $0.main.remove("lock") }
+                }
                 throw error
             }
         }
@@ -127,8 +129,8 @@ public struct VMDiskOperations: Sendable {
             try await manager.configs.modify(request.newid) { $0.main = main }
         } catch {
             log("clone failed - removing VM \(request.newid) again: \(error)")
-            for volid in made { try? await manager.free(volid) }
-            try? await manager.configs.delete(request.newid)
+            for volid in made { await undoStep("free '\(volid)'", log: log) { try await manager.free(volid) } }
+            await undoStep("remove VM \(request.newid)", log: log) { try await manager.configs.delete(request.newid) }
             throw error
         }
     }
@@ -258,8 +260,10 @@ public struct VMDiskOperations: Sendable {
                 }
                 log("disk '\(key)' is now '\(copy)'")
             } catch {
-                if let moved { try? await manager.free(moved) }
-                _ = try? await manager.configs.modify(vmid) { _ = $0.main.remove("lock") }
+                if let moved { await undoStep("free '\(moved)'", log: log) { try await manager.free(moved) } }
+                await undoStep("remove the lock of VM \(vmid)", log: log) {
+                    try await manager.configs.modify(vmid) { _ = $0.main.remove("lock") }
+                }
                 throw error
             }
             if delete {

@@ -105,6 +105,7 @@ public final class VMEventWatcher: Sendable {
         do {
             try await client.connect(timeout: .seconds(10))
             logger.debug("event monitor of VM \(vmid) connected")
+            runtime.manager.sessions.attach(client, to: vmid)
             // It may have powered off while vireod was away.
             if try await client.queryStatus().status == .shutdown { await guestPoweredOff(vmid) }
             for await event in client.events {
@@ -123,6 +124,7 @@ public final class VMEventWatcher: Sendable {
         } catch {
             logger.debug("event monitor of VM \(vmid) ended: \(error)")
         }
+        runtime.manager.sessions.detach(client, from: vmid)
         await client.close()
     }
 

@@ -13,6 +13,8 @@ public final class VMManager: Sendable {
     /// Where taps are made and QEMU runs (`vireod --netns`).
     public let namespace: NetworkNamespace
     public let stats = VMProcessStats()
+    /// Each running VM's QMP session with the daemon.
+    public let sessions = QMPSessions()
 
     public init(
         configs: VMConfigStore,

@@ -224,13 +224,23 @@ public struct VMRuntime: Sendable {
         return try await qmp(vmid, body)
     }
 
-    /// One QMP session: QEMU serves one monitor client at a time, so each use connects and closes.
+    /// Runs `body` on the VM's QMP session with the daemon; without one (QEMU has not connected
+    /// its monitor yet, or the daemon just restarted) on a connection to the VM's QMP socket.
     @discardableResult
     func qmp<T: Sendable>(
         _ vmid: VMID,
         timeout: Duration = .seconds(10),
         _ body: @Sendable (QMPClient) async throws -> T
     ) async throws -> T {
+        if let session = manager.sessions.session(vmid) {
+            do {
+                return try await body(session)
+            } catch QMPError.disconnected {
+                manager.sessions.detach(session, from: vmid)  // QEMU went away mid-call: try the socket
+            } catch let error as QMPError {
+                throw VireoError(.internalError, "VM \(vmid) qmp command failed - \(error)", underlying: error)
+            }
+        }
         let path = QEMUCommandBuilder.qmpSocket(runDirectory: runDirectory, vmid: vmid)
         let client: QMPClient
         do {
@@ -259,7 +269,8 @@ public struct VMRuntime: Sendable {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if manager.runningPID(vmid) == nil { return true }
-            try? await Task.sleep(for: .milliseconds(50))
+            // Cancelled (the daemon stops): answer now instead of spinning until the deadline.
+            do { try await Task.sleep(for: .milliseconds(50)) } catch { break }
         }
         return manager.runningPID(vmid) == nil
     }

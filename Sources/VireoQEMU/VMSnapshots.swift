@@ -76,12 +76,22 @@ public struct VMSnapshots: Sendable {
             }
         } catch {
             log("snapshot failed - rolling back what was done: \(error)")
-            for disk in done.reversed() { try? await deleteDiskSnapshot(vmid, disk, name: name) }
-            if let stateVolume { try? await manager.free(stateVolume) }
-            if paused { _ = try? await runtime.qmp(vmid) { try await $0.cont() } }
-            _ = try? await manager.configs.modify(vmid) { config in
-                _ = config.removeSnapshot(name)
-                _ = config.main.remove("lock")
+            for disk in done.reversed() {
+                await undoStep("delete snapshot '\(name)' of \(disk.key)", log: log) {
+                    try await deleteDiskSnapshot(vmid, disk, name: name)
+                }
+            }
+            if let stateVolume {
+                await undoStep("free '\(stateVolume)'", log: log) { try await manager.free(stateVolume) }
+            }
+            if paused {
+                await undoStep("resume VM \(vmid)", log: log) { try await runtime.qmp(vmid) { try await $0.cont() } }
+            }
+            await undoStep("remove snapshot '\(name)' from the config", log: log) {
+                try await manager.configs.modify(vmid) { config in
+                    _ = config.removeSnapshot(name)
+                    _ = config.main.remove("lock")
+                }
             }
             throw error
         }
@@ -126,7 +136,9 @@ public struct VMSnapshots: Sendable {
                 config.pending = nil
             }
         } catch {
-            _ = try? await manager.configs.modify(vmid) { _ = $0.main.remove("lock") }
+            await undoStep("remove the lock of VM \(vmid)", log: log) {
+                try await manager.configs.modify(vmid) { _ = $0.main.remove("lock") }
+            }
             throw error
         }
         if let state = snapshot["vmstate"] {
@@ -166,7 +178,9 @@ public struct VMSnapshots: Sendable {
                 do { try await manager.free(state) } catch  where force { log("warning: \(error)") }
             }
         } catch {
-            _ = try? await manager.configs.modify(vmid) { _ = $0.main.remove("lock") }
+            await undoStep("remove the lock of VM \(vmid)", log: log) {
+                try await manager.configs.modify(vmid) { _ = $0.main.remove("lock") }
+            }
             throw error
         }
         try await manager.configs.modify(vmid) { config in

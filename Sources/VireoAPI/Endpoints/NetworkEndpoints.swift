@@ -1,3 +1,4 @@
+import Logging
 import VireoAccess
 import VireoCore
 import VireoHost
@@ -20,7 +21,7 @@ enum NetworkEndpoints {
             request in
             let config = request.services.network
             let (file, _) = try config.read()
-            let kernel = (try? await config.network.links()) ?? []
+            let kernel = await kernelLinks(request)
             var items: [JSON] = []
             for (index, interface) in file.interfaces.enumerated() where interface.type != .loopback {
                 items.append(.object(json(interface, priority: index + 1, kernel: kernel)))
@@ -83,7 +84,7 @@ enum NetworkEndpoints {
             guard let index = file.interfaces.firstIndex(where: { $0.name == name }) else {
                 throw VireoError.notFound("interface '\(name)' does not exist")
             }
-            let kernel = (try? await config.network.links()) ?? []
+            let kernel = await kernelLinks(request)
             return .init(.object(json(file.interfaces[index], priority: index + 1, kernel: kernel)))
         }
         registry.register(.put, base + "/{iface}", handles: .all) { request in
@@ -223,5 +224,16 @@ enum NetworkEndpoints {
         if let id = interface.vlanID { object["vlan-id"] = .int(id) }
         if !interface.options.isEmpty { object["options"] = .array(interface.options.map { .string($0) }) }
         return object
+    }
+
+    /// The kernel's view of the links, for `active` and the like; when `ip` fails the list still
+    /// answers from the config, and the failure is logged (a data-plane problem, not the caller's).
+    static func kernelLinks(_ request: APIRequest) async -> [HostNetwork.Link] {
+        do {
+            return try await request.services.network.network.links()
+        } catch {
+            request.services.logger.warning("cannot read the kernel's links: \(error)")
+            return []
+        }
     }
 }
