@@ -42,7 +42,8 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
             failure = APIFailure(error)
         } catch {
             services.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
-            failure = APIFailure(VireoError(.internalError, "internal error"))
+            // The cause stays in the answer (and the log): "internal error" alone helps nobody triage.
+            failure = APIFailure(VireoError(.internalError, "internal error: \(error)", underlying: error))
         }
         // Every 401 leaves at the same time after its request came in, whatever failed and however
         // long finding out took: against password guessing and probing for user names.

@@ -285,16 +285,13 @@ public final class AccessControl: Sendable {
     }
 
     /// Runs slow blocking work (KDF, PAM) off the cooperative thread pool.
+    /// Password hashing and PAM block for a while: they run on the blocking pool.
     static func offloaded<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: work()) }
-        }
+        await BlockingPool.shared.run(work)
     }
 
     static func offloadedThrowing<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
+        try await BlockingPool.shared.run(work)
     }
 }
 

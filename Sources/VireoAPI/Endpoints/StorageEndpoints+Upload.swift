@@ -63,7 +63,8 @@ extension StorageEndpoints {
                 defer { try? FileManager.default.removeItem(atPath: spool) }
                 log.append("received \(ByteSize(bytes: received.size)) for \(volid)")
                 if let (algorithm, expected) = checksum {
-                    let actual = try hashFile(spool, algorithm: algorithm)
+                    // Hashing gigabytes blocks for a while: on the blocking pool, not the cooperative one.
+                    let actual = try await BlockingPool.shared.run { try hashFile(spool, algorithm: algorithm) }
                     guard actual == expected else {
                         throw VireoError.invalid("checksum mismatch: got '\(actual)' but expected '\(expected)'")
                     }
@@ -129,7 +130,9 @@ extension StorageEndpoints {
                         if upload.size > available, !storage.definition.overcommit {
                             throw VireoError.invalid("not enough space on storage '\(storage.id)' for the upload")
                         }
-                        try file.write(contentsOf: bytes)
+                        // A write can block on a slow disk (dirty-page throttling): off the cooperative pool.
+                        let chunk = Array(bytes)
+                        try await BlockingPool.shared.run { [file] in try file.write(contentsOf: chunk) }
                     } else {
                         fieldBytes += bytes
                         guard fieldBytes.count <= 64 * 1024 else {
