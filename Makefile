@@ -58,5 +58,6 @@ fmt:
 
 lint:
 	$(SWIFT) format lint --strict -r -p Sources Tests Package.swift
+	python3 scripts/check-imports.py
 
 check: lint build-tests

@@ -58,7 +58,10 @@ let package = Package(
         .target(name: "QMP", exclude: ["README.md"], swiftSettings: strict),
         .target(
             name: "VireoQEMU",
-            dependencies: ["QMP", "VireoCore", "VireoHost", "VireoStorage", "VireoStore"],
+            dependencies: [
+                "QMP", "VireoCore", "VireoHost", "VireoStorage", "VireoStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(name: "VireoNetwork", dependencies: ["VireoCore", "VireoHost"], swiftSettings: strict),
@@ -163,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VireoHostTests",
-            dependencies: ["VireoHost", "VireoTestSupport"],
+            dependencies: ["VireoHost", "VireoCore", "VireoTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -173,7 +176,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VireoAccessTests",
-            dependencies: ["VireoAccess", "VireoStore", "VireoTestSupport"],
+            dependencies: ["VireoAccess", "VireoCore", "VireoStore", "VireoTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -184,6 +187,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -35,6 +35,15 @@ extension VMConfig.Section {
         entries.compactMap { entry in try? VMNIC(key: entry.key, value: entry.value) }.sorted { $0.index < $1.index }
     }
 
+    /// The network devices in index order. - Throws: naming the first entry that does not parse.
+    public func parsedNICs() throws -> [VMNIC] {
+        try entries.filter { VMNIC.isKey($0.key) }.map { entry in
+            do { return try VMNIC(key: entry.key, value: entry.value) } catch let error as VireoError {
+                throw VireoError.parameter(entry.key, error.message)
+            }
+        }.sorted { $0.index < $1.index }
+    }
+
     /// The integer value of `key`, nil when absent or not a number.
     public func integer(_ key: String) -> Int? { self[key].flatMap { Int($0) } }
 
@@ -118,11 +127,21 @@ public struct VMNIC: Sendable, Hashable {
     public var queues: Int?
     public var options: PropertyString
 
-    /// - Throws: `.invalidArgument` when `key` is not `netN` or the value does not parse.
-    public init(key: String, value: String) throws {
+    /// The index of a `netN` key (`net0`…`net31`), nil for any other key.
+    public static func index(ofKey key: String) -> Int? {
         guard key.hasPrefix("net"), let index = Int(key.dropFirst(3)), (0..<32).contains(index),
             String(index) == key.dropFirst(3)
-        else { throw VireoError.invalid("'\(key)' is not a network device key") }
+        else { return nil }
+        return index
+    }
+
+    public static func isKey(_ key: String) -> Bool { index(ofKey: key) != nil }
+
+    /// - Throws: `.invalidArgument` when `key` is not `netN` or the value does not parse.
+    public init(key: String, value: String) throws {
+        guard let index = Self.index(ofKey: key) else {
+            throw VireoError.invalid("'\(key)' is not a network device key")
+        }
         let options = try PropertyString(parsing: value)
         self.key = key
         self.index = index

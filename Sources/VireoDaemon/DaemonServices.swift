@@ -28,12 +28,13 @@ struct TaskWorkersService: Service {
     }
 }
 
-/// qmeventd's role: QEMU event monitors connect to the socket while the daemon runs.
+/// qmeventd's role: QEMU event monitors connect to the socket while the daemon runs. The socket is
+/// bound before the service group starts (a node's boot starts VMs before that, and QEMU that
+/// finds no listener retries only every 5 s); the service closes it at shutdown.
 struct VMEventService: Service {
     let events: VMEventWatcher
 
     func run() async throws {
-        try events.start()
         do { try await gracefulShutdown() } catch {}
         events.stop()
     }

@@ -141,6 +141,7 @@ public struct Vireod: AsyncParsableCommand {
         let registry = VireoAPI.makeRegistry()
         let vmRuntime = VMRuntime(manager: services.vms, runner: storage.runner)
         let events = VMEventWatcher(runtime: vmRuntime, logger: logger)
+        try events.start()
         if NodeBoot.isFirstStart(runDirectory: services.vms.runDirectory) {
             _ = try tasks.start(type: "startall", id: "", user: "root@pam") { log in
                 try await VMBulkActions(runtime: vmRuntime).startAll { log.append($0) }

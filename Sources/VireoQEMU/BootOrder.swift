@@ -34,8 +34,8 @@ struct BootOrder {
     func index(for device: String, isCD: Bool) -> Int? {
         if legacy == nil { return explicit[device] }
         guard let legacy else { return nil }
-        if device.hasPrefix("net") {
-            return legacy.contains("n") ? 300 + (Int(device.dropFirst(3)) ?? 0) : nil
+        if let nic = VMNIC.index(ofKey: device) {
+            return legacy.contains("n") ? 300 + nic : nil
         }
         if isCD { return legacy.contains("d") ? 200 + (Int(device.filter(\.isNumber)) ?? 0) : nil }
         if legacy.contains("c"), device == bootDisk { return 100 }

@@ -413,7 +413,7 @@ public struct QEMUCommandBuilder: Sendable {
         kvm: Bool,
         bootIndex: Int? = nil
     ) throws -> (netdev: String, device: String) {
-        guard let index = Int(key.dropFirst(3)), key.hasPrefix("net") else {
+        guard let index = VMNIC.index(ofKey: key) else {
             throw VireoError.parameter(key, "not a network device")
         }
         let net: PropertyString

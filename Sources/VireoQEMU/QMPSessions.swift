@@ -7,22 +7,39 @@ import VireoCore
 /// Commands reuse it instead of connecting to the VM's QMP socket each time, which stays free
 /// for an operator's own client. A session goes when QEMU hangs up.
 public final class QMPSessions: Sendable {
-    private let sessions = Mutex<[VMID: QMPClient]>([:])
+    private let sessions = Mutex<[VMID: (pid: Int, client: QMPClient)]>([:])
 
     public init() {}
 
-    func attach(_ client: QMPClient, to vmid: VMID) {
-        sessions.withLock { $0[vmid] = client }
+    /// `pid` is the QEMU process on the other end: a session of an earlier process of the VM is never used.
+    func attach(_ client: QMPClient, to vmid: VMID, pid: Int) {
+        sessions.withLock { $0[vmid] = (pid, client) }
     }
 
     /// Forgets `client` when it is still the VM's session (a reconnect may have replaced it).
     func detach(_ client: QMPClient, from vmid: VMID) {
         sessions.withLock { sessions in
-            if sessions[vmid] === client { sessions[vmid] = nil }
+            if sessions[vmid]?.client === client { sessions[vmid] = nil }
         }
     }
 
-    func session(_ vmid: VMID) -> QMPClient? { sessions.withLock { $0[vmid] } }
+    /// The session with QEMU process `pid` of the VM.
+    func session(_ vmid: VMID, pid: Int) -> QMPClient? {
+        sessions.withLock { sessions in
+            guard let session = sessions[vmid], session.pid == pid else { return nil }
+            return session.client
+        }
+    }
+
+    /// Waits up to `limit` for QEMU process `pid` to connect its monitor (it does so as it starts).
+    func awaitSession(_ vmid: VMID, pid: Int, within limit: Duration) async -> QMPClient? {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            if let client = session(vmid, pid: pid) { return client }
+            guard ContinuousClock.now < deadline else { return nil }
+            do { try await Task.sleep(for: .milliseconds(2)) } catch { return nil }
+        }
+    }
 
     /// VMs with a live session.
     public var count: Int { sessions.withLock { $0.count } }

@@ -19,7 +19,7 @@ public enum VMConfigPrivileges {
         }
         if key.hasPrefix("numa") { return "VM.Config.CPU" }
         if key.hasPrefix("ipconfig") { return "VM.Config.Cloudinit" }
-        if key.hasPrefix("net") { return "VM.Config.Network" }
+        if VMNIC.isKey(key) { return "VM.Config.Network" }
         if key.hasPrefix("unused") { return "VM.Config.Disk" }
         for prefix in ["hostpci", "usb", "serial", "parallel", "virtiofs"] where key.hasPrefix(prefix) {
             return "VM.Config.HWType"

@@ -380,7 +380,7 @@ public struct VMDiskOperations: Sendable {
 extension VMManager {
     /// New MAC addresses, SMBIOS UUID and VM generation ID: what makes a copy a different machine.
     public static func regenerateIdentity(_ section: inout VMConfig.Section) throws {
-        for entry in section.entries where entry.key.hasPrefix("net") {
+        for entry in section.entries where VMNIC.isKey(entry.key) {
             guard var net = try? PropertyString(parsing: entry.value) else { continue }
             for item in net.entries where item.value.split(separator: ":").count == 6 {
                 try net.set(item.key, to: randomMAC())

@@ -85,7 +85,7 @@ public final class VMEventWatcher: Sendable {
             }
             do {
                 let transport = try UnixSocketQMPTransport.adopt(socket: client, path: path)
-                Task { await self.watch(vmid, transport: transport) }
+                Task { await self.watch(vmid, pid: pid, transport: transport) }
             } catch {
                 logger.warning("event monitor of VM \(vmid) failed: \(error)")
             }
@@ -100,12 +100,12 @@ public final class VMEventWatcher: Sendable {
         return Int(credentials.pid)
     }
 
-    private func watch(_ vmid: VMID, transport: UnixSocketQMPTransport) async {
+    private func watch(_ vmid: VMID, pid: Int, transport: UnixSocketQMPTransport) async {
         let client = QMPClient(transport: transport)
         do {
             try await client.connect(timeout: .seconds(10))
             logger.debug("event monitor of VM \(vmid) connected")
-            runtime.manager.sessions.attach(client, to: vmid)
+            runtime.manager.sessions.attach(client, to: vmid, pid: pid)
             // It may have powered off while vireod was away.
             if try await client.queryStatus().status == .shutdown { await guestPoweredOff(vmid) }
             for await event in client.events {

@@ -35,21 +35,18 @@ public struct VMNetworkPlumbing: Sendable {
     public static func tapName(vmid: VMID, index: Int) -> String { "tap\(vmid)i\(index)" }
 
     public static func bridgedNICs(vmid: VMID, config: VMConfig.Section) throws -> [BridgedNIC] {
-        try (0..<32).compactMap { index -> BridgedNIC? in
-            let key = "net\(index)"
-            guard let value = config[key] else { return nil }
-            let net = try PropertyString(parsing: value)
-            guard let bridge = net["bridge"] else { return nil }
+        try config.parsedNICs().compactMap { nic in
+            guard let bridge = nic.bridge else { return nil }
             return BridgedNIC(
-                key: key,
-                index: index,
+                key: nic.key,
+                index: nic.index,
                 bridge: bridge,
-                mtu: net["mtu"].flatMap(Int.init).flatMap { $0 == 1 ? nil : $0 },
-                linkDown: (try? net.bool("link_down")) == true,
-                tag: net["tag"].flatMap(Int.init),
-                trunks: net["trunks"],
-                tap: tapName(vmid: vmid, index: index),
-                rate: net["rate"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil }
+                mtu: nic.mtu == 1 ? nil : nic.mtu,  // `mtu=1`: take the bridge's
+                linkDown: nic.linkDown,
+                tag: nic.tag,
+                trunks: nic.trunks,
+                tap: tapName(vmid: vmid, index: nic.index),
+                rate: nic.rate
             )
         }
     }

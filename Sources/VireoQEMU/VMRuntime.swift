@@ -105,6 +105,9 @@ public struct VMRuntime: Sendable {
             await plumbing.unplug(vmid: vmid)
             throw VireoError(.internalError, "start failed: QEMU exited right after starting")
         }
+        // The monitor QEMU connects to the daemon as it starts: wait for it, so the start's own
+        // commands do not take the VM's QMP socket from an operator's (or a benchmark's) client.
+        _ = await manager.sessions.awaitSession(vmid, pid: pid, within: .seconds(2))
         for nic in try VMNetworkPlumbing.bridgedNICs(vmid: vmid, config: config.main) where nic.linkDown {
             try await qmp(vmid) { try await $0.setLink(name: nic.key, up: false) }
         }
@@ -232,7 +235,7 @@ public struct VMRuntime: Sendable {
         timeout: Duration = .seconds(10),
         _ body: @Sendable (QMPClient) async throws -> T
     ) async throws -> T {
-        if let session = manager.sessions.session(vmid) {
+        if let pid = manager.runningPID(vmid), let session = manager.sessions.session(vmid, pid: pid) {
             do {
                 return try await body(session)
             } catch QMPError.disconnected {
