@@ -215,7 +215,7 @@ def bare_storm_once():
     return took
 
 
-rounds = int(os.environ.get("BENCH_STORM_ROUNDS", "2"))
+rounds = int(os.environ.get("BENCH_STORM_ROUNDS", "3"))
 api_runs, bare_runs = [], []
 for round_ in range(rounds):
     order = (api_storm_once, bare_storm_once) if round_ % 2 == 0 else (bare_storm_once, api_storm_once)

@@ -80,4 +80,43 @@ import VireoTasks
         let b = try tasks.start(type: "t", id: "1", user: "root@pam") { _ in }
         #expect(a != b)
     }
+
+    @Test func shutdownInterruptsRunningTasksAndRefusesNewOnes() async throws {
+        let tasks = try registry()
+        let upid = try tasks.start(type: "qmshutdown", id: "100", user: "root@pam") { log in
+            log.append("waiting for the guest")
+            try await Task.sleep(for: .seconds(600))
+        }
+        await tasks.shutdown(grace: .seconds(5))
+        #expect(tasks.record(upid.description)?.exitStatus == "interrupted by signal")
+        #expect(try tasks.log(upid, start: 0, limit: 10).lines.last?.1 == "TASK ERROR: interrupted by signal")
+        #expect(throws: VireoError.self) { try tasks.start(type: "qmstart", id: "101", user: "root@pam") { _ in } }
+    }
+
+    @Test func aTaskThatIgnoresCancellationIsRecordedInterruptedAfterTheGrace() async throws {
+        let tasks = try registry()
+        let upid = try tasks.start(type: "qmstart", id: "100", user: "root@pam") { _ in
+            // Work that does not look at cancellation (a blocking call).
+            let end = ContinuousClock.now + .seconds(2)
+            while ContinuousClock.now < end { try? await Task.sleep(for: .milliseconds(20)) }
+        }
+        await tasks.shutdown(grace: .milliseconds(100))
+        #expect(tasks.record(upid.description)?.exitStatus == "interrupted by signal")
+    }
+
+    @Test func historyIsBoundedAndSurvivesARestart() async throws {
+        let tasks = try registry()
+        let count = TaskRegistry.historyLimit + TaskRegistry.historyLimit / 4 + 10
+        var last: UPID?
+        for index in 0..<count {
+            let upid = try tasks.start(type: "vzdump", id: String(100 + index), user: "root@pam") { _ in }
+            await tasks.wait(upid.description)
+            last = upid
+        }
+        #expect(tasks.list().count <= TaskRegistry.historyLimit + TaskRegistry.historyLimit / 4)
+        #expect(tasks.list().first?.upid == last)
+        let reopened = try registry()
+        #expect(reopened.list().count == tasks.list().count)
+        #expect(reopened.list().first?.upid == last)
+    }
 }
