@@ -27,7 +27,12 @@ import Testing
         process.standardError = FileHandle.nullDevice
         try process.run()
         let pid = process.processIdentifier
-        defer { if process.isRunning { kill(pid, SIGKILL) } }
+        // Killed by PID whenever it is still this QEMU (its command line names our socket): the
+        // process may outlive what `Process.isRunning` reports.
+        defer {
+            let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+            if cmdline.contains(socket) { kill(pid, SIGKILL) }
+        }
 
         let client = try await QMPClient.connect(unixSocket: socket, timeout: .seconds(20))
         let status = try await client.queryStatus()
