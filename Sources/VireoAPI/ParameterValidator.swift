@@ -9,7 +9,6 @@ public struct ParameterValidator: Sendable {
     public func validate(_ raw: RawParameters, against schema: EndpointSchema) throws -> Parameters {
         var errors: [String: String] = [:]
         var values: [String: String] = [:]
-        var lists: [String: [String]] = [:]
         var parsed: [String: ParameterValue] = [:]
         let specs = Dictionary(schema.parameters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 
@@ -36,7 +35,6 @@ public struct ParameterValidator: Sendable {
                         errors[name] = problem
                         continue
                     }
-                    lists[name] = texts
                     parsed[name] = .list(texts)
                 } else {
                     let canonical = try check(value, spec: spec)
@@ -48,7 +46,7 @@ public struct ParameterValidator: Sendable {
             }
         }
         for spec in schema.parameters
-        where !spec.optional && values[spec.name] == nil && lists[spec.name] == nil && errors[spec.name] == nil {
+        where !spec.optional && parsed[spec.name] == nil && errors[spec.name] == nil {
             errors[spec.name] = "property is missing and it is not optional"
         }
         for spec in schema.parameters {
@@ -60,7 +58,7 @@ public struct ParameterValidator: Sendable {
         guard errors.isEmpty else {
             throw VireoError(.invalidArgument, "Parameter verification failed.", parameterErrors: errors)
         }
-        let refused = schema.unhandled.filter { values[$0] != nil || lists[$0] != nil }
+        let refused = schema.unhandled.filter { parsed[$0] != nil }
         guard refused.isEmpty else {
             throw VireoError(
                 .notImplemented,
@@ -68,7 +66,7 @@ public struct ParameterValidator: Sendable {
                 parameterErrors: Dictionary(uniqueKeysWithValues: refused.map { ($0, "not implemented by Vireo") })
             )
         }
-        return Parameters(values: values, lists: lists, parsed: parsed, defaults: schema.parsedDefaults)
+        return Parameters(values: values, parsed: parsed, defaults: schema.parsedDefaults)
     }
 
     /// The typed value of a checked, canonical parameter text.

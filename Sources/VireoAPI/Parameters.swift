@@ -26,20 +26,17 @@ public enum ParameterValue: Sendable, Equatable {
 /// (booleans `1`/`0`, integers in decimal) and parsed, path captures included. Typed reads fall
 /// back to the schema's default; ``values`` holds only what the caller sent.
 public struct Parameters: Sendable {
-    /// The canonical text of each parameter the caller sent.
+    /// The canonical text of each scalar parameter the caller sent.
     public private(set) var values: [String: String]
-    public private(set) var lists: [String: [String]]
     private var parsed: [String: ParameterValue]
     private var defaults: [String: ParameterValue]
 
     public init(
         values: [String: String] = [:],
-        lists: [String: [String]] = [:],
         parsed: [String: ParameterValue] = [:],
         defaults: [String: ParameterValue] = [:]
     ) {
         self.values = values
-        self.lists = lists
         self.parsed = parsed
         self.defaults = defaults
     }
@@ -47,21 +44,10 @@ public struct Parameters: Sendable {
     public subscript(name: String) -> String? { values[name] }
 
     /// Whether the caller sent `name` (defaults do not count).
-    public func has(_ name: String) -> Bool { values[name] != nil || lists[name] != nil }
+    public func has(_ name: String) -> Bool { parsed[name] != nil }
 
     /// The parsed value the caller sent, else the schema's default.
     public func value(_ name: String) -> ParameterValue? { parsed[name] ?? defaults[name] }
-
-    /// The text the caller sent, else the schema's default as text.
-    public func string(_ name: String) -> String? {
-        if let sent = values[name] { return sent }
-        switch defaults[name] {
-        case .text(let text): return text
-        case .integer(let number): return String(number)
-        case .boolean(let flag): return flag ? "1" : "0"
-        default: return nil
-        }
-    }
 
     public func require(_ name: String) throws -> String {
         guard let value = values[name] else { throw Self.missing(name) }
@@ -77,14 +63,6 @@ public struct Parameters: Sendable {
     }
 
     public func int(_ name: String, default fallback: Int) -> Int { int(name) ?? fallback }
-
-    public func number(_ name: String) -> Double? {
-        switch value(name) {
-        case .number(let number): number
-        case .integer(let number): Double(number)
-        default: nil
-        }
-    }
 
     public func bool(_ name: String) -> Bool? {
         guard case .boolean(let flag) = value(name) else { return nil }
@@ -119,43 +97,13 @@ public struct Parameters: Sendable {
     }
 
     public func storage(_ name: String = "storage") throws -> StorageID {
-        try required(name, optionalStorage(name))
-    }
-    public func optionalStorage(_ name: String) -> StorageID? {
-        guard case .storage(let storage) = value(name) else { return nil }
+        guard case .storage(let storage) = value(name) else { throw Self.missing(name) }
         return storage
     }
 
-    public func optionalVolume(_ name: String) -> VolumeID? {
-        guard case .volume(let volume) = value(name) else { return nil }
-        return volume
-    }
-
-    public func optionalNode(_ name: String) -> NodeName? {
-        guard case .node(let node) = value(name) else { return nil }
-        return node
-    }
-
-    public func userID(_ name: String = "userid") throws -> UserID { try required(name, optionalUserID(name)) }
-    public func optionalUserID(_ name: String) -> UserID? {
-        guard case .user(let user) = value(name) else { return nil }
+    public func userID(_ name: String = "userid") throws -> UserID {
+        guard case .user(let user) = value(name) else { throw Self.missing(name) }
         return user
-    }
-
-    public func realm(_ name: String = "realm") throws -> Realm { try required(name, optionalRealm(name)) }
-    public func optionalRealm(_ name: String) -> Realm? {
-        guard case .realm(let realm) = value(name) else { return nil }
-        return realm
-    }
-
-    public func group(_ name: String = "groupid") throws -> GroupID {
-        guard case .group(let group) = value(name) else { throw Self.missing(name) }
-        return group
-    }
-
-    public func role(_ name: String = "roleid") throws -> RoleID {
-        guard case .role(let role) = value(name) else { throw Self.missing(name) }
-        return role
     }
 
     public func optionalPool(_ name: String) -> PoolID? {

@@ -29,12 +29,6 @@ extension VMConfig.Section {
 
     public var hotplug: HotplugFeatures { HotplugFeatures(self["hotplug"]) }
 
-    /// The network devices `net0`…`net31`, in index order; unparsable entries are left out
-    /// (the command builder reports them when the VM starts).
-    public var nics: [VMNIC] {
-        entries.compactMap { entry in try? VMNIC(key: entry.key, value: entry.value) }.sorted { $0.index < $1.index }
-    }
-
     /// The network devices in index order. - Throws: naming the first entry that does not parse.
     public func parsedNICs() throws -> [VMNIC] {
         try entries.filter { VMNIC.isKey($0.key) }.map { entry in

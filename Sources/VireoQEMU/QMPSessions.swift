@@ -85,7 +85,4 @@ public final class QMPSessions: Sendable {
         }
         waiter?.continuation.resume(returning: nil)
     }
-
-    /// VMs with a live session.
-    public var count: Int { state.withLock { $0.sessions.count } }
 }

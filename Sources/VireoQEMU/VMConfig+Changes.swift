@@ -7,7 +7,7 @@ extension VMConfig {
     public mutating func applyPending() throws -> [String] {
         guard let pending else { return [] }
         var changed: [String] = []
-        for key in (pending["delete"] ?? "").split(separator: ",").map({ String($0.drop { $0 == "!" }) }) {
+        for key in pending.pendingDeletions.map(\.key) {
             try main.detachOrRemove(key)
             changed.append(key)
         }

@@ -8,7 +8,7 @@ public enum VMConfigDefaults {
         for entry in section.entries {
             guard let nic = try? VMNIC(key: entry.key, value: entry.value), nic.mac == nil else { continue }
             var rebuilt = try PropertyString(defaultValue: nil, [:])
-            try rebuilt.set(nic.model, to: VMManager.randomMAC())
+            try rebuilt.set(nic.model, to: randomMAC())
             for item in nic.options.entries where item.key != "model" && item.key != nic.model {
                 try rebuilt.set(item.key, to: item.value)
             }
@@ -22,5 +22,26 @@ public enum VMConfigDefaults {
         if section["meta"] == nil {
             try section.set("meta", "creation-qemu=vireo,ctime=\(Int64(Date().timeIntervalSince1970))")
         }
+    }
+
+    /// New MAC addresses, SMBIOS UUID and VM generation ID: what makes a copy a different machine.
+    public static func regenerateIdentity(_ section: inout VMConfig.Section) throws {
+        for entry in section.entries {
+            guard var nic = try? VMNIC(key: entry.key, value: entry.value), nic.mac != nil else { continue }
+            // The MAC sits under the model's key (`virtio=…`) or under `macaddr`.
+            let macKey = nic.options.entries.first { $0.value == nic.mac }?.key ?? "macaddr"
+            try nic.options.set(macKey, to: randomMAC())
+            try section.set(entry.key, nic.options.description)
+        }
+        if var smbios = section["smbios1"].flatMap({ try? PropertyString(parsing: $0) }) {
+            try smbios.set("uuid", to: UUID().uuidString.lowercased())
+            try section.set("smbios1", smbios.description)
+        }
+        if section["vmgenid"] != nil { try section.set("vmgenid", UUID().uuidString.lowercased()) }
+    }
+
+    /// A locally administered MAC with Proxmox's prefix `BC:24:11`.
+    public static func randomMAC() -> String {
+        "BC:24:11:" + (0..<3).map { _ in String(format: "%02X", UInt8.random(in: 0...255)) }.joined(separator: ":")
     }
 }

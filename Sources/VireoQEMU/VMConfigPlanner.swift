@@ -38,7 +38,7 @@ public struct VMConfigPlan: Sendable, Equatable {
         /// A NIC moved to another bridge or its link toggled (other NIC changes wait).
         case updateNIC(key: String, from: String, to: String)
         case hotplugNIC(key: String, value: String)
-        case unplugNIC(key: String)
+        case unplugNIC(key: String, value: String)
         case hotplugDisk(key: String, value: String)
         case unplugDisk(key: String, value: String)
     }
@@ -62,7 +62,7 @@ public struct VMConfigPlan: Sendable, Equatable {
         case .updateNIC(let key, _, let value), .hotplugNIC(let key, let value), .hotplugDisk(let key, let value):
             try main.set(key, value)
             _ = pending.remove(key)
-        case .unplugNIC(let key):
+        case .unplugNIC(let key, _):
             _ = main.remove(key)
             try pending.dropPendingDeletion(key)
         case .unplugDisk(let key, _):
@@ -128,7 +128,7 @@ public enum VMConfigPlanner {
             for key in update.deletions {
                 guard let value = main[key] else { continue }
                 if (try? VMNIC(key: key, value: value)) != nil, main.hotplug.network {
-                    live.append(.unplugNIC(key: key))
+                    live.append(.unplugNIC(key: key, value: value))
                 } else if VMManager.isDiskKey(key), main.hotplug.disk,
                     VMRuntime.canHotplugDisk(key, value: value, current: config.main)
                 {

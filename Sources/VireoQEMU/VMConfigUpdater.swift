@@ -37,14 +37,14 @@ public struct VMConfigUpdater: Sendable {
             try await manager.validate(vmid: vmid, config: try plan.effective.main)
 
             var allocated: [String] = []
-            var undo: [LiveUndo] = []
+            var applied: [VMConfigPlan.LiveChange] = []
             do {
                 allocated += try await manager.allocateDisks(vmid: vmid, config: &plan.main)
                 allocated += try await manager.allocateDisks(vmid: vmid, config: &plan.pending)
                 for change in plan.live {
                     if let done = try await apply(change, vmid: vmid, plan: plan, current: loaded.config.main) {
-                        undo.append(done)
-                        try plan.applied(done.change)
+                        applied.append(done)
+                        try plan.applied(done)
                     }
                 }
                 var config = loaded.config
@@ -54,9 +54,9 @@ public struct VMConfigUpdater: Sendable {
                     throw VireoError.conflict("VM \(vmid): config file was changed concurrently - update undone")
                 }
             } catch {
-                for step in undo.reversed() {
-                    do { try await revert(step, vmid: vmid, current: loaded.config.main) } catch {
-                        log("could not undo \(step.change): \(error)")
+                for change in applied.reversed() {
+                    do { try await revert(change, vmid: vmid, current: loaded.config.main) } catch {
+                        log("could not undo \(change): \(error)")
                     }
                 }
                 for volid in allocated {
@@ -67,51 +67,44 @@ public struct VMConfigUpdater: Sendable {
         }
     }
 
-    /// A live change that was made, with what it replaced.
-    struct LiveUndo: Sendable {
-        let change: VMConfigPlan.LiveChange
-        let previous: String?
-    }
-
     /// Applies one live change with the value the plan now holds (allocated disks, generated
-    /// MACs); nil when the running VM cannot take it and it stays pending.
+    /// MACs), returned as made; nil when the running VM cannot take it and it stays pending.
     private func apply(
         _ change: VMConfigPlan.LiveChange,
         vmid: VMID,
         plan: VMConfigPlan,
         current: VMConfig.Section
-    ) async throws -> LiveUndo? {
+    ) async throws -> VMConfigPlan.LiveChange? {
         switch change {
         case .updateNIC(let key, let old, _):
             guard let value = plan.pending[key] else { return nil }
             guard try await runtime.updateNICLive(vmid, key: key, from: old, to: value) else { return nil }
-            return LiveUndo(change: .updateNIC(key: key, from: old, to: value), previous: old)
+            return .updateNIC(key: key, from: old, to: value)
         case .hotplugNIC(let key, _):
             guard let value = plan.pending[key] else { return nil }
             try await runtime.hotplugNIC(vmid, key: key, value: value) { _ in }
-            return LiveUndo(change: .hotplugNIC(key: key, value: value), previous: nil)
-        case .unplugNIC(let key):
-            let previous = plan.main[key]
+            return .hotplugNIC(key: key, value: value)
+        case .unplugNIC(let key, _):
             try await runtime.unplugNIC(vmid, key: key)
-            return LiveUndo(change: change, previous: previous)
+            return change
         case .hotplugDisk(let key, _):
             guard let value = plan.pending[key] else { return nil }
             try await runtime.hotplugDisk(vmid, key: key, value: value, current: current)
-            return LiveUndo(change: .hotplugDisk(key: key, value: value), previous: nil)
-        case .unplugDisk(let key, let value):
+            return .hotplugDisk(key: key, value: value)
+        case .unplugDisk(let key, _):
             try await runtime.unplugDisk(vmid, key: key)
-            return LiveUndo(change: change, previous: value)
+            return change
         }
     }
 
-    private func revert(_ step: LiveUndo, vmid: VMID, current: VMConfig.Section) async throws {
-        switch step.change {
+    private func revert(_ change: VMConfigPlan.LiveChange, vmid: VMID, current: VMConfig.Section) async throws {
+        switch change {
         case .updateNIC(let key, let old, let new):
             _ = try await runtime.updateNICLive(vmid, key: key, from: new, to: old)
         case .hotplugNIC(let key, _):
             try await runtime.unplugNIC(vmid, key: key)
-        case .unplugNIC(let key):
-            if let previous = step.previous { try await runtime.hotplugNIC(vmid, key: key, value: previous) { _ in } }
+        case .unplugNIC(let key, let value):
+            try await runtime.hotplugNIC(vmid, key: key, value: value) { _ in }
         case .hotplugDisk(let key, _):
             try await runtime.unplugDisk(vmid, key: key)
         case .unplugDisk(let key, let value):

@@ -84,7 +84,7 @@ public struct VMDiskOperations: Sendable {
         for key in main.keys where key.hasPrefix("unused") { _ = main.remove(key) }
         try main.set("name", request.name ?? "Copy-of-VM-\(source.main["name"] ?? String(vmid))")
         if let description = request.description { main.description = description }
-        try VMManager.regenerateIdentity(&main)
+        try VMConfigDefaults.regenerateIdentity(&main)
         var placeholder = main
         try placeholder.set("lock", "clone")
         try await manager.configs.create(request.newid, config: VMConfig(main: placeholder))
@@ -374,28 +374,5 @@ public struct VMDiskOperations: Sendable {
             freed.removeAll { config.referencedVolumes.contains($0) }
         }
         for volid in freed { try await manager.free(volid) }
-    }
-}
-
-extension VMManager {
-    /// New MAC addresses, SMBIOS UUID and VM generation ID: what makes a copy a different machine.
-    public static func regenerateIdentity(_ section: inout VMConfig.Section) throws {
-        for entry in section.entries where VMNIC.isKey(entry.key) {
-            guard var net = try? PropertyString(parsing: entry.value) else { continue }
-            for item in net.entries where item.value.split(separator: ":").count == 6 {
-                try net.set(item.key, to: randomMAC())
-            }
-            try section.set(entry.key, net.description)
-        }
-        if var smbios = section["smbios1"].flatMap({ try? PropertyString(parsing: $0) }) {
-            try smbios.set("uuid", to: UUID().uuidString.lowercased())
-            try section.set("smbios1", smbios.description)
-        }
-        if section["vmgenid"] != nil { try section.set("vmgenid", UUID().uuidString.lowercased()) }
-    }
-
-    /// A locally administered MAC with Proxmox's prefix `BC:24:11`.
-    public static func randomMAC() -> String {
-        "BC:24:11:" + (0..<3).map { _ in String(format: "%02X", UInt8.random(in: 0...255)) }.joined(separator: ":")
     }
 }

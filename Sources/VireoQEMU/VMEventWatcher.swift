@@ -16,6 +16,8 @@ public final class VMEventWatcher: Sendable {
     let logger: Logger
     let path: String
     private let listener = Mutex<Int32>(-1)
+    /// One task per connected VM, ended by `stop()` with the daemon's service group.
+    private let watches = Mutex<(next: Int, tasks: [Int: Task<Void, Never>])>((0, [:]))
 
     public init(runtime: VMRuntime, logger: Logger) {
         self.runtime = runtime
@@ -68,6 +70,7 @@ public final class VMEventWatcher: Sendable {
             shutdown(fd, Int32(SHUT_RDWR))
             close(fd)
         }
+        for task in watches.withLock({ Array($0.tasks.values) }) { task.cancel() }
     }
 
     private func acceptLoop(_ fd: Int32) {
@@ -85,7 +88,14 @@ public final class VMEventWatcher: Sendable {
             }
             do {
                 let transport = try UnixSocketQMPTransport.adopt(socket: client, path: path)
-                Task { await self.watch(vmid, pid: pid, transport: transport) }
+                watches.withLock { watches in
+                    watches.next += 1
+                    let id = watches.next
+                    watches.tasks[id] = Task {
+                        await self.watch(vmid, pid: pid, transport: transport)
+                        self.watches.withLock { _ = $0.tasks.removeValue(forKey: id) }
+                    }
+                }
             } catch {
                 logger.warning("event monitor of VM \(vmid) failed: \(error)")
             }

@@ -83,8 +83,11 @@ public final class TaskRegistry: Sendable {
             } catch is CancellationError {
                 status = "interrupted by signal"
             } catch {
-                status = (error as? VireoError)?.summary ?? "\(error)"
-                log.append("TASK ERROR: \(status)")
+                // One line: the status is a field of the index line (an error may carry a tool's
+                // multi-line output; the log keeps all of it).
+                let text = (error as? VireoError)?.summary ?? "\(error)"
+                log.append("TASK ERROR: \(text)")
+                status = Self.oneLine(text)
             }
             if status == "OK" {
                 log.append("TASK OK")
@@ -94,7 +97,7 @@ public final class TaskRegistry: Sendable {
                 log.append("TASK ERROR: interrupted by signal")
             }
             log.close()
-            finish(key, status: status)
+            await finish(key, status: status)
         }
         state.withLock { $0.handles[key] = handle }
         logger.info("task started", metadata: ["upid": "\(key)"])
@@ -128,7 +131,7 @@ public final class TaskRegistry: Sendable {
         }
         guard !finished else { return }
         for (key, _) in handles where record(key)?.isRunning == true {
-            finish(key, status: "interrupted by signal")
+            await finish(key, status: "interrupted by signal")
         }
     }
 
@@ -183,7 +186,7 @@ public final class TaskRegistry: Sendable {
         return (slice.map { ($0.offset + 1, $0.element) }, lines.count)
     }
 
-    private func finish(_ key: String, status: String) {
+    private func finish(_ key: String, status: String) async {
         let endtime = Int(Date().timeIntervalSince1970)
         let pruned = state.withLock { state -> [Record]? in
             // Finished once: a task interrupted at shutdown may still end on its own afterwards.
@@ -196,7 +199,13 @@ public final class TaskRegistry: Sendable {
         guard let pruned else { return }
         appendIndex("\(key) \(String(endtime, radix: 16, uppercase: true)) \(status)\n")
         logger.info("task finished", metadata: ["upid": "\(key)", "status": "\(status)"])
-        if !pruned.isEmpty { removeHistory(pruned) }
+        // Hundreds of log files to delete: file work, off the cooperative pool.
+        if !pruned.isEmpty { await BlockingPool.shared.run { self.removeHistory(pruned) } }
+    }
+
+    /// `text` with every control character (line breaks included) turned into a space.
+    static func oneLine(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { ConfigValue.isControl($0) ? " " : $0 }))
     }
 
     /// Drops the oldest finished records beyond ``historyLimit`` (with slack, so pruning is rare).
@@ -290,7 +299,7 @@ public final class TaskRegistry: Sendable {
             state.order = order
             return Self.prune(&state)
         }
-        if !pruned.isEmpty { removeHistory(pruned) }
+        if !pruned.isEmpty { removeHistory(pruned) }  // at start-up, before any request
     }
 
     /// This process's start time in clock ticks since boot (`/proc/self/stat` field 22), as PVE's pstart.

@@ -60,7 +60,7 @@ import VireoCore
             plan.live == [
                 .hotplugNIC(key: "net1", value: "virtio,bridge=vmbr1"),
                 .hotplugDisk(key: "virtio1", value: "local:1"),
-                .unplugNIC(key: "net0"),
+                .unplugNIC(key: "net0", value: "virtio=BC:24:11:00:00:01,bridge=vmbr0"),
             ]
         )
         #expect(plan.pending.pendingDeletions == [PendingDeletion(key: "net0")])

@@ -119,4 +119,17 @@ import VireoTasks
         #expect(reopened.list().count == tasks.list().count)
         #expect(reopened.list().first?.upid == last)
     }
+
+    @Test func aMultiLineErrorIsAOneLineStatusAndTheWholeTextIsLogged() async throws {
+        let tasks = try registry()
+        let upid = try tasks.start(type: "qmstart", id: "100", user: "root@pam") { _ in
+            throw VireoError.conflict("start failed: qemu said\nline two\r\nline three")
+        }
+        await tasks.wait(upid.description)
+        #expect(tasks.record(upid.description)?.exitStatus == "start failed: qemu said line two  line three")
+        let logged = try tasks.log(upid, start: 0, limit: 10).lines.map(\.1).joined(separator: "\n")
+        #expect(logged.contains("line two") && logged.contains("line three"))
+        let reopened = try registry()
+        #expect(reopened.record(upid.description)?.exitStatus == "start failed: qemu said line two  line three")
+    }
 }
