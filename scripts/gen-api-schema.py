@@ -4,50 +4,25 @@
 Takes facts only (paths, methods, parameter names, types, formats, limits, enums, defaults,
 permission expressions, protected/allowtoken flags, return type); no description text.
 Usage: scripts/gen-api-schema.py [path/to/pve-api-schema.json]
-The endpoint selection is PREFIXES below: add a path when Vireo implements it.
+Every endpoint in Vireo's scope is kept (scope: OUT_OF_SCOPE in api_coverage.py), so an endpoint
+is registered against Proxmox's schema without regenerating.
 """
 import json
 import os
 import sys
 
-PREFIXES = [
-    "/version", "/access", "/pools", "/cluster", "/cluster/status", "/cluster/resources",
-    "/cluster/nextid", "/cluster/tasks", "/nodes", "/nodes/{node}", "/nodes/{node}/status",
-    "/nodes/{node}/tasks", "/storage", "/storage/{storage}", "/nodes/{node}/storage",
-    "/nodes/{node}/storage/{storage}", "/nodes/{node}/storage/{storage}/status",
-    "/nodes/{node}/storage/{storage}/content", "/nodes/{node}/storage/{storage}/content/{volume}",
-    "/nodes/{node}/storage/{storage}/upload", "/nodes/{node}/qemu", "/nodes/{node}/qemu/{vmid}",
-    "/nodes/{node}/qemu/{vmid}/config", "/nodes/{node}/qemu/{vmid}/pending", "/nodes/{node}/qemu/{vmid}/status",
-    "/nodes/{node}/qemu/{vmid}/status/current", "/nodes/{node}/qemu/{vmid}/status/start",
-    "/nodes/{node}/qemu/{vmid}/status/stop", "/nodes/{node}/qemu/{vmid}/status/shutdown",
-    "/nodes/{node}/qemu/{vmid}/status/reset", "/nodes/{node}/qemu/{vmid}/status/suspend",
-    "/nodes/{node}/qemu/{vmid}/status/resume", "/nodes/{node}/qemu/{vmid}/status/reboot",
-    "/nodes/{node}/qemu/{vmid}/monitor", "/nodes/{node}/qemu/{vmid}/snapshot",
-    "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}", "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}/config",
-    "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback", "/nodes/{node}/qemu/{vmid}/clone",
-    "/nodes/{node}/qemu/{vmid}/template", "/nodes/{node}/qemu/{vmid}/resize", "/nodes/{node}/qemu/{vmid}/move_disk",
-    "/nodes/{node}/qemu/{vmid}/unlink", "/nodes/{node}/startall", "/nodes/{node}/stopall",
-    "/nodes/{node}/network", "/nodes/{node}/network/{iface}",
-]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from api_coverage import in_scope  # noqa: E402
 
 # Indexed parameters (`ide[n]`) and how many instances a VM config may have.
 INDEXED = {
     "ide": 4, "sata": 6, "scsi": 31, "virtio": 16, "net": 32, "serial": 4, "unused": 256, "hostpci": 16,
     "usb": 14, "parallel": 3, "ipconfig": 32, "numa": 8, "virtiofs": 10, "mp": 256, "dev": 256,
 }
-EXCLUDE = ["/access/openid", "/access/vncticket", "/access/users/{userid}/unlock-tfa",
-           "/access/domains/{realm}/sync"]
 
 
 def selected(path):
-    if any(path == e or path.startswith(e + "/") for e in EXCLUDE):
-        return False
-    for p in PREFIXES:
-        if path == p:
-            return True
-        if p in ("/access", "/pools", "/nodes/{node}/tasks") and path.startswith(p + "/"):
-            return True
-    return False
+    return in_scope(path)
 
 
 def swift_str(s):
@@ -84,7 +59,7 @@ def param(name, v):
     for key in ("minimum", "maximum"):
         if key in v:
             out[key] = v[key]
-    if "enum" in v:
+    if v.get("enum"):
         out["enum"] = [str(x) for x in v["enum"]]
     if "default" in v and isinstance(v["default"], (int, float, str)) and not isinstance(v["default"], bool):
         d = v["default"]

@@ -1,7 +1,7 @@
 import Foundation
 public import Logging
 public import VireoAccess
-import VireoHost
+public import VireoHost
 public import VireoNetwork
 public import VireoQEMU
 public import VireoStorage
@@ -18,6 +18,8 @@ public struct APIServices: Sendable {
     public let vms: VMManager
     /// The node's host network config (`/etc/network/interfaces`, or under the data dir with `--netns`).
     public let network: NodeNetworkConfig
+    /// The host's files, tools, devices and log, for the node endpoints.
+    public let host: NodeHost
     public let logger: Logger
     /// Delay before answering a failed authentication (Proxmox: about 3 s), against password guessing.
     public let authFailureDelay: Duration
@@ -30,6 +32,7 @@ public struct APIServices: Sendable {
         storage: StorageManager,
         vms: VMManager,
         network: NodeNetworkConfig? = nil,
+        host: NodeHost? = nil,
         logger: Logger,
         authFailureDelay: Duration = .seconds(3)
     ) {
@@ -40,6 +43,7 @@ public struct APIServices: Sendable {
                 network: HostNetwork(namespace: vms.namespace, runner: storage.runner),
                 runner: storage.runner
             )
+        self.host = host ?? NodeHost(runner: storage.runner, namespace: vms.namespace)
         self.node = node
         self.store = store
         self.access = access

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON value, used for API results and parsed bodies.
 ///
 /// Integers and floats are kept apart so counters stay integral on the wire (Go/Rust clients
@@ -179,5 +181,12 @@ extension JSON: Codable {
 extension String {
     fileprivate func leftPadding(to width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+extension JSON {
+    /// Parses JSON text (a tool's output, a stored document).
+    public static func parse(_ text: String) throws -> JSON {
+        try JSONDecoder().decode(JSON.self, from: Data(text.utf8))
     }
 }

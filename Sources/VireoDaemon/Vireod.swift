@@ -49,6 +49,12 @@ public struct Vireod: AsyncParsableCommand {
     )
     var interfacesFile: String?
 
+    @Option(
+        help:
+            "Read the node's log from the journal files in this directory (journalctl --directory) instead of the system journal (also VIREO_JOURNAL_DIR)."
+    )
+    var journalDirectory: String?
+
     @Option(help: "Seconds a client has from connecting (TLS handshake included) to a complete request head.")
     var headerTimeout: Double = 10
 
@@ -134,6 +140,13 @@ public struct Vireod: AsyncParsableCommand {
                         ? "/etc/network/interfaces" : paths.dataDir.appendingPathComponent("network/interfaces").path),
                 network: HostNetwork(namespace: namespace, runner: storage.runner),
                 runner: storage.runner
+            ),
+            host: NodeHost(
+                // A contained node changes host files under its data dir only.
+                filesRoot: namespace.name == nil ? "/" : paths.dataDir.appendingPathComponent("host").path,
+                runner: storage.runner,
+                namespace: namespace,
+                journalDirectory: journalDirectory ?? ProcessInfo.processInfo.environment["VIREO_JOURNAL_DIR"]
             ),
             logger: logger,
             authFailureDelay: .milliseconds(Int(authFailureDelay * 1000))

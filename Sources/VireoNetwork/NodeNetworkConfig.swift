@@ -121,13 +121,6 @@ public final class NodeNetworkConfig: Sendable {
     }
 
     static func writeAtomically(_ text: String, to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let temporary = path + ".tmp.\(getpid())"
-        try text.write(toFile: temporary, atomically: false, encoding: .utf8)
-        guard rename(temporary, path) == 0 else {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw VireoError(.internalError, "unable to write '\(path)': \(String(cString: strerror(errno)))")
-        }
+        try TextFile.writeAtomically(text, to: path)
     }
 }

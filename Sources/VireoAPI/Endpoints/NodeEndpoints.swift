@@ -32,8 +32,7 @@ enum NodeEndpoints {
             return .init(.array([.object(NodeStatus.current().resourceFields(node: node, listForm: true))]))
         }
         registry.register(.get, "/nodes/{node}", handles: []) { request in
-            let names = ["status", "storage", "tasks"]
-            return .init(.array(names.map { ["name": .string($0)] }))
+            .init(.array(request.routeChildren.filter { !$0.hasPrefix("{") }.map { ["name": .string($0)] }))
         }
         registry.register(.get, "/nodes/{node}/status", handles: []) { request in
             .init(NodeStatus.current().statusJSON())
@@ -42,5 +41,8 @@ enum NodeEndpoints {
             throw VireoError(.notImplemented, "node power management is not supported by Vireo yet")
         }
         TaskEndpoints.register(in: &registry)
+        registerSystem(in: &registry)
+        registerHardware(in: &registry)
+        registerDisks(in: &registry)
     }
 }

@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# Builds debian-guest.qcow2, a small BIOS-bootable Debian 12 (bookworm) disk
+# image for Vireo's guest-agent and cloud-init tests, from Debian packages only
+# (mmdebstrap, minbase variant plus the packages below, no recommends).
+# Output, in $1 (default <repo>/.cache/debian-guest):
+#   debian-guest.qcow2   MBR disk, one ext4 partition (label debian-root)
+#                        booted by extlinux; kernel command line
+#                        "console=tty0 console=ttyS0,115200n8 net.ifnames=0",
+#                        so the boot log and a login prompt are on the serial
+#                        port and the first NIC is eth0
+# The guest runs cloud-init (datasources NoCloud, ConfigDrive, None; network
+# config written for systemd-networkd), qemu-guest-agent (started by udev when
+# the virtio-serial port org.qemu.guest_agent.0 appears) and sshd (host keys
+# made on first boot). Root has no password: give users with cloud-init.
+# Boots from virtio-blk, virtio-scsi, IDE (ata_piix) or NVMe disks.
+# Use it through an overlay (qemu -snapshot, or a qcow2 with this backing file)
+# so that it stays unmodified.
+# Idempotent: rebuilds only when this script changed (the packages are
+# whatever bookworm has at build time). Prints the image's path last.
+# Needs root (mmdebstrap's root mode, a loop device and a mount). Build tools
+# come from REQUIRED_PACKAGES; with VIREO_INSTALL_MISSING=1 the missing ones
+# are installed with apt-get.
+set -euo pipefail
+
+REQUIRED_PACKAGES="mmdebstrap e2fsprogs fdisk mount extlinux syslinux-common qemu-utils"
+SUITE=bookworm
+MIRROR=${VIREO_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SECURITY_MIRROR=${VIREO_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+# udev loads the virtio modules and starts qemu-guest-agent; dbus is for
+# systemd-networkd, hostnamectl and friends; cloud-guest-utils is growpart,
+# for cloud-init's growpart module after a disk resize.
+PACKAGES="systemd-sysv udev dbus linux-image-cloud-amd64 initramfs-tools
+cloud-init cloud-guest-utils qemu-guest-agent openssh-server
+netbase iproute2 sudo"
+# The initramfs gets only these (plus their dependencies): the disk drivers.
+# ext4 and NVMe are built into the cloud kernel.
+INITRAMFS_MODULES="virtio_pci virtio_blk virtio_scsi sd_mod ata_piix ata_generic"
+# Units that only cost boot time (or run later and disturb tests) here.
+MASKED_UNITS="apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer
+e2scrub_all.timer e2scrub_reap.service fstrim.timer"
+DISK_MIB=2048
+CMDLINE="ro console=tty0 console=ttyS0,115200n8 net.ifnames=0"
+
+die() { echo "build-debian-guest: error: $*" >&2; exit 1; }
+log() { echo "build-debian-guest: $*" >&2; }
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+out=${1:-$repo/.cache/debian-guest}
+[ "$(id -u)" = 0 ] || die "must run as root (mmdebstrap root mode, losetup, mount)"
+
+# ---- build tools ----------------------------------------------------------
+missing=()
+for p in $REQUIRED_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "${VIREO_INSTALL_MISSING:-0}" = 1 ]; then
+        log "installing: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        die "missing Debian packages: ${missing[*]}
+  install them with: apt-get install -y ${missing[*]}
+  (or run this script with VIREO_INSTALL_MISSING=1)"
+    fi
+fi
+mbr_bin=/usr/lib/syslinux/mbr/mbr.bin
+[ -f "$mbr_bin" ] || die "$mbr_bin not found (package syslinux-common)"
+merged_usr_hooks=/usr/share/mmdebstrap/hooks/merged-usr
+[ -d "$merged_usr_hooks" ] || die "$merged_usr_hooks not found (package mmdebstrap)"
+
+# ---- up to date? -----------------------------------------------------------
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+image=$out/debian-guest.qcow2
+stamp=$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)
+if [ -s "$image" ] && [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp" ]; then
+    log "up to date ($(du -h "$image" | cut -f1))"
+    echo "$image"
+    exit 0
+fi
+
+# ---- cleanup, on success and failure alike ---------------------------------
+work=$(mktemp -d "${TMPDIR:-/tmp}/vireo-debian-guest.XXXXXX")
+loop=
+cleanup() {
+    # Whatever is still mounted below $work (our mount point, or what an
+    # interrupted mmdebstrap left in the chroot: /proc, /sys, /dev), deepest
+    # first, before anything is deleted; rm never crosses into a mount.
+    awk -v p="$work/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r |
+        while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    [ -z "$loop" ] || losetup -d "$loop" 2>/dev/null || true
+    rm -rf --one-file-system "$work"
+    rm -f "$image.tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+rootfs=$work/rootfs
+root_uuid=$(cat /proc/sys/kernel/random/uuid)
+
+# ---- mmdebstrap hooks ------------------------------------------------------
+# Before the kernel is installed, so that its postinst builds the small
+# initramfs only once (MODULES=most would put in every storage driver: 15 MB,
+# slow to unpack under TCG; dep mode would look at the build host's disks).
+cat > "$work/essential-hook" <<'EOF'
+#!/bin/sh
+set -eu
+r=$1
+mkdir -p "$r/etc/initramfs-tools/conf.d" "$r/usr/share/initramfs-tools/modules.d"
+printf 'MODULES=list\nRESUME=none\n' > "$r/etc/initramfs-tools/conf.d/vireo.conf"
+# /etc/initramfs-tools/modules is a conffile: this directory is read as well.
+printf '%s\n' $VIREO_INITRAMFS_MODULES > "$r/usr/share/initramfs-tools/modules.d/vireo"
+EOF
+
+# With every package installed, /proc, /sys and /dev still mounted (systemctl).
+cat > "$work/customize-hook" <<'EOF'
+#!/bin/sh
+set -eu
+r=$1
+kernel=$(cd "$r/boot" && ls vmlinuz-* | sort -V | tail -n 1)
+kver=${kernel#vmlinuz-}
+[ -f "$r/boot/initrd.img-$kver" ] || { echo "no initrd.img-$kver" >&2; exit 1; }
+
+echo debian-guest > "$r/etc/hostname"
+printf '127.0.0.1\tlocalhost\n127.0.1.1\tdebian-guest\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n' > "$r/etc/hosts"
+echo "UUID=$VIREO_ROOT_UUID / ext4 errors=remount-ro 0 1" > "$r/etc/fstab"
+# The build host's resolver means nothing in the guest.
+: > "$r/etc/resolv.conf"
+# cloud-init's locale module regenerates locales (slow) unless the requested
+# locale (default: the system's) is already the system's.
+echo LANG=C.UTF-8 > "$r/etc/default/locale"
+
+# extlinux boots the kernel by its file name (no symlink lookups), at once.
+mkdir -p "$r/boot/extlinux"
+cat > "$r/boot/extlinux/extlinux.conf" <<CFG
+SERIAL 0 115200
+DEFAULT debian
+PROMPT 0
+TIMEOUT 0
+LABEL debian
+  LINUX /boot/vmlinuz-$kver
+  INITRD /boot/initrd.img-$kver
+  APPEND root=UUID=$VIREO_ROOT_UUID $VIREO_CMDLINE
+CFG
+
+# cloud-init: only local datasources, so that nothing waits for a metadata
+# server; None keeps the modules running (users, ssh keys) without a seed.
+# networkd, not ifupdown: no extra package, DHCP built in.
+cat > "$r/etc/cloud/cloud.cfg.d/90_vireo.cfg" <<CFG
+datasource_list: [ NoCloud, ConfigDrive, None ]
+system_info:
+  network:
+    renderers: [ networkd ]
+CFG
+chroot "$r" systemctl enable -q systemd-networkd.service
+# cloud-init.service waits for systemd-networkd-wait-online (all links up, 2
+# minutes by default): one link is enough, and a NIC without carrier must
+# not hold the boot for long.
+mkdir -p "$r/etc/systemd/system/systemd-networkd-wait-online.service.d"
+cat > "$r/etc/systemd/system/systemd-networkd-wait-online.service.d/vireo.conf" <<CFG
+[Service]
+ExecStart=
+ExecStart=/lib/systemd/systemd-networkd-wait-online --any --timeout=20
+CFG
+
+# SSH host keys: none baked in. cloud-init's ssh module makes them before
+# sshd starts; this unit covers boots where cloud-init is disabled (no
+# datasource found) so that sshd never starts without keys.
+rm -f "$r"/etc/ssh/ssh_host_*
+cat > "$r/etc/systemd/system/ssh-hostkeys.service" <<CFG
+[Unit]
+Description=Generate missing SSH host keys
+After=cloud-init.service
+Before=ssh.service
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+
+[Install]
+WantedBy=ssh.service
+CFG
+chroot "$r" systemctl enable -q ssh-hostkeys.service
+chroot "$r" systemctl mask -q $VIREO_MASKED_UNITS
+
+# First boot state: machine-id made at boot, no logs nor caches of the build.
+: > "$r/etc/machine-id"
+rm -f "$r/var/lib/dbus/machine-id"
+# (The .debs stay in the cache when a hook ran apt-get, as merged-usr's does.)
+rm -rf "$r"/var/lib/apt/lists/* "$r"/var/cache/apt/*.bin "$r"/var/cache/apt/archives/*.deb "$r"/var/cache/debconf/*-old \
+    "$r"/var/lib/dpkg/*-old "$r"/var/log/apt/* "$r"/tmp/* "$r"/var/tmp/*
+find "$r/var/log" -type f -exec truncate -s 0 {} +
+EOF
+chmod +x "$work/essential-hook" "$work/customize-hook"
+
+# ---- root filesystem -------------------------------------------------------
+log "mmdebstrap $SUITE into $rootfs"
+include=$(echo $PACKAGES | tr ' ' ,)
+VIREO_INITRAMFS_MODULES=$INITRAMFS_MODULES VIREO_ROOT_UUID=$root_uuid \
+VIREO_CMDLINE=$CMDLINE VIREO_MASKED_UNITS=$(echo $MASKED_UNITS) \
+mmdebstrap --quiet --mode=root --variant=minbase --include="$include" \
+    --hook-dir="$merged_usr_hooks" \
+    --essential-hook="$work/essential-hook" \
+    --customize-hook="$work/customize-hook" \
+    --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    "$SUITE" "$rootfs" \
+    "deb $MIRROR $SUITE main" \
+    "deb $MIRROR $SUITE-updates main" \
+    "deb $SECURITY_MIRROR $SUITE-security main" >"$work/mmdebstrap.log" 2>&1 ||
+    { tail -n 40 "$work/mmdebstrap.log" >&2; die "mmdebstrap failed (its log's end above)"; }
+kver=$(cd "$rootfs/boot" && ls vmlinuz-* | sort -V | tail -n 1); kver=${kver#vmlinuz-}
+
+# ---- disk ------------------------------------------------------------------
+# MBR with one bootable partition from 1 MiB to the end. No partition device
+# is needed (this build host's kernel may lack partition tables altogether,
+# so no losetup --partscan): the filesystem is made from the tree, in place
+# at the partition's offset (mkfs.ext4 -d -E offset), and mounted through a
+# loop device with that offset only for extlinux, which must write its boot
+# sector and ldlinux.sys through a mounted filesystem. It then records sectors
+# relative to the filesystem; at boot, the partition's offset comes from the
+# MBR code (mbr.bin hands the partition entry over).
+disk=$work/disk.raw
+part_offset=$((1024 * 1024))
+part_bytes=$(( (DISK_MIB - 1) * 1024 * 1024 ))
+truncate -s "${DISK_MIB}M" "$disk"
+log "mkfs.ext4 ($(du -sh "$rootfs" | cut -f1) of files)"
+mkfs.ext4 -q -F -L debian-root -U "$root_uuid" -E offset=$part_offset -d "$rootfs" \
+    "$disk" $((part_bytes / 1024))k
+loop=$(losetup --find --show --offset $part_offset --sizelimit $part_bytes "$disk")
+mkdir "$work/mnt"
+mount -t ext4 "$loop" "$work/mnt"
+extlinux --install "$work/mnt/boot/extlinux" >/dev/null 2>"$work/extlinux.log" ||
+    { cat "$work/extlinux.log" >&2; die "extlinux --install failed"; }
+umount "$work/mnt"
+losetup -d "$loop"
+loop=
+# After mkfs, which may wipe what it takes for old signatures.
+# (sfdisk notes the ext4 signature in the new partition: that is the point.)
+echo "start=2048, type=83, bootable" |
+    sfdisk --quiet --wipe-partitions never --label dos "$disk" >/dev/null 2>&1 ||
+    die "sfdisk failed on $disk"
+dd if="$mbr_bin" of="$disk" bs=440 count=1 conv=notrunc status=none
+
+# ---- image -----------------------------------------------------------------
+qemu-img convert -f raw -O qcow2 "$disk" "$image.tmp"
+mv "$image.tmp" "$image"
+echo "$stamp" > "$out/.stamp"
+log "built $(du -h "$image" | cut -f1) (virtual ${DISK_MIB} MiB): kernel $kver"
+echo "$image"
