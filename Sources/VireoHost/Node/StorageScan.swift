@@ -46,8 +46,8 @@ extension NodeHost {
             let address = words[0].split(separator: ",").first.map(String.init) ?? String(words[0])
             targets[String(words[1]), default: []].append(address)
         }
-        return targets.keys.sorted().map {
-            ["target": .string($0), "portal": .string(targets[$0]!.joined(separator: ","))]
+        return targets.sorted { $0.key < $1.key }.map {
+            ["target": .string($0.key), "portal": .string($0.value.joined(separator: ","))]
         }
     }
 
