@@ -32,9 +32,12 @@ SECURITY_MIRROR=${VIREO_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-sec
 PACKAGES="systemd-sysv udev dbus linux-image-cloud-amd64 initramfs-tools
 cloud-init cloud-guest-utils qemu-guest-agent openssh-server
 netbase iproute2 sudo"
-# The initramfs gets only these (plus their dependencies): the disk drivers.
-# ext4 and NVMe are built into the cloud kernel.
-INITRAMFS_MODULES="virtio_pci virtio_blk virtio_scsi sd_mod ata_piix ata_generic"
+# The initramfs gets only these (plus their dependencies): the disk drivers
+# (ext4 and NVMe are built into the cloud kernel), and the CD-ROM ones: the
+# NoCloud/ConfigDrive seed must be visible to blkid when cloud-init's
+# generator runs (ds-identify, before udev loads modules), else cloud-init is
+# disabled for the boot.
+INITRAMFS_MODULES="virtio_pci virtio_blk virtio_scsi sd_mod sr_mod ata_piix ata_generic"
 # Units that only cost boot time (or run later and disturb tests) here.
 MASKED_UNITS="apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer
 e2scrub_all.timer e2scrub_reap.service fstrim.timer"
@@ -127,7 +130,9 @@ kver=${kernel#vmlinuz-}
 
 echo debian-guest > "$r/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\tdebian-guest\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n' > "$r/etc/hosts"
-echo "UUID=$VIREO_ROOT_UUID / ext4 errors=remount-ro 0 1" > "$r/etc/fstab"
+# No fsck at boot (pass 0): it costs seconds under TCG, and the journal
+# covers a guest that was killed.
+echo "UUID=$VIREO_ROOT_UUID / ext4 errors=remount-ro 0 0" > "$r/etc/fstab"
 # The build host's resolver means nothing in the guest.
 : > "$r/etc/resolv.conf"
 # cloud-init's locale module regenerates locales (slow) unless the requested

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 public import VireoCore
 
 /// `startall` and `stopall` of a node: `onboot` VMs in `startup` order when the node comes up,
@@ -105,6 +106,85 @@ public struct VMBulkActions: Sendable {
             }
         }
     }
+
+    /// What a bulk action does to one VM.
+    public enum Action: Sendable {
+        case start
+        case shutdown(timeout: Int, forceStop: Bool)
+        case suspend
+    }
+
+    /// `/cluster/bulk-action/guest/*`: `action` on the listed VMs of this node (all when nil), up
+    /// to `maxWorkers` at once, in startup order (shutdowns in reverse). VMs already in the
+    /// wanted state are skipped; one VM's failure is logged and the others go on. Throws when any failed.
+    public func run(
+        _ action: Action,
+        only vmids: Set<VMID>?,
+        maxWorkers: Int,
+        log: @escaping VMRuntime.Log
+    )
+        async throws
+    {
+        let (all, _) = try await manager.configs.loadAllOnNode()
+        if let vmids {
+            let known = Set(all.map(\.vmid))
+            for vmid in vmids.sorted() where !known.contains(vmid) {
+                log("VM \(vmid) does not exist on this node - skipped")
+            }
+        }
+        let running = manager.runningPIDs()
+        var plan = all.filter { vmids?.contains($0.vmid) ?? true }.filter { loaded in
+            switch action {
+            case .start: running[loaded.vmid] == nil && !loaded.config.main.isTemplate
+            case .shutdown, .suspend: running[loaded.vmid] != nil
+            }
+        }.map { Startup(vmid: $0.vmid, config: $0.config.main, loaded: $0) }.sorted()
+        if case .shutdown = action { plan.reverse() }
+        let runtime = self.runtime
+        let failures = LockedCounter()
+        for batch in stride(from: 0, to: plan.count, by: max(maxWorkers, 1)).map({
+            Array(plan[$0..<min($0 + max(maxWorkers, 1), plan.count)])
+        }) {
+            await withTaskGroup(of: Void.self) { group in
+                for entry in batch {
+                    group.addTask {
+                        do {
+                            switch action {
+                            case .start:
+                                log("Starting VM \(entry.vmid)")
+                                try await runtime.start(entry.vmid, loaded: entry.loaded, log: log)
+                            case .shutdown(let timeout, let forceStop):
+                                log("Shutting down VM \(entry.vmid)")
+                                try await runtime.manager.configs.withLock(entry.vmid) {
+                                    try await runtime.shutdown(
+                                        entry.vmid,
+                                        timeout: .seconds(entry.down ?? timeout),
+                                        forceStop: forceStop,
+                                        log: log
+                                    )
+                                }
+                            case .suspend:
+                                log("Suspending VM \(entry.vmid)")
+                                try await runtime.suspend(entry.vmid)
+                            }
+                        } catch {
+                            failures.increment()
+                            log("VM \(entry.vmid) failed: \(error)")
+                        }
+                    }
+                }
+            }
+        }
+        let failed = failures.value
+        if failed > 0 { throw VireoError(.internalError, "\(failed) of \(plan.count) guests failed") }
+    }
+}
+
+/// A count shared by concurrent workers.
+final class LockedCounter: Sendable {
+    private let count = Mutex(0)
+    func increment() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }
 
 /// Tells the first vireod start after a node boot from later restarts, by the kernel's boot ID

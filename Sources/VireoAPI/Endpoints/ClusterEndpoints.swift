@@ -4,11 +4,11 @@ import VireoHost
 import VireoQEMU
 import VireoStorage
 
-/// `/cluster`, `/cluster/status`, `/cluster/resources`, `/cluster/nextid`.
+/// `/cluster`: status, resources, the VM ID allocator, options, jobs, bulk actions, metrics, mappings.
 enum ClusterEndpoints {
     static func register(in registry: inout APIRegistry) {
-        registry.register(.get, "/cluster", handles: []) { _ in
-            .init(.array(["nextid", "resources", "status", "tasks"].map { ["name": .string($0)] }))
+        registry.register(.get, "/cluster", handles: []) { request in
+            .init(.array(request.routeChildren.filter { !$0.hasPrefix("{") }.map { ["name": .string($0)] }))
         }
         registry.register(.get, "/cluster/status", handles: []) { request in
             let node = request.services.node
@@ -63,9 +63,17 @@ enum ClusterEndpoints {
                 guard !used.contains(wanted) else { throw VireoError.parameter("vmid", "VM \(wanted) already exists") }
                 return .init(.string(String(wanted)))
             }
+            let (lower, upper) = DatacenterConfig.nextIDRange(try await DatacenterConfig.read(request.services.store))
             // Typed clients decode this as a string.
-            let next = VMID.range.lazy.compactMap(VMID.init).first { !used.contains($0) }
-            return .init(.string(next.map(String.init) ?? ""))
+            guard let next = (lower..<upper).lazy.compactMap(VMID.init).first(where: { !used.contains($0) }) else {
+                throw VireoError.invalid("unable to get any free VMID in range [\(lower), \(upper)]")
+            }
+            return .init(.string(String(next)))
         }
+        registerOptions(in: &registry)
+        registerJobs(in: &registry)
+        registerBulkActions(in: &registry)
+        registerMetrics(in: &registry)
+        registerMappings(in: &registry)
     }
 }
