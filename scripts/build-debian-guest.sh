@@ -155,11 +155,16 @@ CFG
 # cloud-init: only local datasources, so that nothing waits for a metadata
 # server; None keeps the modules running (users, ssh keys) without a seed.
 # networkd, not ifupdown: no extra package, DHCP built in.
+# Host keys: ed25519 and ecdsa only; RSA and DSA keys take seconds each to
+# make under TCG. /etc/hosts gets the hostname from meta-data (sudo looks it
+# up). All of these can be overridden by user-data.
 cat > "$r/etc/cloud/cloud.cfg.d/90_vireo.cfg" <<CFG
 datasource_list: [ NoCloud, ConfigDrive, None ]
 system_info:
   network:
     renderers: [ networkd ]
+ssh_genkeytypes: [ ed25519, ecdsa ]
+manage_etc_hosts: true
 CFG
 chroot "$r" systemctl enable -q systemd-networkd.service
 # cloud-init.service waits for systemd-networkd-wait-online (all links up, 2
@@ -171,6 +176,9 @@ cat > "$r/etc/systemd/system/systemd-networkd-wait-online.service.d/vireo.conf" 
 ExecStart=
 ExecStart=/lib/systemd/systemd-networkd-wait-online --any --timeout=20
 CFG
+
+# QEMU's default TCG CPU shows SVM: udev would load kvm_amd for nothing.
+printf 'blacklist kvm_amd\nblacklist kvm_intel\nblacklist kvm\n' > "$r/etc/modprobe.d/vireo-no-kvm.conf"
 
 # SSH host keys: none baked in. cloud-init's ssh module makes them before
 # sshd starts; this unit covers boots where cloud-init is disabled (no

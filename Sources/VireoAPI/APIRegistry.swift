@@ -27,6 +27,8 @@ public struct APIRequest: Sendable {
     /// The request body, for endpoints that stream it (uploads).
     let body: StreamedBody?
     let schema: EndpointSchema
+    /// Calls other endpoints as this caller (`execute`).
+    let dispatcher: APIDispatcher?
 
     /// Validates parameters a streaming handler read from the body, with the path's parameters.
     func validate(_ fromBody: RawParameters) throws -> Parameters {

@@ -13,12 +13,18 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
     let services: APIServices
     /// Requests on the root-only local socket act as root@pam (as `pvesh` does on a PVE node).
     let localRoot: Bool
-    private let validator = ParameterValidator()
+    private let dispatcher: APIDispatcher
     static var maxBody: Int { 512 * 1024 }
 
-    /// Calls that need no credentials at all.
+    /// `/nodes/<node>/lxc/…`: Vireo lists no containers and refuses every other container call.
+    static func isContainerPath(_ path: Substring) -> Bool {
+        let segments = path.split(separator: "/")
+        return segments.count >= 3 && segments[0] == "nodes" && segments[2] == "lxc"
+    }
+
+    /// Calls that need no credentials at all (the VNC ticket check proves itself with the ticket).
     static var unauthenticatedCalls: Set<String> {
-        ["GET /access/domains", "GET /access/ticket", "POST /access/ticket"]
+        ["GET /access/domains", "GET /access/ticket", "POST /access/ticket", "POST /access/vncticket"]
     }
 
     /// The OpenAPI document, rendered once.
@@ -28,6 +34,7 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
         self.registry = registry
         self.services = services
         self.localRoot = localRoot
+        dispatcher = APIDispatcher(registry: registry, services: services)
         openAPI = OpenAPIDocument.make(registry).serialized()
     }
 
@@ -81,6 +88,12 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
         switch match {
         case .found(let e, let c, let ch): (endpoint, captures, children) = (e, c, ch)
         case .notFound, .methodNotAllowed:
+            if Self.isContainerPath(apiPath) {
+                throw APIFailure(
+                    status: 501,
+                    message: "Vireo does not run containers (LXC): only virtual machines (qemu)"
+                )
+            }
             throw APIFailure(
                 status: 501,
                 message: "Method '\(method.rawValue) \(apiPath.isEmpty ? "/" : String(apiPath))' not implemented"
@@ -101,40 +114,17 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
         // A streamed body (uploads) is the handler's to read; only the URI's parameters are checked here.
         let streamed = endpoint.schema.streamsBody
         let raw = try await rawParameters(request, method: method, captures: captures, readBody: !streamed)
-        let parameters = try validator.validate(raw, against: streamed ? endpoint.schema.uriOnly : endpoint.schema)
-        // `{node}` is this node (or `localhost`, as on Proxmox) before anything reads the store.
-        if let node = captures["node"], node != services.node, node != "localhost" {
-            throw VireoError.notFound("no such node '\(node)'")
-        }
-        let access = try await services.access.snapshot()
-        let caller = identity ?? AuthIdentity(authID: "", viaTicket: false)
-        if identity != nil {
-            switch access.evaluator.evaluate(endpoint.schema.permission, for: caller, parameters: parameters.values) {
-            case .allowed: break
-            case .missing(let message): throw VireoError.notFound(message)
-            case .denied(let detail):
-                throw APIFailure(
-                    status: 403,
-                    message: detail.isEmpty ? "Permission check failed" : "Permission check failed (\(detail))"
-                )
-            }
-            try RootOnlyPolicy.check(
-                endpoint: endpoint,
-                parameters: parameters,
-                identity: caller,
-                permissions: access.permissions
-            )
-        }
-        let result = try await endpoint.handler(
-            APIRequest(
-                identity: caller,
-                parameters: parameters,
-                access: access,
-                services: services,
-                routeChildren: children,
-                body: streamed ? StreamedBody(contentType: request.headers[.contentType], body: request.body) : nil,
-                schema: endpoint.schema
-            )
+        let parameters = try ParameterValidator().validate(
+            raw,
+            against: streamed ? endpoint.schema.uriOnly : endpoint.schema
+        )
+        let result = try await dispatcher.invoke(
+            endpoint,
+            parameters: parameters,
+            captures: captures,
+            children: children,
+            identity: identity,
+            body: streamed ? StreamedBody(contentType: request.headers[.contentType], body: request.body) : nil
         )
         var envelope: [String: JSON] = result.extra
         envelope["data"] = result.data

@@ -65,6 +65,46 @@ public struct TicketAuthority: Sendable {
         return String(data).replacingOccurrences(of: "%3A", with: ":")
     }
 
+    // MARK: - VNC tickets
+
+    /// A short-lived ticket for one console: `PVEVNC:<HEXTIME>::<signature>`, the signature
+    /// covering `PVEVNC:<HEXTIME>:<authid>:<path>[:<port>]`.
+    public func issueVNCTicket(authID: String, path: String, port: Int? = nil, now: Int = Self.now()) throws -> String {
+        let time = Self.hexTime(now)
+        let signature = try privateKey.signature(
+            for: Array(Self.vncPlain(time: time, authID: authID, path: path, port: port).utf8),
+            padding: .insecurePKCS1v1_5
+        )
+        return "PVEVNC:\(time)::" + signature.rawRepresentation.base64EncodedString()
+    }
+
+    /// Whether `ticket` was issued for this user, path and port, less than 40 s ago.
+    public func verifyVNCTicket(
+        _ ticket: String,
+        authID: String,
+        path: String,
+        port: Int?,
+        now: Int = Self.now()
+    ) -> Bool {
+        let parts = ticket.components(separatedBy: "::")
+        guard parts.count == 2, parts[0].hasPrefix("PVEVNC:"), let signature = Data(base64Encoded: parts[1]) else {
+            return false
+        }
+        let time = String(parts[0].dropFirst("PVEVNC:".count))
+        guard time.count == 8, let issued = Int(time, radix: 16) else { return false }
+        let age = now - issued
+        guard age > -20, age < 40 else { return false }
+        return publicKey.isValidSignature(
+            _RSA.Signing.RSASignature(rawRepresentation: signature),
+            for: Array(Self.vncPlain(time: time, authID: authID, path: path, port: port).utf8),
+            padding: .insecurePKCS1v1_5
+        )
+    }
+
+    static func vncPlain(time: String, authID: String, path: String, port: Int?) -> String {
+        "PVEVNC:\(time):\(authID):\(path)" + (port.map { ":\($0)" } ?? "")
+    }
+
     // MARK: - CSRF
 
     public func csrfToken(for userid: String, now: Int = Self.now()) -> String {

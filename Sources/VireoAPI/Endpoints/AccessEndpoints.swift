@@ -48,6 +48,26 @@ enum AccessEndpoints {
                 "cap": capabilities(of: userid, snapshot),
             ])
         }
+        registry.register(.post, "/access/vncticket", handles: ["authid", "vncticket", "path", "privs", "port"]) {
+            request in
+            // A console proxy asks whether a VNC ticket is good for this user, path and port, and
+            // whether the user still holds the privileges; any doubt is a 401.
+            let p = request.parameters
+            let authID = try p.require("authid")
+            let path = try p.require("path")
+            let denied = VireoError(.unauthenticated, "authentication failure")
+            guard
+                request.services.access.tickets.verifyVNCTicket(
+                    try p.require("vncticket"),
+                    authID: authID,
+                    path: path,
+                    port: p.int("port")
+                )
+            else { throw denied }
+            let snapshot = try await request.services.access.snapshot()
+            guard snapshot.permissions.check(authID, path: path, privileges: p.list("privs")) else { throw denied }
+            return .null
+        }
         registry.register(.put, "/access/password", handles: ["confirmation-password", "password", "userid"]) {
             request in
             let userid = try request.parameters.require("userid")

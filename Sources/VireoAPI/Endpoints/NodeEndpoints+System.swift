@@ -20,6 +20,8 @@ extension NodeEndpoints {
         registry.register(.get, "/nodes/{node}/netstat", handles: []) { request in
             .init(.array(try await NetworkCounters.guestTaps(request.services.host)))
         }
+        // Vireo runs no containers: the list is empty, as on a Proxmox node without any.
+        registry.register(.get, "/nodes/{node}/lxc", handles: []) { _ in .init([]) }
         registry.register(.get, "/nodes/{node}/report", handles: []) { request in
             .init(.string(try await NodeReport.text(request)))
         }

@@ -44,5 +44,6 @@ enum NodeEndpoints {
         registerSystem(in: &registry)
         registerHardware(in: &registry)
         registerDisks(in: &registry)
+        registerBatch(in: &registry)
     }
 }

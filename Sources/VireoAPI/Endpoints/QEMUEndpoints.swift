@@ -23,6 +23,7 @@ enum QEMUEndpoints {
     static func register(in registry: inout APIRegistry) {
         registerPower(in: &registry)
         registerSnapshots(in: &registry)
+        registerFeatures(in: &registry)
         registerDiskOperations(in: &registry)
         registerShowCommand(in: &registry)
         registry.register(.get, "/nodes/{node}/qemu", handles: ["full"]) { request in

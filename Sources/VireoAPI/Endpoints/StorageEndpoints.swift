@@ -20,6 +20,7 @@ enum StorageEndpoints {
         registerContent(in: &registry)
         registerVolumeOperations(in: &registry)
         registerUpload(in: &registry)
+        registerDownload(in: &registry)
     }
 
     static func configJSON(_ definition: StorageDefinition, digest: String?) -> JSON {
