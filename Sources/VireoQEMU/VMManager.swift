@@ -2,6 +2,7 @@ import Foundation
 public import VireoCore
 public import VireoHost
 public import VireoStorage
+import VireoStore
 
 /// The VMs of this node: their configs, validation of configs against what QEMU will be given,
 /// disks named in `storage:size` form, and what is known about their processes.
@@ -15,6 +16,8 @@ public final class VMManager: Sendable {
     public let stats = VMProcessStats()
     /// Each running VM's QMP session with the daemon.
     public let sessions = QMPSessions()
+    /// One guest-agent conversation per VM at a time: the agent's channel takes one client.
+    let agentLocks = NamedLocks()
 
     public init(
         configs: VMConfigStore,

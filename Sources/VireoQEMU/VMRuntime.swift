@@ -136,7 +136,7 @@ public struct VMRuntime: Sendable {
         await cleanup(vmid, log: log)
     }
 
-    /// ACPI power button; waits for the guest to power off, then ends QEMU. With `forceStop` a
+    /// The guest agent's shutdown or the ACPI power button; waits for the guest to power off, then ends QEMU. With `forceStop` a
     /// guest that does not react in time is stopped hard; otherwise the task fails and the VM runs on.
     public func shutdown(_ vmid: VMID, timeout: Duration, forceStop: Bool, log: Log) async throws {
         guard manager.runningPID(vmid) != nil else { throw VireoError.conflict("VM \(vmid) not running") }
@@ -145,7 +145,15 @@ public struct VMRuntime: Sendable {
             guard forceStop else { throw VireoError.conflict("VM \(vmid) is paused - cannot shutdown") }
             return try await stop(vmid, log: log)
         }
-        try await qmp(vmid) { try await $0.systemPowerdown() }
+        // As Proxmox: the guest agent's shutdown when the VM has one that answers, else ACPI.
+        let agent = VMGuestAgent(manager: manager)
+        let agentEnabled = (try? await manager.configs.read(vmid))?.config.main.agentEnabled ?? false
+        if agentEnabled, await agent.responds(vmid) {
+            log("shutting down VM \(vmid) through the guest agent")
+            _ = try await agent.callRunning(vmid, "guest-shutdown", arguments: nil, skipPing: true)
+        } else {
+            try await qmp(vmid) { try await $0.systemPowerdown() }
+        }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             guard manager.runningPID(vmid) != nil else { return await cleanup(vmid, log: log) }

@@ -24,6 +24,7 @@ enum QEMUEndpoints {
         registerPower(in: &registry)
         registerSnapshots(in: &registry)
         registerFeatures(in: &registry)
+        registerAgent(in: &registry)
         registerDiskOperations(in: &registry)
         registerShowCommand(in: &registry)
         registry.register(.get, "/nodes/{node}/qemu", handles: ["full"]) { request in
