@@ -9,7 +9,7 @@
 #                        so the boot log and a login prompt are on the serial
 #                        port and the first NIC is eth0
 # The guest runs cloud-init (datasources NoCloud, ConfigDrive, None; network
-# config written for systemd-networkd), qemu-guest-agent (started by udev when
+# config written for ifupdown), qemu-guest-agent (started by udev when
 # the virtio-serial port org.qemu.guest_agent.0 appears) and sshd (host keys
 # made on first boot). Root has no password: give users with cloud-init.
 # Boots from virtio-blk, virtio-scsi, IDE (ata_piix) or NVMe disks.
@@ -27,11 +27,12 @@ SUITE=bookworm
 MIRROR=${VIREO_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${VIREO_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 # udev loads the virtio modules and starts qemu-guest-agent; dbus is for
-# systemd-networkd, hostnamectl and friends; cloud-guest-utils is growpart,
-# for cloud-init's growpart module after a disk resize.
+# logind, hostnamectl and friends; ifupdown applies cloud-init's network
+# config (see the customize hook); cloud-guest-utils is growpart, for
+# cloud-init's growpart module after a disk resize.
 PACKAGES="systemd-sysv udev dbus linux-image-cloud-amd64 initramfs-tools
 cloud-init cloud-guest-utils qemu-guest-agent openssh-server
-netbase iproute2 sudo"
+ifupdown netbase iproute2 sudo"
 # The initramfs gets only these (plus their dependencies): the disk drivers
 # (ext4 and NVMe are built into the cloud kernel), and the CD-ROM ones: the
 # NoCloud/ConfigDrive seed must be visible to blkid when cloud-init's
@@ -153,8 +154,12 @@ LABEL debian
 CFG
 
 # cloud-init: only local datasources, so that nothing waits for a metadata
-# server; None keeps the modules running (users, ssh keys) without a seed.
-# networkd, not ifupdown: no extra package, DHCP built in.
+# server; None keeps the modules running (users, ssh keys) if a seed is
+# there but unusable. The network config goes to ifupdown
+# (/etc/network/interfaces.d/50-cloud-init, brought up by networking.service,
+# which cloud-init.service waits for), not systemd-networkd: networkd holds a
+# static link in "configuring" until an IPv6 router advertisement comes or its
+# 12 s solicitation timeout ends, and cloud-init waits for that.
 # Host keys: ed25519 and ecdsa only; RSA and DSA keys take seconds each to
 # make under TCG. /etc/hosts gets the hostname from meta-data (sudo looks it
 # up). All of these can be overridden by user-data.
@@ -162,19 +167,9 @@ cat > "$r/etc/cloud/cloud.cfg.d/90_vireo.cfg" <<CFG
 datasource_list: [ NoCloud, ConfigDrive, None ]
 system_info:
   network:
-    renderers: [ networkd ]
+    renderers: [ eni ]
 ssh_genkeytypes: [ ed25519, ecdsa ]
 manage_etc_hosts: true
-CFG
-chroot "$r" systemctl enable -q systemd-networkd.service
-# cloud-init.service waits for systemd-networkd-wait-online (all links up, 2
-# minutes by default): one link is enough, and a NIC without carrier must
-# not hold the boot for long.
-mkdir -p "$r/etc/systemd/system/systemd-networkd-wait-online.service.d"
-cat > "$r/etc/systemd/system/systemd-networkd-wait-online.service.d/vireo.conf" <<CFG
-[Service]
-ExecStart=
-ExecStart=/lib/systemd/systemd-networkd-wait-online --any --timeout=20
 CFG
 
 # QEMU's default TCG CPU shows SVM: udev would load kvm_amd for nothing.

@@ -1,4 +1,5 @@
 import CSystemAuth
+import Foundation
 import VireoCore
 
 /// Hashes and checks passwords with the system's `crypt(3)` (libxcrypt).
@@ -12,6 +13,21 @@ public enum PasswordHasher {
             throw VireoError(.internalError, "cannot generate a password salt")
         }
         return try crypt(password, setting: text(of: setting))
+    }
+
+    /// A SHA-256 crypt hash (`$5$`), as Proxmox stores a cloud-init password: every guest's
+    /// crypt understands it.
+    public static func sha256Crypt(_ password: String) throws -> String {
+        var setting = [CChar](repeating: 0, count: 128)
+        guard vireo_crypt_gensalt("$5$", 0, &setting, UInt(setting.count)) == 0 else {
+            throw VireoError(.internalError, "cannot generate a password salt")
+        }
+        return try crypt(password, setting: text(of: setting))
+    }
+
+    /// Whether `text` already is a crypt hash (`$1$`, `$5$`, `$6$`, `$2a$`, `$2y$`, `$y$`).
+    public static func looksHashed(_ text: String) -> Bool {
+        text.range(of: #"^\$(1|5|6|2a|2y|y)\$.+\$.+"#, options: .regularExpression) != nil
     }
 
     public static func verify(_ password: String, hash: String) -> Bool {

@@ -122,6 +122,13 @@ public struct Vireod: AsyncParsableCommand {
         let tasks = try TaskRegistry(directory: paths.tasksDir, node: nodeName, logger: logger)
         let storage = StorageManager(store: store, node: nodeName, runner: SubprocessRunner(), logger: logger)
         try await storage.bootstrap(localPath: paths.dataDir.appendingPathComponent("local").path)
+        let nodeHost = NodeHost(
+            // A contained node changes host files under its data dir only.
+            filesRoot: namespace.name == nil ? "/" : paths.dataDir.appendingPathComponent("host").path,
+            runner: storage.runner,
+            namespace: namespace,
+            journalDirectory: journalDirectory ?? ProcessInfo.processInfo.environment["VIREO_JOURNAL_DIR"]
+        )
         let services = APIServices(
             node: nodeName,
             store: store,
@@ -132,7 +139,8 @@ public struct Vireod: AsyncParsableCommand {
                 configs: VMConfigStore(store: store, node: nodeName),
                 storage: storage,
                 runDirectory: paths.runDir.appendingPathComponent("qemu").path,
-                namespace: namespace
+                namespace: namespace,
+                resolvConfPath: nodeHost.path(of: NodeHost.resolvConfPath)
             ),
             network: NodeNetworkConfig(
                 path: interfacesFile
@@ -141,13 +149,7 @@ public struct Vireod: AsyncParsableCommand {
                 network: HostNetwork(namespace: namespace, runner: storage.runner),
                 runner: storage.runner
             ),
-            host: NodeHost(
-                // A contained node changes host files under its data dir only.
-                filesRoot: namespace.name == nil ? "/" : paths.dataDir.appendingPathComponent("host").path,
-                runner: storage.runner,
-                namespace: namespace,
-                journalDirectory: journalDirectory ?? ProcessInfo.processInfo.environment["VIREO_JOURNAL_DIR"]
-            ),
+            host: nodeHost,
             logger: logger,
             authFailureDelay: .milliseconds(Int(authFailureDelay * 1000))
         )

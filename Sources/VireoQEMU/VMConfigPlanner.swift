@@ -76,6 +76,7 @@ public struct VMConfigPlan: Sendable, Equatable {
 /// that change nothing QEMU was given), into `pending` for the next start, or live into QEMU.
 public enum VMConfigPlanner {
     /// Keys a running VM takes at once (they change nothing QEMU was given); others wait in `pending`.
+    /// Cloud-init keys are taken at once too: they reach the guest through the next ISO.
     public static let fastPlugKeys: Set<String> = [
         "name", "description", "onboot", "protection", "tags", "startup", "vmstatestorage", "hookscript",
     ]
@@ -89,7 +90,7 @@ public enum VMConfigPlanner {
         if !running { try config.applyPending() }
         var main = config.main
         var pending = config.pending ?? VMConfig.Section()
-        let deferred = { (key: String) in running && !fastPlugKeys.contains(key) }
+        let deferred = { (key: String) in running && !fastPlugKeys.contains(key) && !CloudInit.isOptionKey(key) }
         for key in update.reverts {
             _ = pending.remove(key)
             try pending.dropPendingDeletion(key)

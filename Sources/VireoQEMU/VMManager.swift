@@ -16,6 +16,8 @@ public final class VMManager: Sendable {
     public let stats = VMProcessStats()
     /// Each running VM's QMP session with the daemon.
     public let sessions = QMPSessions()
+    /// The host's resolver config: cloud-init falls back to its name servers and search domain.
+    public let resolvConfPath: String
     /// One guest-agent conversation per VM at a time: the agent's channel takes one client.
     let agentLocks = NamedLocks()
 
@@ -24,8 +26,10 @@ public final class VMManager: Sendable {
         storage: StorageManager,
         runDirectory: String,
         binary: String = "qemu-system-x86_64",
-        namespace: NetworkNamespace = .host
+        namespace: NetworkNamespace = .host,
+        resolvConfPath: String = "/etc/resolv.conf"
     ) {
+        self.resolvConfPath = resolvConfPath
         self.configs = configs
         self.storage = storage
         self.runDirectory = runDirectory
@@ -86,13 +90,28 @@ public final class VMManager: Sendable {
             for entry in config.entries where Self.isDiskKey(entry.key) {
                 guard let allocation = try? DiskAllocation(key: entry.key, value: entry.value) else { continue }
                 let plugin = try await storage.activePlugin(allocation.storage)
-                let format = allocation.format.flatMap(VolumeFormat.init(rawValue:)) ?? plugin.definition.defaultFormat
+                var format = allocation.format.flatMap(VolumeFormat.init(rawValue:)) ?? plugin.definition.defaultFormat
+                var name: String?
+                if allocation.isCloudInit {
+                    if let other = VMCloudInit.drives(vmid: vmid, config: config).first {
+                        throw VireoError.parameter(entry.key, "cloud-init drive is already attached at '\(other.key)'")
+                    }
+                    // Path storages keep a qcow2 file where they can; block storages a raw volume.
+                    let isPath = plugin.definition.path != nil
+                    let formats = StorageTypes.schema(for: plugin.definition.type)?.capabilities.formats ?? []
+                    format = isPath && formats.contains(.qcow2) ? .qcow2 : .raw
+                    name = VMCloudInit.volumeName(vmid: vmid.value) + (isPath ? ".\(format.rawValue)" : "")
+                }
                 let volname = try await storage.withLock(allocation.storage) {
                     try await plugin.allocate(
-                        AllocationRequest(vmid: vmid.value, name: nil, format: format, sizeKiB: allocation.sizeKiB)
+                        AllocationRequest(vmid: vmid.value, name: name, format: format, sizeKiB: allocation.sizeKiB)
                     )
                 }
                 made.append((plugin, volname))
+                if allocation.isCloudInit {
+                    try config.set(entry.key, "\(allocation.storage):\(volname),media=cdrom")
+                    continue
+                }
                 let size = ByteSize(bytes: allocation.sizeKiB * 1024)
                 let rest = allocation.options.split(separator: ",").filter {
                     !$0.hasPrefix("format=") && !$0.hasPrefix("size=")
@@ -187,16 +206,23 @@ public struct DiskAllocation: Sendable {
     public var sizeKiB: Int
     public var format: String?
     public var options: String
+    /// `<storage>:cloudinit`: the VM's cloud-init drive (a CD-ROM), not a disk of a given size.
+    public var isCloudInit: Bool
 
     public init(key: String, value: String) throws {
         let first = value.split(separator: ",", maxSplits: 1)
         let head = String(first.first ?? "")
         let parts = head.split(separator: ":")
-        guard parts.count == 2, let gib = Double(parts[1]), gib > 0, !head.contains("/") else {
-            throw VireoError.parameter(key, "not an allocation")
-        }
+        guard parts.count == 2, !head.contains("/") else { throw VireoError.parameter(key, "not an allocation") }
         storage = String(parts[0])
-        sizeKiB = Int(gib * 1024 * 1024)
+        if parts[1] == "cloudinit" {
+            isCloudInit = true
+            sizeKiB = VMCloudInit.volumeSizeKiB
+        } else {
+            guard let gib = Double(parts[1]), gib > 0 else { throw VireoError.parameter(key, "not an allocation") }
+            isCloudInit = false
+            sizeKiB = Int(gib * 1024 * 1024)
+        }
         options = first.count > 1 ? String(first[1]) : ""
         format = options.split(separator: ",").first { $0.hasPrefix("format=") }.map { String($0.dropFirst(7)) }
     }

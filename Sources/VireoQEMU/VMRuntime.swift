@@ -61,6 +61,14 @@ public struct VMRuntime: Sendable {
             if config.main.isTemplate { throw VireoError.conflict("you can't start a vm if it's a template") }
             if !skipLock, let lock = config.main.lock { throw VireoError.conflict("VM is locked (\(lock))") }
             let changed = try config.applyPending()
+            // The cloud-init ISO is made anew at every start, from the config the VM starts with.
+            if incomingState == nil {
+                try await VMCloudInit(manager: manager, runner: runner).regenerate(
+                    vmid: vmid,
+                    config: &config,
+                    log: log
+                )
+            }
             if try await manager.configs.commit(config, over: current) {
                 if !changed.isEmpty { log("applying pending changes: \(changed.joined(separator: ", "))") }
                 break

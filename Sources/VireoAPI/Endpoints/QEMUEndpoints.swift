@@ -25,6 +25,7 @@ enum QEMUEndpoints {
         registerSnapshots(in: &registry)
         registerFeatures(in: &registry)
         registerAgent(in: &registry)
+        registerCloudInit(in: &registry)
         registerDiskOperations(in: &registry)
         registerShowCommand(in: &registry)
         registry.register(.get, "/nodes/{node}/qemu", handles: ["full"]) { request in
@@ -49,6 +50,7 @@ enum QEMUEndpoints {
                 throw VireoError.parameter("vmid", "VM \(vmid) already exists")
             }
             var section = try configSection(from: request.parameters)
+            try hashCloudInitPassword(&section, ostype: request.parameters["ostype"])
             try checkConfigPrivileges(request, vmid: vmid, update: try VMConfigUpdate(changes: section), current: nil)
             try VMConfigDefaults.addGenerated(to: &section)
             try await vms.validate(vmid: vmid, config: section)
@@ -109,8 +111,8 @@ enum QEMUEndpoints {
                 .array(
                     keys.sorted().map { key in
                         var item: [String: JSON] = ["key": .string(key)]
-                        if let value = config.main[key] { item["value"] = .string(value) }
-                        if let value = pending?[key] { item["pending"] = .string(value) }
+                        if let value = config.main[key] { item["value"] = .string(masked(key, value)) }
+                        if let value = pending?[key] { item["pending"] = .string(masked(key, value)) }
                         if deletions.contains(key) { item["delete"] = 1 }
                         return .object(item)
                     }
@@ -119,8 +121,14 @@ enum QEMUEndpoints {
         }
         let update: @Sendable (APIRequest) async throws -> Void = { request in
             let vmid = try request.parameters.vmid()
+            var changes = try configSection(from: request.parameters)
+            if changes["cipassword"] != nil {
+                var ostype = request.parameters["ostype"]
+                if ostype == nil { ostype = try await request.services.vms.configs.read(vmid).config.main["ostype"] }
+                try hashCloudInitPassword(&changes, ostype: ostype)
+            }
             let update = try VMConfigUpdate(
-                changes: try configSection(from: request.parameters),
+                changes: changes,
                 deletions: request.parameters.list("delete"),
                 reverts: request.parameters.list("revert")
             )
@@ -278,6 +286,17 @@ enum QEMUEndpoints {
         return section
     }
 
+    /// Proxmox stores a cloud-init password as a SHA-256 crypt hash, except for Windows guests
+    /// (cloudbase-init needs it in clear); a value that is a hash already stays as it is.
+    static func hashCloudInitPassword(_ section: inout VMConfig.Section, ostype: String?) throws {
+        guard let password = section["cipassword"], !PasswordHasher.looksHashed(password) else { return }
+        let windows = ["wxp", "w2k", "w2k3", "w2k8", "wvista", "win7", "win8", "win10", "win11"].contains(ostype ?? "")
+        if !windows { try section.set("cipassword", try PasswordHasher.sha256Crypt(password)) }
+    }
+
+    /// What the API shows of a secret config value.
+    static func masked(_ key: String, _ value: String) -> String { key == "cipassword" ? "**********" : value }
+
     static func configJSON(_ section: VMConfig.Section) -> [String: JSON] {
         var object: [String: JSON] = [:]
         let integers: Set<String> = [
@@ -288,7 +307,7 @@ enum QEMUEndpoints {
             if integers.contains(entry.key), let number = section.integer(entry.key) {
                 object[entry.key] = .int(number)
             } else {
-                object[entry.key] = .string(entry.value)
+                object[entry.key] = .string(masked(entry.key, entry.value))
             }
         }
         if let description = section.description { object["description"] = .string(description) }
