@@ -25,6 +25,17 @@ def selected(path):
     return in_scope(path)
 
 
+def strip_text(schema):
+    """A return schema without descriptions and renderers: what a value must look like."""
+    if isinstance(schema, dict):
+        return {k: strip_text(v) for k, v in schema.items()
+                if k not in ("description", "verbose_description", "renderer", "title", "typetext",
+                             "format_description", "links")}
+    if isinstance(schema, list):
+        return [strip_text(v) for v in schema]
+    return schema
+
+
 def swift_str(s):
     return json.dumps(s, ensure_ascii=False)
 
@@ -148,6 +159,11 @@ def main():
         "}",
         "",
     ]
+    # The return schemas (types, properties, enums; no text), for the API tests' field-by-field checks.
+    returns = {f"{method} {path}": strip_text(info.get("returns", {})) for path, method, info in entries}
+    with open(os.path.join(here, "../tests/api/pve-returns.json"), "w") as handle:
+        json.dump(returns, handle, indent=0, sort_keys=True)
+        handle.write("\n")
     target = os.path.join(here, "../Sources/VireoAPI/Generated/PVEAPISchema.swift")
     open(target, "w").write("\n".join(out))
     print(f"{len(entries)} endpoints -> {os.path.normpath(target)}")

@@ -103,6 +103,10 @@ public struct APIRegistry: Sendable {
         }
         if let permission { schema.permission = permission }
         schema.rootOnly = RootOnlyPolicy.rules["\(method.rawValue) \(path)"]
+        for name in Self.multiLineParameters["\(method.rawValue) \(path)"] ?? [] {
+            guard let index = schema.parameters.firstIndex(where: { $0.name == name }) else { continue }
+            schema.parameters[index].multiLine = true
+        }
         let captures = Set(Self.captureNames(path))
         let names = Set(schema.parameters.map(\.name))
         let handled = handles.names ?? names.subtracting(handles.except)
@@ -141,6 +145,16 @@ public struct APIRegistry: Sendable {
         node.endpoints[method] = endpoint
         endpoints.append(endpoint)
     }
+
+    /// Parameters that hold a whole file or a multi-line text, beyond the free-text names every
+    /// endpoint allows (``ParameterValidator/multiLineParameters``).
+    static let multiLineParameters: [String: [String]] = [
+        "POST /nodes/{node}/hosts": ["data"],
+        "PUT /cluster/options": ["consent-text"],
+        "POST /nodes/{node}/qemu/{vmid}/agent/file-write": ["content"],
+        "POST /nodes/{node}/qemu/{vmid}/agent/exec": ["input-data"],
+        "POST /nodes/{node}/execute": ["commands"],
+    ]
 
     /// A GET that lists the subdirectories under `path` (`[{subdir: …}]`), Proxmox's index endpoints.
     public mutating func registerIndex(_ path: String, key: String = "subdir") {

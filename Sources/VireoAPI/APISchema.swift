@@ -88,6 +88,8 @@ public struct ParameterSpec: Sendable {
     public var maximum: Double?
     public var enumValues: [String]?
     public var defaultValue: String?
+    /// Free text that may span lines (a description, a file's content); other strings are one line.
+    public var multiLine = false
     public var requires: String?
 
     public init(

@@ -50,6 +50,9 @@ enum FormatValidator {
                 ? nil : "invalid hotplug features '\($0)'"
         },
         "urlencoded": { matches($0, #"[A-Za-z0-9%\-\._~+]*"#) ? nil : "value is not URL-encoded" },
+        "ip": { IPText.isIPv4($0) || IPText.isIPv6($0) ? nil : "value does not look like a valid IP address" },
+        "ipv4": { IPText.isIPv4($0) ? nil : "value does not look like a valid IPv4 address" },
+        "ipv6": { IPText.isIPv6($0) ? nil : "value does not look like a valid IPv6 address" },
         "pve-iface": { NetworkInterface.isInterfaceName($0) ? nil : "invalid network interface name '\($0)'" },
     ]
 

@@ -31,7 +31,7 @@ public struct ParameterValidator: Sendable {
                 if spec.kind == .array {
                     let items: [RawParameters.Value] = if case .list(let l) = value { l } else { [value] }
                     let texts = try items.map { try scalar($0, spec: ParameterSpec(name, .string)) }
-                    if let problem = texts.lazy.compactMap({ Self.characterProblem($0, name: name) }).first {
+                    if let problem = texts.lazy.compactMap({ Self.characterProblem($0, spec: spec) }).first {
                         errors[name] = problem
                         continue
                     }
@@ -195,7 +195,7 @@ public struct ParameterValidator: Sendable {
             }
         }
         if spec.kind == .string {
-            if let problem = Self.characterProblem(text, name: spec.name) { throw ParameterError(problem) }
+            if let problem = Self.characterProblem(text, spec: spec) { throw ParameterError(problem) }
             if let maxLength = spec.maxLength, text.utf8.count > maxLength {
                 throw ParameterError("value may only be \(maxLength) characters long")
             }
@@ -219,8 +219,13 @@ public struct ParameterValidator: Sendable {
     /// No string parameter holds a control character (NUL, ESC, DEL, …); only free text may hold
     /// line breaks and tabs. Whatever a value ends up in (a config line, a command, a log), a
     /// control character in it is an attack or a mistake.
-    private static func characterProblem(_ text: String, name: String) -> String? {
-        let allowed: Set<Unicode.Scalar> = multiLineParameters.contains(name) ? ["\n", "\r", "\t"] : []
+    private static func characterProblem(_ text: String, spec: ParameterSpec) -> String? {
+        characterProblem(text, name: spec.name, multiLine: spec.multiLine)
+    }
+
+    private static func characterProblem(_ text: String, name: String, multiLine: Bool = false) -> String? {
+        let allowed: Set<Unicode.Scalar> =
+            multiLine || multiLineParameters.contains(name) ? ["\n", "\r", "\t"] : []
         guard let scalar = text.unicodeScalars.first(where: { ConfigValue.isControl($0) && !allowed.contains($0) })
         else { return nil }
         return "value must not contain control characters (\(ConfigValue.describe(scalar)))"

@@ -51,6 +51,12 @@ public struct Vireod: AsyncParsableCommand {
 
     @Option(
         help:
+            "Keep the host files this node changes (resolv.conf, hosts, time zone, mount units, /mnt/pve) under this directory instead of / (tests and demos; --netns implies <data-dir>/host)."
+    )
+    var hostRoot: String?
+
+    @Option(
+        help:
             "Read the node's log from the journal files in this directory (journalctl --directory) instead of the system journal (also VIREO_JOURNAL_DIR)."
     )
     var journalDirectory: String?
@@ -124,7 +130,7 @@ public struct Vireod: AsyncParsableCommand {
         try await storage.bootstrap(localPath: paths.dataDir.appendingPathComponent("local").path)
         let nodeHost = NodeHost(
             // A contained node changes host files under its data dir only.
-            filesRoot: namespace.name == nil ? "/" : paths.dataDir.appendingPathComponent("host").path,
+            filesRoot: hostRoot ?? (namespace.name == nil ? "/" : paths.dataDir.appendingPathComponent("host").path),
             runner: storage.runner,
             namespace: namespace,
             journalDirectory: journalDirectory ?? ProcessInfo.processInfo.environment["VIREO_JOURNAL_DIR"]

@@ -1,12 +1,12 @@
 /// Syntax checks for IP addresses, netmasks and CIDRs as they appear in the interfaces file.
-enum IPText {
-    static func isIPv4(_ text: some StringProtocol) -> Bool {
+public enum IPText {
+    public static func isIPv4(_ text: some StringProtocol) -> Bool {
         let octets = text.split(separator: ".", omittingEmptySubsequences: false)
         return octets.count == 4 && octets.allSatisfy { octet(Substring($0)) != nil }
     }
 
     /// Hex groups with at most one `::`, optionally ending in a dotted IPv4 address. No zone index.
-    static func isIPv6(_ text: some StringProtocol) -> Bool {
+    public static func isIPv6(_ text: some StringProtocol) -> Bool {
         let text = Substring(text)
         guard let range = doubleColon(in: text) else {
             return groupCount(text, allowIPv4Tail: true) == 8

@@ -202,6 +202,9 @@ def start_daemon(extra_args: list[str] | None = None, node: str = NODE, data_mod
         if "--interfaces-file" not in args and "--netns" not in args:
             # Never the host's /etc/network/interfaces: staged changes stay in the temp dir.
             args += ["--interfaces-file", os.path.join(base, "interfaces")]
+        if "--host-root" not in args and "--netns" not in args:
+            # Nor its resolv.conf, hosts, time zone or mount units.
+            args += ["--host-root", os.path.join(base, "host")]
         env = {k: v for k, v in os.environ.items() if k not in ("VIREO_DATA_DIR", "VIREO_RUN_DIR")}
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(

@@ -91,7 +91,7 @@ extension NodeEndpoints {
                 disk.transport == "usb" ? "usb" : disk.transport == "nvme" ? "nvme" : disk.rotational ? "hdd" : "ssd"
             ),
             "wwn": .string(disk.wwn ?? "unknown"), "health": "UNKNOWN", "wearout": "N/A", "osdid": -1,
-            "osdid-list": .null, "mounted": .flag(!disk.mountpoints.isEmpty),
+            "mounted": .flag(!disk.mountpoints.isEmpty), "osdid-list": [],
         ]
         if disk.type == "loop" { fields["type"] = "unknown" }
         if let used { fields["used"] = .string(used) }
