@@ -133,6 +133,7 @@ enum OpenAPIDocument {
         if let maxLength = spec.maxLength { schema["maxLength"] = .int(maxLength) }
         if let values = spec.enumValues { schema["enum"] = .array(values.map { .string($0) }) }
         if let format = spec.format { schema["x-pve-format"] = .string(format) }
+        if spec.multiLine { schema["x-vireo-multi-line"] = true }
         return .object(schema)
     }
 

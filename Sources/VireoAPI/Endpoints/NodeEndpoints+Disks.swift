@@ -104,12 +104,14 @@ extension NodeEndpoints {
         var users: [String: String] = [:]
         let (configs, _) = try await request.services.vms.configs.loadAllOnNode()
         for loaded in configs {
-            for entry in loaded.config.main.entries
-            where entry.value.hasPrefix("/dev/") || entry.value.contains("file=/dev/") {
-                for device in devices.devices where entry.value.contains(device.path) {
-                    let owner = device.parent.flatMap { name in devices.devices.first { $0.name == name } } ?? device
-                    users[owner.path] = "VM \(loaded.vmid) (\(entry.key))"
-                }
+            for entry in loaded.config.main.entries where VMManager.isDiskKey(entry.key) {
+                // `scsi1: /dev/sdb,…` or `file=/dev/sdb`: the drive's path, compared whole.
+                guard let drive = try? PropertyString(parsing: entry.value),
+                    let path = drive.defaultValue ?? drive["file"], path.hasPrefix("/dev/"),
+                    let device = devices.device(path: path)
+                else { continue }
+                let owner = device.parent.flatMap { name in devices.devices.first { $0.name == name } } ?? device
+                users[owner.path] = "VM \(loaded.vmid) (\(entry.key))"
             }
         }
         for definition in try await request.services.storage.definitions() {

@@ -76,14 +76,35 @@ public struct BlockDevices: Sendable {
     public init(devices: [BlockDevice]) { self.devices = devices }
 
     public static func read(_ runner: any CommandRunner) async throws -> BlockDevices {
-        do {
-            let output = try await runner.run(
-                Invocation("lsblk", ["--list", "--json", "--bytes", "--output", lsblkColumns])
-            )
-            return BlockDevices(devices: BlockDevice.parseList(output.standardOutput))
-        } catch CommandError.notFound {
-            throw VireoError(.unavailable, "cannot list disks: lsblk is not installed (util-linux)")
+        let listing = try await NodeHost(runner: runner).runTool(
+            "lsblk",
+            ["--list", "--json", "--bytes", "--output", lsblkColumns],
+            package: "util-linux",
+            timeout: .seconds(30)
+        )
+        var devices = BlockDevice.parseList(listing)
+        // lsblk reads file system and partition table types from udev's database; without udev
+        // (containers, minimal hosts) ask the signatures themselves.
+        if !FileManager.default.fileExists(atPath: "/run/udev/data") {
+            for index in devices.indices where ["disk", "part", "loop"].contains(devices[index].type) {
+                guard devices[index].size > 0, !devices[index].name.hasPrefix("zram") else { continue }
+                let probe = await Self.probe(devices[index].path, runner)
+                devices[index].fstype = devices[index].fstype ?? probe["TYPE"]
+                devices[index].partitionTable = devices[index].partitionTable ?? probe["PTTYPE"]
+            }
         }
+        return BlockDevices(devices: devices)
+    }
+
+    /// `blkid -p -o export`: the signatures on a device (`TYPE`, `PTTYPE`, `UUID`, …).
+    static func probe(_ path: String, _ runner: any CommandRunner) async -> [String: String] {
+        guard let output = try? await runner.run(Invocation("blkid", ["-p", "-o", "export", path])) else { return [:] }
+        var values: [String: String] = [:]
+        for line in output.standardOutput.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        return values
     }
 
     /// Whole disks a user would put a storage on: physical disks and attached loop devices.

@@ -45,6 +45,8 @@ extension NodeHost {
             package: "coreutils"
         )
         try? await tool("blockdev", ["--rereadpt", disk.path], package: "util-linux")
+        // Partitions the kernel still lists are gone now (a re-read is refused for a busy loop).
+        try? await tool("partx", ["--delete", disk.path], package: "util-linux")
     }
 
     /// The mount unit of directory storage `name`: `mnt-pve-<name>.mount` (systemd's escaping of
@@ -114,7 +116,8 @@ extension NodeHost {
         }
         log("creating a partition on \(disk.path)")
         try await tool("sgdisk", ["-n1", "-t1:8300", disk.path], package: "gdisk")
-        try? await tool("blockdev", ["--rereadpt", disk.path], package: "util-linux")
+        // The kernel learns of the new partition (partx also where a re-read is refused).
+        try? await tool("partx", ["--add", disk.path], package: "util-linux")
         let partition = try await firstPartition(of: disk)
         log("creating a \(filesystem) file system on \(partition)")
         try await tool("mkfs", ["-t", filesystem, partition], package: filesystem == "xfs" ? "xfsprogs" : "e2fsprogs")
