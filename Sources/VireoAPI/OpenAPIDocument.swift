@@ -134,6 +134,7 @@ enum OpenAPIDocument {
         if let values = spec.enumValues { schema["enum"] = .array(values.map { .string($0) }) }
         if let format = spec.format { schema["x-pve-format"] = .string(format) }
         if spec.multiLine { schema["x-vireo-multi-line"] = true }
+        if let pattern = spec.pattern { schema["pattern"] = .string(pattern) }
         return .object(schema)
     }
 

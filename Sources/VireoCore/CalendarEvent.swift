@@ -66,13 +66,16 @@ public struct CalendarEvent: Sendable, Equatable {
     }
 
     private static let weekdayNames = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    private static let fullWeekdayNames = [
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    ]
 
     private static func weekdays(_ text: String, _ fail: (String) -> VireoError) throws -> Set<Int> {
         var result: Set<Int> = []
         for item in text.split(separator: ",") {
             let bounds = item.components(separatedBy: "..")
             let numbers = try bounds.map { name -> Int in
-                guard let index = weekdayNames.firstIndex(where: { name.hasPrefix($0) && name.count <= 9 }) else {
+                guard let index = weekdayNames.firstIndex(of: name) ?? fullWeekdayNames.firstIndex(of: name) else {
                     throw fail("unknown weekday '\(name)'")
                 }
                 return index + 1

@@ -35,8 +35,11 @@ public struct KeyValueConfig: Sendable, Equatable {
         get { entries.last { $0.key == key }?.value }
         set {
             if let newValue {
-                if let index = entries.firstIndex(where: { $0.key == key }) {
+                // The last line of a key counts (the getter's view); earlier duplicates go.
+                if let index = entries.lastIndex(where: { $0.key == key }) {
                     entries[index].value = newValue
+                    let kept = index
+                    entries = entries.enumerated().filter { $0.offset == kept || $0.element.key != key }.map(\.element)
                 } else {
                     entries.append((key, newValue))
                 }

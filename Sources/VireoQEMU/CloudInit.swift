@@ -70,7 +70,9 @@ public struct CloudInit: Sendable, Equatable {
             config["nameserver"].map { $0.split(whereSeparator: \.isWhitespace).map(String.init) }
             ?? hostDNS.nameservers
         let hostname = String(name.prefix { $0 != "." })
-        let fqdn = name.contains(".") ? name : search.first.map { "\(hostname).\($0)" } ?? hostname
+        // The VM's own search domain makes the FQDN; the host's does not.
+        let ownDomain = config["searchdomain"]?.split(whereSeparator: \.isWhitespace).first
+        let fqdn = name.contains(".") ? name : ownDomain.map { "\(hostname).\($0)" } ?? hostname
         let user = custom["user"] ?? Self.userData(config, hostname: hostname, fqdn: fqdn)
         let interfaces = try Self.interfaces(config)
         let network: String
@@ -210,8 +212,11 @@ public struct CloudInit: Sendable, Equatable {
             if !subnets.isEmpty { lines.append("      subnets:") }
             lines += subnets
         }
-        lines += ["    - type: nameserver", "      address:"] + nameservers.map { "      - '\($0)'" }
-        lines += ["      search:"] + search.map { "      - '\($0)'" }
+        if !nameservers.isEmpty || !search.isEmpty {
+            lines.append("    - type: nameserver")
+            if !nameservers.isEmpty { lines += ["      address:"] + nameservers.map { "      - '\($0)'" } }
+            if !search.isEmpty { lines += ["      search:"] + search.map { "      - '\($0)'" } }
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

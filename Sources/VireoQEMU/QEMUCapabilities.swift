@@ -1,3 +1,4 @@
+import Foundation
 import VireoCore
 public import VireoHost
 
@@ -30,7 +31,7 @@ public struct QEMUCapabilities: Sendable {
             do {
                 return try await runner.run(Invocation(binary, [option, "help"], timeout: .seconds(20))).standardOutput
             } catch CommandError.notFound {
-                throw VireoError(.unavailable, "\(binary) is not installed (Debian package qemu-system-x86)")
+                throw VireoError(.notImplemented, "\(binary) is not installed (Debian package qemu-system-x86)")
             }
         }
         return QEMUCapabilities(
@@ -39,23 +40,41 @@ public struct QEMUCapabilities: Sendable {
         )
     }
 
-    /// `x86 <model>  <description>` lines up to the CPUID flags; `host` and `max` are generic.
+    /// `x86 <model>  <description>` lines up to the CPUID flags; `host` and `max` are generic. An
+    /// alias has no description of its own: its vendor is that of the model it stands for
+    /// (`alias of X`, or the model's `-v1` when the machine type decides).
     static func parseCPUHelp(_ text: String) -> [CPUModel] {
-        var models: [CPUModel] = []
+        var models: [(name: String, description: String)] = []
         for line in text.split(separator: "\n") {
             if line.hasPrefix("Recognized") { break }
             let words = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
             guard words.count >= 2, words[0] == "x86" else { continue }
-            let description = words.count > 2 ? words[2] : ""
-            let vendor: String =
-                if description.contains("Intel") {
-                    "GenuineIntel"
-                } else if description.contains("AMD")
-                    || description.contains("Hygon")
-                { "AuthenticAMD" } else { "default" }
-            models.append(CPUModel(name: String(words[1]), vendor: vendor))
+            models.append((String(words[1]), words.count > 2 ? words[2].trimmingCharacters(in: .whitespaces) : ""))
         }
-        return models
+        let descriptions = Dictionary(models.map { ($0.name, $0.description) }, uniquingKeysWith: { first, _ in first })
+        func vendor(of description: String) -> String {
+            if description.contains("Intel") { return "GenuineIntel" }
+            if description.contains("AMD") || description.contains("Hygon") { return "AuthenticAMD" }
+            return "default"
+        }
+        /// The description of a model's family: `<family>-v1`, else any described `<family>-vN`.
+        func familyDescription(_ family: String) -> String? {
+            if let first = descriptions[family + "-v1"], !first.hasPrefix("(") { return first }
+            return models.first { $0.name.hasPrefix(family + "-v") && !$0.description.hasPrefix("(") }?.description
+        }
+        return models.map { model in
+            var description = model.description
+            if description.hasPrefix("(alias of ") {
+                let target = String(description.dropFirst("(alias of ".count).prefix { $0 != ")" })
+                let family = target.range(of: #"-v[0-9]+$"#, options: .regularExpression).map {
+                    String(target[..<$0.lowerBound])
+                }
+                description = descriptions[target] ?? family.flatMap(familyDescription) ?? description
+            } else if description.hasPrefix("(alias configured by machine type)") {
+                description = familyDescription(model.name) ?? description
+            }
+            return CPUModel(name: model.name, vendor: vendor(of: description))
+        }
     }
 
     /// Versioned `pc-q35-X.Y` and `pc-i440fx-X.Y` machines, newest first.

@@ -102,23 +102,41 @@ public final class VMManager: Sendable {
                     format = isPath && formats.contains(.qcow2) ? .qcow2 : .raw
                     name = VMCloudInit.volumeName(vmid: vmid.value) + (isPath ? ".\(format.rawValue)" : "")
                 }
+                var sizeKiB = allocation.sizeKiB
+                var source: (path: String, info: QemuImg.Info)?
+                if let importFrom = allocation.importFrom {
+                    let path = try await importSourcePath(importFrom, key: entry.key)
+                    let info = try await QemuImg(runner: storage.runner).info(path)
+                    source = (path, info)
+                    sizeKiB = max(sizeKiB, (info.virtualSize + 1023) / 1024)
+                }
+                let size = sizeKiB
                 let volname = try await storage.withLock(allocation.storage) {
                     try await plugin.allocate(
-                        AllocationRequest(vmid: vmid.value, name: name, format: format, sizeKiB: allocation.sizeKiB)
+                        AllocationRequest(vmid: vmid.value, name: name, format: format, sizeKiB: size)
                     )
                 }
                 made.append((plugin, volname))
+                if let source {
+                    try await QemuImg(runner: storage.runner).convert(
+                        from: source.path,
+                        format: QemuImg.Format(rawValue: source.info.format) ?? .raw,
+                        to: try plugin.path(volname),
+                        targetFormat: QemuImg.Format(rawValue: format.rawValue) ?? .raw
+                    )
+                }
                 if allocation.isCloudInit {
                     try config.set(entry.key, "\(allocation.storage):\(volname),media=cdrom")
                     continue
                 }
-                let size = ByteSize(bytes: allocation.sizeKiB * 1024)
                 let rest = allocation.options.split(separator: ",").filter {
-                    !$0.hasPrefix("format=") && !$0.hasPrefix("size=")
+                    !$0.hasPrefix("format=") && !$0.hasPrefix("size=") && !$0.hasPrefix("import-from=")
                 }
                 try config.set(
                     entry.key,
-                    (["\(allocation.storage):\(volname)"] + rest.map(String.init) + ["size=\(size)"]).joined(
+                    (["\(allocation.storage):\(volname)"] + rest.map(String.init) + [
+                        "size=\(ByteSize(bytes: size * 1024))"
+                    ]).joined(
                         separator: ","
                     )
                 )
@@ -128,6 +146,26 @@ public final class VMManager: Sendable {
             throw error
         }
         return made.map { "\($0.0.definition.id):\($0.1)" }
+    }
+
+    /// The file behind `import-from`: an absolute path (root only, checked with the request), or a
+    /// volume on a storage (a disk image, or an image of content `import`).
+    func importSourcePath(_ source: String, key: String) async throws -> String {
+        if source.hasPrefix("/") {
+            guard FileManager.default.fileExists(atPath: source) else {
+                throw VireoError.parameter(key, "import-from: '\(source)' does not exist")
+            }
+            return source
+        }
+        let volume: VolumeID
+        do { volume = try VolumeID(validating: source) } catch {
+            throw VireoError.parameter(key, "import-from: '\(source)' is neither a volume nor an absolute path")
+        }
+        let plugin = try await storage.activePlugin(volume.storage.description)
+        guard try await plugin.exists(volume.volume) else {
+            throw VireoError.parameter(key, "import-from: volume '\(source)' does not exist")
+        }
+        return try plugin.path(volume.volume)
     }
 
     /// A config entry as stored: Proxmox's API takes `cdrom` as the name of `ide2` as a CD drive.
@@ -208,6 +246,8 @@ public struct DiskAllocation: Sendable {
     public var options: String
     /// `<storage>:cloudinit`: the VM's cloud-init drive (a CD-ROM), not a disk of a given size.
     public var isCloudInit: Bool
+    /// `import-from=`: a volume ID or an absolute path whose image becomes the new disk.
+    public var importFrom: String?
 
     public init(key: String, value: String) throws {
         let first = value.split(separator: ",", maxSplits: 1)
@@ -215,15 +255,22 @@ public struct DiskAllocation: Sendable {
         let parts = head.split(separator: ":")
         guard parts.count == 2, !head.contains("/") else { throw VireoError.parameter(key, "not an allocation") }
         storage = String(parts[0])
+        options = first.count > 1 ? String(first[1]) : ""
+        importFrom = options.split(separator: ",").first { $0.hasPrefix("import-from=") }.map {
+            String($0.dropFirst("import-from=".count))
+        }
         if parts[1] == "cloudinit" {
             isCloudInit = true
             sizeKiB = VMCloudInit.volumeSizeKiB
+        } else if parts[1] == "0", importFrom != nil {
+            // `<storage>:0,import-from=<volume or path>`: the size is the source image's.
+            isCloudInit = false
+            sizeKiB = 0
         } else {
             guard let gib = Double(parts[1]), gib > 0 else { throw VireoError.parameter(key, "not an allocation") }
             isCloudInit = false
             sizeKiB = Int(gib * 1024 * 1024)
         }
-        options = first.count > 1 ? String(first[1]) : ""
         format = options.split(separator: ",").first { $0.hasPrefix("format=") }.map { String($0.dropFirst(7)) }
     }
 }

@@ -85,8 +85,6 @@ import VireoCore
 
     @Test func aWordThatMerelyStartsWithAWeekdayIsNotAWeekday() {
         // systemd (and Proxmox's parser) accept `fri` and `friday` only; `friendly` is a typo.
-        withKnownIssue("CalendarEvent.weekdays accepts any word with a weekday-name prefix") {
-            #expect(throws: VireoError.self) { try CalendarEvent(parsing: "friendly 10:00") }
-        }
+        #expect(throws: VireoError.self) { try CalendarEvent(parsing: "friendly 10:00") }
     }
 }

@@ -128,11 +128,9 @@ import Testing
         let vendor = Dictionary(
             uniqueKeysWithValues: QEMUCapabilities.parseCPUHelp(Self.cpuHelp).map { ($0.name, $0.vendor) }
         )
-        withKnownIssue("parseCPUHelp takes the vendor from the description, which an alias line does not have") {
-            #expect(vendor["Broadwell"] == "GenuineIntel")
-            #expect(vendor["Broadwell-IBRS"] == "GenuineIntel")
-            #expect(vendor["EPYC"] == "AuthenticAMD")
-        }
+        #expect(vendor["Broadwell"] == "GenuineIntel")
+        #expect(vendor["Broadwell-IBRS"] == "GenuineIntel")
+        #expect(vendor["EPYC"] == "AuthenticAMD")
     }
 
     @Test func noModelsWithoutAModelList() {

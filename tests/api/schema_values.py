@@ -167,6 +167,26 @@ NAME_VALUES = {
 }
 
 
+# Values tried, in order, when the usual one does not match a parameter's schema pattern.
+PATTERN_CANDIDATES = [
+    "100-0", "/dev/vireonone", "http://vireo.invalid/x.iso", "pve1c-0123456789", "vireo", "vireo.example",
+    "00:00:00:00:00:01", "0000:00:00.0", "1",
+]
+
+
+def matching(value: str, pattern: str | None) -> str:
+    """`value`, or the first candidate that matches `pattern` (Proxmox's schema regex)."""
+    if not pattern:
+        return value
+    try:
+        regex = re.compile(pattern)
+    except re.error:
+        return value
+    if regex.fullmatch(value):
+        return value
+    return next((c for c in PATTERN_CANDIDATES if regex.fullmatch(c)), value)
+
+
 def valid_value(param: Param, ctx: dict):
     """A value for `param` that passes the daemon's parameter validation."""
     if param.name in ctx.get("overrides", {}):
@@ -189,13 +209,15 @@ def valid_value(param: Param, ctx: dict):
         return int(value) if param.type == "integer" else value
     if param.type == "array":
         return ["vireo"]
-    spec = NAME_VALUES.get(param.name) or FORMAT_VALUES.get(param.format or "")
+    # A node is a node whatever the parameter's name (`target` of a migration).
+    spec = FORMAT_VALUES.get("pve-node") if param.format == "pve-node" else None
+    spec = spec or NAME_VALUES.get(param.name) or FORMAT_VALUES.get(param.format or "")
     value = "vireo"
     if spec is not None:
         value = ctx[spec[1:]] if spec.startswith("@") else spec
         if callable(value):
             value = value(ctx)
-    value = str(value)
+    value = matching(str(value), s.get("pattern"))
     if s.get("minLength") and len(value) < s["minLength"]:
         value = value + "x" * (s["minLength"] - len(value))
     if s.get("maxLength") and len(value) > s["maxLength"]:

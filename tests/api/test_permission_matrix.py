@@ -1,7 +1,7 @@
 """Every registered endpoint against three callers, with the expected answer computed from the
 endpoint's declared permission (`x-pve-permissions` in the OpenAPI document):
 
-  (a) no credentials                    -> 401 (except GET/POST /access/ticket, GET /access/domains)
+  (a) no credentials                    -> 401 (except GET/POST /access/ticket, GET /access/domains, POST /access/vncticket)
   (b) a privsep API token without ACL   -> 403 for checks and root-only endpoints; `user: all`/world
                                            allowed, and lists hold nothing the token may not see
   (c) a user with PVEAuditor on /vms/A  -> the declared permission evaluated in Python for that ACL;
@@ -25,7 +25,9 @@ from schema_values import (Operation, call, create_group, create_pool, create_vm
 
 VERBOSE = bool(os.environ.get("VIREO_MATRIX_VERBOSE"))  # print every call and its answer
 
-NO_AUTH = {("GET", "/access/ticket"), ("POST", "/access/ticket"), ("GET", "/access/domains")}
+# The login calls, and the VNC ticket check (the signed ticket is its credential).
+NO_AUTH = {("GET", "/access/ticket"), ("POST", "/access/ticket"), ("GET", "/access/domains"),
+           ("POST", "/access/vncticket")}
 
 # What the brief says PVEAuditor holds; the daemon's role is read and must contain these and only
 # `*.Audit` privileges.

@@ -55,7 +55,8 @@ enum AccessEndpoints {
             let p = request.parameters
             let authID = try p.require("authid")
             let path = try p.require("path")
-            let denied = VireoError(.unauthenticated, "authentication failure")
+            // As any failed authentication: 401 without a body.
+            let denied = APIFailure(status: 401, message: "authentication failure", emptyBody: true)
             guard
                 request.services.access.tickets.verifyVNCTicket(
                     try p.require("vncticket"),

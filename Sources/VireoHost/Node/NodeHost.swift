@@ -52,7 +52,7 @@ public struct NodeHost: Sendable {
 
 extension NodeHost {
     /// Runs host tool `name` and returns what it printed. A missing tool is named with its Debian
-    /// package; a failure with the tool's last error line. `inNamespace` runs it in the node's
+    /// package (501: this node cannot do it); a failure with the tool's last error line. `inNamespace` runs it in the node's
     /// network namespace (tools that talk to the network).
     @discardableResult
     public func runTool(
@@ -64,7 +64,7 @@ extension NodeHost {
         inNamespace: Bool = false
     ) async throws -> String {
         guard Self.isInstalled(name) else {
-            throw VireoError(.unavailable, "\(name) is not installed (Debian package \(package))")
+            throw VireoError(.notImplemented, "\(name) is not installed (Debian package \(package))")
         }
         var invocation = Invocation(name, arguments, standardInput: input, timeout: timeout)
         if inNamespace { invocation = namespace.wrap(invocation) }
@@ -77,7 +77,7 @@ extension NodeHost {
 
     static func toolError(_ name: String, package: String, _ error: CommandError) -> VireoError {
         switch error {
-        case .notFound: return VireoError(.unavailable, "\(name) is not installed (Debian package \(package))")
+        case .notFound: return VireoError(.notImplemented, "\(name) is not installed (Debian package \(package))")
         case .failed(_, let code, let standardError, _):
             let lines = standardError.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             let reason = lines.last { !$0.isEmpty } ?? "exit code \(code)"

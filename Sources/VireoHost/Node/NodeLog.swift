@@ -91,7 +91,7 @@ extension NodeHost {
         do {
             return try await runner.run(Invocation("journalctl", arguments, timeout: .seconds(30))).standardOutput
         } catch CommandError.notFound {
-            throw VireoError(.unavailable, "cannot read the system log: journalctl is not installed")
+            throw VireoError(.notImplemented, "cannot read the system log: journalctl is not installed")
         } catch CommandError.failed(_, _, let standardError, _) {
             throw VireoError.invalid(
                 "cannot read the system log: \(standardError.trimmingCharacters(in: .whitespacesAndNewlines))"

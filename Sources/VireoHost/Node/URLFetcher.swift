@@ -61,7 +61,9 @@ extension NodeHost {
             metadata.filename = disposition[range.upperBound...].prefix { $0 != ";" }
                 .trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
         }
-        if metadata.filename?.isEmpty ?? true, let path = URL(string: finalURL)?.path, !path.hasSuffix("/") {
+        // URL.path drops a trailing slash: a directory URL is told by the text itself.
+        let finalPath = finalURL.prefix { $0 != "?" && $0 != "#" }
+        if metadata.filename?.isEmpty ?? true, !finalPath.hasSuffix("/"), let path = URL(string: finalURL)?.path {
             let name = (path as NSString).lastPathComponent
             metadata.filename = name.isEmpty ? nil : name.removingPercentEncoding ?? name
         }
@@ -85,7 +87,7 @@ extension NodeHost {
     /// Decompresses `source` into `target` with `tool -d -c`.
     public func decompress(_ source: String, to target: String, tool: String, package: String) async throws {
         guard Self.isInstalled(tool) else {
-            throw VireoError(.unavailable, "\(tool) is not installed (Debian package \(package))")
+            throw VireoError(.notImplemented, "\(tool) is not installed (Debian package \(package))")
         }
         // The tool writes to stdout; a shell redirect keeps the output out of memory.
         try await runTool(
