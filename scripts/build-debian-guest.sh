@@ -37,11 +37,12 @@ MIRROR=${VIREO_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${VIREO_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 # udev loads the virtio modules and starts qemu-guest-agent; dbus is for
 # logind, hostnamectl and friends; ifupdown applies cloud-init's network
-# config (see the customize hook); cloud-guest-utils is growpart, for
+# config (see the customize hook), resolvconf its nameservers and search
+# domains (ifupdown alone ignores them); cloud-guest-utils is growpart, for
 # cloud-init's growpart module after a disk resize.
 PACKAGES="systemd-sysv udev dbus linux-image-cloud-amd64 initramfs-tools
 cloud-init cloud-guest-utils qemu-guest-agent openssh-server
-ifupdown netbase iproute2 sudo"
+ifupdown resolvconf netbase iproute2 sudo"
 # The initramfs gets only these (plus their dependencies): the disk drivers
 # (ext4 and NVMe are built into the cloud kernel), and the CD-ROM ones: the
 # NoCloud/ConfigDrive seed must be visible to blkid when cloud-init's
@@ -87,6 +88,10 @@ merged_usr_hooks=/usr/share/mmdebstrap/hooks/merged-usr
 # ---- up to date? -----------------------------------------------------------
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+# One build at a time per output folder (parallel test workers): the others
+# wait, then find the image up to date.
+exec 9>"$out/.lock"
+flock 9
 image=$out/debian-guest.qcow2
 stamp=$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)
 if [ -s "$image" ] && [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp" ]; then
@@ -105,7 +110,14 @@ cleanup() {
     awk -v p="$work/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r |
         while read -r m; do umount -l "$m" 2>/dev/null || true; done
     [ -z "$loop" ] || losetup -d "$loop" 2>/dev/null || true
-    rm -rf --one-file-system "$work"
+    # Retried: when mmdebstrap itself was killed, its dpkg may still be
+    # writing into the chroot for a moment.
+    local i
+    for i in 1 2 3 4 5; do
+        rm -rf --one-file-system "$work" 2>/dev/null && break
+        sleep 1
+    done
+    [ ! -e "$work" ] || log "could not remove $work"
     rm -f "$image.tmp"
 }
 trap cleanup EXIT
@@ -138,13 +150,22 @@ kernel=$(cd "$r/boot" && ls vmlinuz-* | sort -V | tail -n 1)
 kver=${kernel#vmlinuz-}
 [ -f "$r/boot/initrd.img-$kver" ] || { echo "no initrd.img-$kver" >&2; exit 1; }
 
+# (mmdebstrap copied the build host's hostname.)
 echo debian-guest > "$r/etc/hostname"
-printf '127.0.0.1\tlocalhost\n127.0.1.1\tdebian-guest\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n' > "$r/etc/hosts"
+cat > "$r/etc/hosts" <<CFG
+127.0.0.1	localhost
+127.0.1.1	debian-guest
+::1		localhost ip6-localhost ip6-loopback
+ff02::1		ip6-allnodes
+ff02::2		ip6-allrouters
+CFG
 # No fsck at boot (pass 0): it costs seconds under TCG, and the journal
 # covers a guest that was killed.
 echo "UUID=$VIREO_ROOT_UUID / ext4 errors=remount-ro 0 0" > "$r/etc/fstab"
-# The build host's resolver means nothing in the guest.
-: > "$r/etc/resolv.conf"
+# The build host's resolver means nothing in the guest: resolvconf made
+# /etc/resolv.conf a link into /run, and kept the host's file as "original".
+rm -f "$r/etc/resolvconf/resolv.conf.d/original"
+[ -L "$r/etc/resolv.conf" ] || : > "$r/etc/resolv.conf"
 # cloud-init's locale module regenerates locales (slow) unless the requested
 # locale (default: the system's) is already the system's.
 echo LANG=C.UTF-8 > "$r/etc/default/locale"
@@ -181,6 +202,9 @@ ssh_genkeytypes: [ ed25519, ecdsa ]
 manage_etc_hosts: true
 CFG
 
+# qemu-guest-agent needs nothing here: its udev rule (SYSTEMD_WANTS) starts
+# it when the virtio-serial port org.qemu.guest_agent.0 appears.
+
 # QEMU's default TCG CPU shows SVM: udev would load kvm_amd for nothing.
 printf 'blacklist kvm_amd\nblacklist kvm_intel\nblacklist kvm\n' > "$r/etc/modprobe.d/vireo-no-kvm.conf"
 
@@ -208,9 +232,10 @@ chroot "$r" systemctl mask -q $VIREO_MASKED_UNITS
 # First boot state: machine-id made at boot, no logs nor caches of the build.
 : > "$r/etc/machine-id"
 rm -f "$r/var/lib/dbus/machine-id"
-# (The .debs stay in the cache when a hook ran apt-get, as merged-usr's does.)
-rm -rf "$r"/var/lib/apt/lists/* "$r"/var/cache/apt/*.bin "$r"/var/cache/apt/archives/*.deb "$r"/var/cache/debconf/*-old \
-    "$r"/var/lib/dpkg/*-old "$r"/var/log/apt/* "$r"/tmp/* "$r"/var/tmp/*
+# (mmdebstrap leaves the .debs in its cache once a hook ran apt-get, as the
+# merged-usr one does.)
+rm -rf "$r"/var/lib/apt/lists/* "$r"/var/cache/apt/*.bin "$r"/var/cache/apt/archives/*.deb \
+    "$r"/var/cache/debconf/*-old "$r"/var/lib/dpkg/*-old "$r"/var/log/apt/* "$r"/tmp/* "$r"/var/tmp/*
 find "$r/var/log" -type f -exec truncate -s 0 {} +
 EOF
 chmod +x "$work/essential-hook" "$work/customize-hook"

@@ -112,13 +112,26 @@ public struct VMCloudInit: Sendable {
                 )
             }
             let format = volume.volume.hasSuffix(".qcow2") ? "qcow2" : "raw"
-            // Into the existing volume (-n): on block storages it is a device, not a file to replace.
-            _ = try await runner.run(
-                Invocation(
-                    "qemu-img",
-                    ["convert", "-n", "-f", "raw", "-O", format, iso, try plugin.path(volume.volume)]
+            let target = try plugin.path(volume.volume)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), !isDirectory.boolValue,
+                (try? FileManager.default.attributesOfItem(atPath: target)[.type] as? FileAttributeType) == .typeRegular
+            {
+                // A file is replaced whole: a running QEMU holds the old one (and its lock) until
+                // it next opens the drive, and never sees a half-written ISO.
+                let staged = target + ".new.\(getpid())"
+                try? FileManager.default.removeItem(atPath: staged)
+                _ = try await runner.run(Invocation("qemu-img", ["convert", "-f", "raw", "-O", format, iso, staged]))
+                guard rename(staged, target) == 0 else {
+                    try? FileManager.default.removeItem(atPath: staged)
+                    throw VireoError(.internalError, "cannot replace '\(target)': \(String(cString: strerror(errno)))")
+                }
+            } else {
+                // A block device is written in place.
+                _ = try await runner.run(
+                    Invocation("qemu-img", ["convert", "-n", "-f", "raw", "-O", format, iso, target])
                 )
-            )
+            }
         }
         var baked = VMConfig.Section()
         for entry in config.main.entries where CloudInit.isOptionKey(entry.key) {

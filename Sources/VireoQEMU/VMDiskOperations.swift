@@ -126,6 +126,15 @@ public struct VMDiskOperations: Sendable {
                 if full, request.format != nil { _ = options.remove("format") }
                 try main.set(disk.key, options.description)
             }
+            // A clone gets a cloud-init drive of its own: its data (ID, addresses) is not the source's.
+            for drive in VMCloudInit.drives(vmid: vmid, config: source.main) {
+                let storage = (full ? request.storage : nil) ?? String(drive.volid.prefix { $0 != ":" })
+                var entry = VMConfig.Section()
+                try entry.set(drive.key, "\(storage):cloudinit")
+                made += try await manager.allocateDisks(vmid: request.newid, config: &entry)
+                try main.set(drive.key, entry[drive.key] ?? "")
+                log("created cloud-init drive \(drive.key) of VM \(request.newid)")
+            }
             try await manager.configs.modify(request.newid) { $0.main = main }
         } catch {
             log("clone failed - removing VM \(request.newid) again: \(error)")

@@ -64,11 +64,24 @@ public struct VMGuestAgent: Sendable {
                         throw VireoError(.unavailable, "QEMU guest agent is not running")
                     }
                 }
+                if Self.noReply.contains(command) {
+                    // The agent answers these only when they fail: a short wait for an error, and
+                    // silence (or a hang-up) means the guest is on its way down.
+                    do {
+                        _ = try await client.execute(
+                            command,
+                            arguments: arguments,
+                            timeout: .seconds(2),
+                            expectsNoReply: true
+                        )
+                    } catch QMPError.timeout {}
+                    await client.close()
+                    return .null
+                }
                 let value = try await client.execute(
                     command,
                     arguments: arguments,
-                    timeout: timeout ?? Self.timeout(for: command),
-                    expectsNoReply: Self.noReply.contains(command)
+                    timeout: timeout ?? Self.timeout(for: command)
                 )
                 await client.close()
                 return value

@@ -192,7 +192,7 @@ public final class VMManager: Sendable {
                 let volname = volid[volid.index(after: colon)...]
                 let owned =
                     volname.hasPrefix("\(vmid)/") || volname.contains("-\(vmid)-disk-")
-                    || volname.contains("/\(vmid)/")
+                    || volname.contains("/\(vmid)/") || volname.contains(VMCloudInit.volumeName(vmid: vmid.value))
                 if owned, !result.contains(volid), !volname.hasPrefix("iso/") { result.append(volid) }
             }
         }
