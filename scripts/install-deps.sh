@@ -16,7 +16,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import proxmoxer, requests, pytest' 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import proxmoxer, requests, pytest, pve_exporter' 2>/dev/null; then
     echo "creating .venv with the API test clients"
     python3 -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check -r tests/api/requirements.txt
