@@ -64,22 +64,10 @@ out=${1:-$repo/.cache/debian-guest}
 [ "$(id -u)" = 0 ] || die "must run as root (mmdebstrap root mode, losetup, mount)"
 
 # ---- build tools ----------------------------------------------------------
-missing=()
-for p in $REQUIRED_PACKAGES; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    if [ "${VIREO_INSTALL_MISSING:-0}" = 1 ]; then
-        log "installing: ${missing[*]}"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    else
-        die "missing Debian packages: ${missing[*]}
-  install them with: apt-get install -y ${missing[*]}
-  (or run this script with VIREO_INSTALL_MISSING=1)"
-    fi
-fi
+# shellcheck source=lib/require-packages.sh
+. "$here/lib/require-packages.sh"
+# shellcheck disable=SC2086
+require_packages $REQUIRED_PACKAGES
 mbr_bin=/usr/lib/syslinux/mbr/mbr.bin
 [ -f "$mbr_bin" ] || die "$mbr_bin not found (package syslinux-common)"
 merged_usr_hooks=/usr/share/mmdebstrap/hooks/merged-usr

@@ -36,22 +36,10 @@ out=${1:-$repo/.cache/test-guest}
 [ -f "$init_src" ] || die "guest init not found: $init_src"
 
 # ---- build tools ----------------------------------------------------------
-missing=()
-for p in $REQUIRED_PACKAGES; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    if [ "${VIREO_INSTALL_MISSING:-0}" = 1 ] && [ "$(id -u)" = 0 ]; then
-        log "installing: ${missing[*]}"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    else
-        die "missing Debian packages: ${missing[*]}
-  install them with: apt-get install -y ${missing[*]}
-  (or run this script as root with VIREO_INSTALL_MISSING=1)"
-    fi
-fi
+# shellcheck source=lib/require-packages.sh
+. "$here/lib/require-packages.sh"
+# shellcheck disable=SC2086
+require_packages $REQUIRED_PACKAGES
 isolinux_bin=/usr/lib/ISOLINUX/isolinux.bin
 isohybrid_mbr=/usr/lib/ISOLINUX/isohdpfx.bin
 ldlinux=/usr/lib/syslinux/modules/bios/ldlinux.c32

@@ -32,6 +32,8 @@ import VireoCore
         "GET /cluster/jobs", "GET /cluster/jobs/schedule-analyze", "GET /cluster/bulk-action",
         "GET /cluster/bulk-action/guest", "GET /cluster/metrics", "GET /cluster/mapping",
         "GET /nodes/{node}/qemu/{vmid}/agent",
+        // A certificate is public (every TLS client receives it); no key is shown.
+        "GET /nodes/{node}/certificates", "GET /nodes/{node}/certificates/info",
         // Filtered in the handler: the cluster log (own tasks without Sys.Syslog on /), mappings
         // (entries the caller has a Mapping privilege on).
         "GET /cluster/log", "GET /cluster/mapping/pci", "GET /cluster/mapping/usb", "GET /cluster/mapping/dir",

@@ -37,6 +37,24 @@ import Testing
         #expect(throws: (any Error).self) { try other.verifyTicket(ticket) }
     }
 
+    @Test func vncTicketIsBoundToUserPathPortAndAFewSeconds() throws {
+        let ticket = try authority.issueVNCTicket(authID: "alice@pve", path: "/vms/100", port: 5900, now: 0x6B00_0000)
+        #expect(ticket.hasPrefix("PVEVNC:6B000000::"))
+        #expect(
+            authority.verifyVNCTicket(ticket, authID: "alice@pve", path: "/vms/100", port: 5900, now: 0x6B00_0000 + 39)
+        )
+        #expect(
+            !authority.verifyVNCTicket(ticket, authID: "alice@pve", path: "/vms/100", port: 5900, now: 0x6B00_0000 + 40)
+        )
+        #expect(!authority.verifyVNCTicket(ticket, authID: "bob@pve", path: "/vms/100", port: 5900, now: 0x6B00_0000))
+        #expect(!authority.verifyVNCTicket(ticket, authID: "alice@pve", path: "/vms/101", port: 5900, now: 0x6B00_0000))
+        #expect(!authority.verifyVNCTicket(ticket, authID: "alice@pve", path: "/vms/100", port: 5901, now: 0x6B00_0000))
+        #expect(!authority.verifyVNCTicket(ticket, authID: "alice@pve", path: "/vms/100", port: nil, now: 0x6B00_0000))
+        // A login ticket is no VNC ticket.
+        let login = try authority.issueTicket(for: "alice@pve", now: 0x6B00_0000)
+        #expect(!authority.verifyVNCTicket(login, authID: "alice@pve", path: "/vms/100", port: 5900, now: 0x6B00_0000))
+    }
+
     @Test func csrfTokenIsBoundToUserAndTime() {
         let token = authority.csrfToken(for: "alice@pve", now: 5000)
         #expect(token.split(separator: ":")[1].count == 43)
@@ -54,6 +72,15 @@ import Testing
         #expect(PasswordHasher.verify("correct horse", hash: hash))
         #expect(!PasswordHasher.verify("wrong horse", hash: hash))
         #expect(try PasswordHasher.hash("correct horse") != hash)  // salted
+    }
+
+    @Test func cloudInitPasswordsAreSHA256Crypt() throws {
+        let hash = try PasswordHasher.sha256Crypt("s3cret")
+        #expect(hash.hasPrefix("$5$"))
+        #expect(PasswordHasher.verify("s3cret", hash: hash))
+        #expect(PasswordHasher.looksHashed(hash))
+        #expect(!PasswordHasher.looksHashed("s3cret"))
+        #expect(!PasswordHasher.looksHashed("$5$"))
     }
 
     @Test func acceptsSHA256CryptHashesFromProxmox() {

@@ -284,7 +284,7 @@ def test_mappings_metrics_replication_and_backup_info(daemon, cleanup):
     assert any(s["id"] == f"node/{node}" and s["metric"] == "mem_total" for s in export["data"])
 
     status, _, body = root.post("/cluster/replication", {"id": "100-0", "type": "local", "target": "other"})
-    assert status == 501 and "cannot replicate" in body["message"]
+    assert status == 400 and "cannot replicate" in body["message"]
     assert root.ok("GET", "/cluster/replication") == []
     status, _, _ = root.get(f"/nodes/{node}/replication/100-0/status")
     assert status == 404
@@ -351,3 +351,14 @@ def test_syslog_and_journal_from_journal_files(tmp_path):
         assert [line for line in following if "line number" in line][0].endswith("line number 6")
     finally:
         stop_daemon(daemon)
+
+
+def test_certificate_info_is_the_served_certificate(daemon):
+    import hashlib
+    import ssl
+
+    served = ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", daemon.port)))
+    fingerprint = ":".join(f"{byte:02X}" for byte in hashlib.sha256(served).digest())
+    info = daemon.root.ok("GET", f"/nodes/{daemon.node}/certificates/info")
+    assert info[0]["fingerprint"] == fingerprint and info[0]["filename"] == "pve-ssl.pem"
+    assert daemon.node in info[0]["san"] and info[0]["notafter"] > time.time()

@@ -29,7 +29,7 @@ extension ClusterEndpoints {
         registry.register(.get, "/cluster/jobs/schedule-analyze", handles: ["schedule", "starttime", "iterations"]) {
             request in
             let p = request.parameters
-            let event = try CalendarEvent(parsing: try p.require("schedule"))
+            let event = try calendarEvent(p, "schedule")
             var time = Date(timeIntervalSince1970: Double(p.int("starttime") ?? Int(Date().timeIntervalSince1970)))
             let zone = TimeZone(identifier: request.services.host.timezone()) ?? .gmt
             var rows: [JSON] = []
@@ -41,6 +41,15 @@ extension ClusterEndpoints {
             return .init(.array(rows))
         }
         registerRealmSync(in: &registry)
+    }
+
+    /// Parameter `name` as a calendar event; a bad one is an error naming the parameter.
+    static func calendarEvent(_ p: Parameters, _ name: String) throws -> CalendarEvent {
+        do { return try CalendarEvent(parsing: try p.require(name)) } catch let error as VireoError
+            where error.parameterErrors.isEmpty
+        {
+            throw VireoError.parameter(name, error.message)
+        }
     }
 
     static func utcText(_ date: Date) -> String {
@@ -69,8 +78,10 @@ extension ClusterEndpoints {
 
     static func registerReplication(in registry: inout APIRegistry) {
         registry.register(.get, "/cluster/replication", handles: []) { _ in .init([]) }
-        registry.register(.post, "/cluster/replication", handles: .all) { _ in
-            throw VireoError(.notImplemented, replicationUnavailable)
+        registry.register(.post, "/cluster/replication", handles: .all) { request in
+            // The job is checked as Proxmox would, then refused with the reason.
+            if request.parameters.has("schedule") { _ = try calendarEvent(request.parameters, "schedule") }
+            throw VireoError.invalid(replicationUnavailable)
         }
         registry.register(.get, "/cluster/replication/{id}", handles: []) { request in try replicationJob(request) }
         registry.register(.put, "/cluster/replication/{id}", handles: .all) { request in try replicationJob(request) }
@@ -178,7 +189,7 @@ extension ClusterEndpoints {
         var options: [SectionConfig.Option] = []
         for key in realmSyncOptions {
             guard let value = p[key] else { continue }
-            if key == "schedule" { _ = try CalendarEvent(parsing: value) }
+            if key == "schedule" { _ = try calendarEvent(p, key) }
             if key == "remove-vanished", value != "none" {
                 for item in value.split(separator: ";") where !["acl", "entry", "properties"].contains(String(item)) {
                     throw VireoError.parameter(key, "invalid value '\(item)' (acl, entry, properties or none)")

@@ -16,6 +16,7 @@ extension NodeEndpoints {
         registerHostFiles(in: &registry)
         registerLogs(in: &registry)
         registerServices(in: &registry)
+        registerCertificates(in: &registry)
         registerSubscription(in: &registry)
         registry.register(.get, "/nodes/{node}/netstat", handles: []) { request in
             .init(.array(try await NetworkCounters.guestTaps(request.services.host)))
@@ -217,5 +218,25 @@ extension NodeEndpoints {
             throw VireoError.parameter("key", "Vireo has no subscriptions: a Proxmox VE key cannot be activated here")
         }
         registry.register(.delete, "/nodes/{node}/subscription", handles: []) { _ in .null }
+    }
+}
+
+extension NodeEndpoints {
+    /// `/nodes/{node}/certificates/info`: the node's API certificate (and custom ones, once Vireo
+    /// takes them).
+    static func registerCertificates(in registry: inout APIRegistry) {
+        registry.registerIndex("/nodes/{node}/certificates", key: "name")
+        registry.register(.get, "/nodes/{node}/certificates/info", handles: []) { request in
+            let node = request.services.node
+            guard let pem = try await request.services.store.read("nodes/\(node)/pve-ssl.pem")?.content else {
+                return .init([])
+            }
+            let info = try await CertificateInfo.describe(
+                pem: pem,
+                filename: "pve-ssl.pem",
+                host: request.services.host
+            )
+            return .init([.object(info)])
+        }
     }
 }

@@ -11,27 +11,10 @@ extension NodeEndpoints {
             .init(try await request.services.host.volumeGroups())
         }
         registry.register(.post, "/nodes/{node}/disks/lvm", handles: ["name", "device", "add_storage"]) { request in
-            let (name, disk, _, addStorage) = try await prepareDiskStorage(request)
-            let host = request.services.host
-            let storage = request.services.storage
-            let node = request.services.node
-            let upid = try request.services.tasks.start(type: "lvmcreate", id: name, user: request.identity.authID) {
-                log in
-                try await host.createVolumeGroup(name, on: disk.path)
-                log.append("created volume group '\(name)' on \(disk.path)")
-                if addStorage {
-                    try await addStorageDefinition(
-                        storage,
-                        type: "lvm",
-                        id: name,
-                        options: [
-                            .init("vgname", name), .init("content", "images,rootdir"), .init("nodes", node),
-                        ],
-                        log: log
-                    )
-                }
+            try await diskStorageTask(request, task: "lvmcreate", storageType: "lvm") { host, name, disk in
+                try await host.createVolumeGroup(name, on: disk)
+                return ("created volume group '\(name)' on \(disk)", [.init("vgname", name)])
             }
-            return .init(.string(upid.description))
         }
         registry.register(.delete, "/nodes/{node}/disks/lvm/{name}", handles: ["cleanup-config", "cleanup-disks"]) {
             request in
@@ -52,29 +35,10 @@ extension NodeEndpoints {
         }
         registry.register(.post, "/nodes/{node}/disks/lvmthin", handles: ["name", "device", "add_storage"]) {
             request in
-            let (name, disk, _, addStorage) = try await prepareDiskStorage(request)
-            let host = request.services.host
-            let storage = request.services.storage
-            let node = request.services.node
-            let upid = try request.services.tasks.start(type: "lvmthincreate", id: name, user: request.identity.authID)
-            {
-                log in
-                try await host.createThinPool(name, on: disk.path)
-                log.append("created thin pool '\(name)' on \(disk.path)")
-                if addStorage {
-                    try await addStorageDefinition(
-                        storage,
-                        type: "lvmthin",
-                        id: name,
-                        options: [
-                            .init("thinpool", name), .init("vgname", name), .init("content", "images,rootdir"),
-                            .init("nodes", node),
-                        ],
-                        log: log
-                    )
-                }
+            try await diskStorageTask(request, task: "lvmthincreate", storageType: "lvmthin") { host, name, disk in
+                try await host.createThinPool(name, on: disk)
+                return ("created thin pool '\(name)' on \(disk)", [.init("thinpool", name), .init("vgname", name)])
             }
-            return .init(.string(upid.description))
         }
         registry.register(
             .delete,
@@ -185,6 +149,33 @@ extension NodeEndpoints {
             }
             return .init(.string(upid.description))
         }
+    }
+
+    /// A task that makes a storage of one whole disk with `create` (which says what it did and the
+    /// storage options that reach it), and adds the storage definition when asked to.
+    static func diskStorageTask(
+        _ request: APIRequest,
+        task: String,
+        storageType: String,
+        _ create: @escaping @Sendable (NodeHost, String, String) async throws -> (String, [SectionConfig.Option])
+    ) async throws -> APIResult {
+        let (name, disk, _, addStorage) = try await prepareDiskStorage(request)
+        let host = request.services.host
+        let storage = request.services.storage
+        let node = request.services.node
+        let upid = try request.services.tasks.start(type: task, id: name, user: request.identity.authID) { log in
+            let (done, options) = try await create(host, name, disk.path)
+            log.append(done)
+            guard addStorage else { return }
+            try await addStorageDefinition(
+                storage,
+                type: storageType,
+                id: name,
+                options: options + [.init("content", "images,rootdir"), .init("nodes", node)],
+                log: log
+            )
+        }
+        return .init(.string(upid.description))
     }
 
     /// The checks before a disk becomes a storage: a valid name, a free whole disk, and the right

@@ -77,13 +77,7 @@ extension StorageEndpoints {
                 )
                 let size = (try? FileManager.default.attributesOfItem(atPath: spool)[.size] as? Int) ?? 0
                 log.append("download finished: \(ByteSize(bytes: size))")
-                if let (algorithm, expected) = checksum {
-                    let actual = try await BlockingPool.shared.run { try hashFile(spool, algorithm: algorithm) }
-                    guard actual == expected else {
-                        throw VireoError.invalid("checksum mismatch: got '\(actual)' != expect '\(expected)'")
-                    }
-                    log.append("checksum verified (\(algorithm))")
-                }
+                try await verifyChecksum(of: spool, checksum, log: log)
                 var ready = spool
                 if let decompressor {
                     log.append("decompressing with \(decompressor.tool)")

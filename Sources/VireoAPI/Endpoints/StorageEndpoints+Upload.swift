@@ -62,14 +62,7 @@ extension StorageEndpoints {
             let upid = try request.services.tasks.start(type: "imgcopy", id: "", user: request.identity.authID) { log in
                 defer { try? FileManager.default.removeItem(atPath: spool) }
                 log.append("received \(ByteSize(bytes: received.size)) for \(volid)")
-                if let (algorithm, expected) = checksum {
-                    // Hashing gigabytes blocks for a while: on the blocking pool, not the cooperative one.
-                    let actual = try await BlockingPool.shared.run { try hashFile(spool, algorithm: algorithm) }
-                    guard actual == expected else {
-                        throw VireoError.invalid("checksum mismatch: got '\(actual)' but expected '\(expected)'")
-                    }
-                    log.append("checksum verified (\(algorithm))")
-                }
+                try await verifyChecksum(of: spool, checksum, log: log)
                 try FileManager.default.createDirectory(
                     atPath: (target as NSString).deletingLastPathComponent,
                     withIntermediateDirectories: true
@@ -80,6 +73,23 @@ extension StorageEndpoints {
             }
             return .init(.string(upid.description))
         }
+    }
+
+    /// Checks a received file against the `checksum` the caller gave (`(algorithm, hex)`), if any.
+    static func verifyChecksum(
+        of path: String,
+        _ checksum: (algorithm: String, value: String)?,
+        log: TaskLog
+    )
+        async throws
+    {
+        guard let (algorithm, expected) = checksum else { return }
+        // Hashing gigabytes blocks for a while: on the blocking pool, not the cooperative one.
+        let actual = try await BlockingPool.shared.run { try hashFile(path, algorithm: algorithm) }
+        guard actual == expected else {
+            throw VireoError.invalid("checksum mismatch: got '\(actual)' but expected '\(expected)'")
+        }
+        log.append("checksum verified (\(algorithm))")
     }
 
     struct ReceivedUpload {
