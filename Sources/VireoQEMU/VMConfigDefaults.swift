@@ -40,8 +40,17 @@ public enum VMConfigDefaults {
         if section["vmgenid"] != nil { try section.set("vmgenid", UUID().uuidString.lowercased()) }
     }
 
-    /// A locally administered MAC with Proxmox's prefix `BC:24:11`.
+    /// Proxmox's MAC prefix, used unless datacenter.cfg's `mac_prefix` says otherwise.
+    public static let defaultMACPrefix = "BC:24:11"
+
+    /// The prefix new MACs get: the API sets the cluster's `mac_prefix` for the calls that make
+    /// NICs (and the tasks they start).
+    @TaskLocal public static var macPrefix = defaultMACPrefix
+
+    /// A MAC with `macPrefix` (one to three octets), the rest random.
     public static func randomMAC() -> String {
-        "BC:24:11:" + (0..<3).map { _ in String(format: "%02X", UInt8.random(in: 0...255)) }.joined(separator: ":")
+        let prefix = macPrefix.split(separator: ":").filter { !$0.isEmpty }.prefix(5).map { $0.uppercased() }
+        let random = (prefix.count..<6).map { _ in String(format: "%02X", UInt8.random(in: 0...255)) }
+        return (prefix + random).joined(separator: ":")
     }
 }

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, create_user, prerequisite, start_daemon, stop_daemon, ticket_session, unique
-from schema_values import openapi_document, wait_task
+from schema_values import create_vm, destroy_vm, free_vmid, openapi_document, wait_task
 
 RETURNS = json.loads((Path(__file__).parent / "pve-returns.json").read_text())
 sys.path.insert(0, str(REPO / "scripts"))
@@ -241,6 +241,22 @@ def test_datacenter_options_and_next_id(daemon, cleanup):
         status, _, body = root.put("/cluster/options", params)
         assert status == 400 and name in body["errors"], (params, body)
     assert root.ok("GET", "/cluster/options")["next-id"] == {"lower": 4100, "upper": 4110}
+
+
+def test_mac_prefix_is_given_to_new_nics(daemon, cleanup):
+    root, node = daemon.root, daemon.node
+    cleanup.add(root.put, "/cluster/options", {"delete": "mac_prefix"})
+    root.ok("PUT", "/cluster/options", {"mac_prefix": "02:AB:CD"})
+    vmid = free_vmid(root)
+    create_vm(root, node, vmid, cleanup, net0="virtio,bridge=vmbr0")
+    root.ok("PUT", f"/nodes/{node}/qemu/{vmid}/config", {"net1": "e1000,bridge=vmbr0"})
+    config = root.ok("GET", f"/nodes/{node}/qemu/{vmid}/config")
+    assert config["net0"].startswith("virtio=02:AB:CD:") and config["net1"].startswith("e1000=02:AB:CD:")
+    clone = free_vmid(root, {vmid})
+    cleanup.add(destroy_vm, root, node, clone)
+    upid = root.ok("POST", f"/nodes/{node}/qemu/{vmid}/clone", {"newid": clone, "full": 1})
+    assert wait_task(root, node, upid)["exitstatus"] == "OK"
+    assert root.ok("GET", f"/nodes/{node}/qemu/{clone}/config")["net0"].startswith("virtio=02:AB:CD:")
 
 
 def test_schedule_analysis(daemon):

@@ -54,8 +54,12 @@ extension QEMUEndpoints {
             try await operations.checkClone(try request.parameters.vmid(), clone)
             let pool = p["pool"]
             let access = request.services.access
+            // Tasks run detached: the clone's new MACs get the cluster's prefix explicitly.
+            let macPrefix = VMConfigDefaults.macPrefix
             return try await vmTask(request, type: "qmclone") { vmid, log in
-                try await operations.clone(vmid, clone) { log.append($0) }
+                try await VMConfigDefaults.$macPrefix.withValue(macPrefix) {
+                    try await operations.clone(vmid, clone) { log.append($0) }
+                }
                 if let pool {
                     try await access.modifyUsers { users in
                         guard users.pools[pool] != nil else {
