@@ -5,6 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(libpam0g-dev libsqlite3-dev libcrypt-dev python3-venv curl wrk bc sqlite3 openssl qemu-utils qemu-system-x86 btrfs-progs util-linux e2fsprogs fdisk mmdebstrap extlinux xorriso isolinux syslinux-common cpio socat iproute2 iputils-ping gdisk smartmontools lvm2 nfs-common smbclient open-iscsi systemd-journal-remote openssh-client)
+# The guest build scripts fetch packages with `apt-get download`: apt must know the archive.
+updated=0
+if ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null; then
+    echo "apt has no package lists: apt-get update"
+    apt-get update -qq
+    updated=1
+fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -12,7 +19,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
+    [ "$updated" = 1 ] || apt-get update -qq
     apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 

@@ -105,6 +105,7 @@ def operations(root: LocalRoot) -> list[Operation]:
 # Values for string formats (x-pve-format). Entries naming a context key are looked up there.
 FORMAT_VALUES = {
     "pve-node": "@node",
+    "pve-calendar-event": "*/15",
     "pve-vmid": "@vmid",
     "pve-userid": "@userid",
     "pve-userid-list": "@userid",
