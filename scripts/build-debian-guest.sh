@@ -231,8 +231,14 @@ chmod +x "$work/essential-hook" "$work/customize-hook"
 # ---- root filesystem -------------------------------------------------------
 log "mmdebstrap $SUITE into $rootfs"
 include=$(echo $PACKAGES | tr ' ' ,)
+# On this build host, mmdebstrap with this package set empties the host's
+# /var/lib/apt/lists (the cause is not found yet; a bare mmdebstrap does not).
+# It runs in a mount namespace of its own with a scratch tmpfs there, so the
+# host's lists stay as they are (the build itself uses apt state in the chroot).
 VIREO_INITRAMFS_MODULES=$INITRAMFS_MODULES VIREO_ROOT_UUID=$root_uuid \
 VIREO_CMDLINE=$CMDLINE VIREO_MASKED_UNITS=$(echo $MASKED_UNITS) \
+unshare --mount --propagation private \
+    sh -c 'mount -t tmpfs vireo-apt-lists /var/lib/apt/lists && exec "$@"' sh \
 mmdebstrap --quiet --mode=root --variant=minbase --include="$include" \
     --hook-dir="$merged_usr_hooks" \
     --essential-hook="$work/essential-hook" \
