@@ -56,6 +56,8 @@ let package = Package(
         ),
         .target(name: "VireoTestSupport", dependencies: ["VireoHost", "VireoCore"], swiftSettings: strict),
         .target(name: "QMP", exclude: ["README.md"], swiftSettings: strict),
+        // nftables' JSON model: a leaf, like QMP (issue 12's firewall compiles into it).
+        .target(name: "NFTables", swiftSettings: strict),
         .target(
             name: "VireoQEMU",
             dependencies: [
@@ -152,6 +154,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "QMPTests", dependencies: ["QMP"], swiftSettings: strict),
+        .testTarget(name: "NFTablesTests", dependencies: ["NFTables"], swiftSettings: strict),
         // Tests that drive real QEMU processes and kernel objects (run after the unit tests).
         .testTarget(name: "IntegrationTests", dependencies: ["QMP"], swiftSettings: strict),
         .testTarget(
