@@ -1,6 +1,5 @@
 import VireoAccess
 import VireoCore
-import VireoQEMU
 
 /// Runs an authenticated call: the node check, the permission check, the root-only rules, then
 /// the handler. The responder uses it for HTTP requests; `POST /nodes/{node}/execute` for each
@@ -50,12 +49,6 @@ struct APIDispatcher: Sendable {
             schema: endpoint.schema,
             dispatcher: self
         )
-        // Calls that may make NICs give them the cluster's MAC prefix (datacenter.cfg `mac_prefix`).
-        if endpoint.method != .get, endpoint.path.hasPrefix("/nodes/{node}/qemu") {
-            let prefix =
-                try await DatacenterConfig.read(services.store)["mac_prefix"] ?? VMConfigDefaults.defaultMACPrefix
-            return try await VMConfigDefaults.$macPrefix.withValue(prefix) { try await endpoint.handler(request) }
-        }
         return try await endpoint.handler(request)
     }
 

@@ -150,7 +150,6 @@ public struct APIRegistry: Sendable {
     /// endpoint allows (``ParameterValidator/multiLineParameters``).
     static let multiLineParameters: [String: [String]] = [
         "POST /nodes/{node}/hosts": ["data"],
-        "PUT /cluster/options": ["consent-text"],
         "POST /nodes/{node}/qemu/{vmid}/agent/file-write": ["content"],
         "POST /nodes/{node}/qemu/{vmid}/agent/exec": ["input-data"],
         "POST /nodes/{node}/execute": ["commands"],

@@ -85,17 +85,21 @@ public struct QemuImg: Sendable {
 }
 
 extension QemuImg {
-    /// Copies an image into an existing target (`qemu-img convert -n`), converting formats.
+    /// Copies an image into an existing target (`qemu-img convert -n`), converting formats; with
+    /// `existing: false` the target file is made.
     public func convert(
         from source: String,
         format: Format,
         to target: String,
-        targetFormat: Format
+        targetFormat: Format,
+        existing: Bool = true
     ) async throws(CommandError) {
         _ = try await runner.run(
             Invocation(
                 "qemu-img",
-                ["convert", "-p", "-n", "-f", format.rawValue, "-O", targetFormat.rawValue, source, target],
+                ["convert", "-p"] + (existing ? ["-n"] : []) + [
+                    "-f", format.rawValue, "-O", targetFormat.rawValue, source, target,
+                ],
                 timeout: .seconds(3600)
             )
         )

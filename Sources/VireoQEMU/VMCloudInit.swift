@@ -83,23 +83,9 @@ public struct VMCloudInit: Sendable {
         let staging = "\(manager.runDirectory)/cloudinit/\(vmid)"
         try? FileManager.default.removeItem(atPath: staging)
         defer { try? FileManager.default.removeItem(atPath: staging) }
-        let tree = staging + "/tree"
-        for file in data.files {
-            let path = tree + "/" + file.path
-            try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent,
-                withIntermediateDirectories: true
-            )
-            try Data(file.content.utf8).write(to: URL(fileURLWithPath: path))
-        }
-        let iso = staging + "/cloudinit.iso"
         log("generating cloud-init ISO")
-        _ = try await runner.run(
-            Invocation(
-                "xorriso",
-                ["-as", "mkisofs", "-quiet", "-iso-level", "3", "-J", "-R", "-V", data.label, "-o", iso, tree]
-            )
-        )
+        let image = ISOImage(runner: runner)
+        let iso = try await image.make(files: data.files, label: data.label, scratch: staging)
         let isoSize = (try FileManager.default.attributesOfItem(atPath: iso)[.size] as? Int) ?? 0
         for drive in drives {
             let volume = try VolumeID(validating: drive.volid)
@@ -111,27 +97,8 @@ public struct VMCloudInit: Sendable {
                     sizeBytes: (isoSize + 1024 * 1024 - 1) / (1024 * 1024) * 1024 * 1024
                 )
             }
-            let format = volume.volume.hasSuffix(".qcow2") ? "qcow2" : "raw"
-            let target = try plugin.path(volume.volume)
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), !isDirectory.boolValue,
-                (try? FileManager.default.attributesOfItem(atPath: target)[.type] as? FileAttributeType) == .typeRegular
-            {
-                // A file is replaced whole: a running QEMU holds the old one (and its lock) until
-                // it next opens the drive, and never sees a half-written ISO.
-                let staged = target + ".new.\(getpid())"
-                try? FileManager.default.removeItem(atPath: staged)
-                _ = try await runner.run(Invocation("qemu-img", ["convert", "-f", "raw", "-O", format, iso, staged]))
-                guard rename(staged, target) == 0 else {
-                    try? FileManager.default.removeItem(atPath: staged)
-                    throw VireoError(.internalError, "cannot replace '\(target)': \(String(cString: strerror(errno)))")
-                }
-            } else {
-                // A block device is written in place.
-                _ = try await runner.run(
-                    Invocation("qemu-img", ["convert", "-n", "-f", "raw", "-O", format, iso, target])
-                )
-            }
+            let format: QemuImg.Format = volume.volume.hasSuffix(".qcow2") ? .qcow2 : .raw
+            try await image.write(iso, to: try plugin.path(volume.volume), format: format)
         }
         var baked = VMConfig.Section()
         for entry in config.main.entries where CloudInit.isOptionKey(entry.key) {

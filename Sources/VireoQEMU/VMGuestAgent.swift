@@ -25,7 +25,6 @@ public struct VMGuestAgent: Sendable {
         "guest-shutdown", "guest-suspend-disk", "guest-suspend-ram", "guest-suspend-hybrid",
     ]
 
-    public var socketDirectory: String { manager.runDirectory }
     func socketPath(_ vmid: VMID) -> String { "\(manager.runDirectory)/\(vmid).qga" }
 
     /// Runs `command` (`guest-…`) and returns its result.

@@ -154,7 +154,7 @@ extension ClusterEndpoints {
             }
             var values: [String: String] = [:]
             for (key, value) in p.values where settable.contains(key) {
-                if key != "description", key != "consent-text", value.contains(where: \.isNewline) {
+                if key != "description", value.contains(where: \.isNewline) {
                     throw VireoError.parameter(key, "must be one line")
                 }
                 try DatacenterConfig.validate(key, value)

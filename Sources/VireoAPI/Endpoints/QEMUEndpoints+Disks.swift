@@ -55,7 +55,7 @@ extension QEMUEndpoints {
             let pool = p["pool"]
             let access = request.services.access
             // Tasks run detached: the clone's new MACs get the cluster's prefix explicitly.
-            let macPrefix = VMConfigDefaults.macPrefix
+            let macPrefix = try await clusterMACPrefix(request)
             return try await vmTask(request, type: "qmclone") { vmid, log in
                 try await VMConfigDefaults.$macPrefix.withValue(macPrefix) {
                     try await operations.clone(vmid, clone) { log.append($0) }

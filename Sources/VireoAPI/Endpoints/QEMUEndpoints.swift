@@ -52,7 +52,7 @@ enum QEMUEndpoints {
             var section = try configSection(from: request.parameters)
             try hashCloudInitPassword(&section, ostype: request.parameters["ostype"])
             try checkConfigPrivileges(request, vmid: vmid, update: try VMConfigUpdate(changes: section), current: nil)
-            try VMConfigDefaults.addGenerated(to: &section)
+            try await withClusterMACPrefix(request) { try VMConfigDefaults.addGenerated(to: &section) }
             try await vms.validate(vmid: vmid, config: section)
             let validated = section
             let pool = request.parameters.optionalPool("pool")
@@ -132,13 +132,15 @@ enum QEMUEndpoints {
                 deletions: request.parameters.list("delete"),
                 reverts: request.parameters.list("revert")
             )
-            try await VMConfigUpdater(runtime: runtime(request)).update(
-                vmid,
-                update,
-                digest: request.parameters["digest"],
-                skipLock: request.parameters.bool("skiplock", default: false)
-            ) { current in
-                try checkConfigPrivileges(request, vmid: vmid, update: update, current: current)
+            try await withClusterMACPrefix(request) {
+                try await VMConfigUpdater(runtime: runtime(request)).update(
+                    vmid,
+                    update,
+                    digest: request.parameters["digest"],
+                    skipLock: request.parameters.bool("skiplock", default: false)
+                ) { current in
+                    try checkConfigPrivileges(request, vmid: vmid, update: update, current: current)
+                }
             }
         }
         registry.register(.put, "/nodes/{node}/qemu/{vmid}/config", handles: QEMUEndpoints.updateParameters) {
@@ -284,6 +286,15 @@ enum QEMUEndpoints {
             }
         }
         return section
+    }
+
+    /// Runs `body` with the cluster's MAC prefix (datacenter.cfg `mac_prefix`) for the NICs it makes.
+    static func withClusterMACPrefix<T>(_ request: APIRequest, _ body: () async throws -> T) async throws -> T {
+        try await VMConfigDefaults.$macPrefix.withValue(try await clusterMACPrefix(request), operation: body)
+    }
+
+    static func clusterMACPrefix(_ request: APIRequest) async throws -> String {
+        try await DatacenterConfig.read(request.services.store)["mac_prefix"] ?? VMConfigDefaults.defaultMACPrefix
     }
 
     /// Proxmox stores a cloud-init password as a SHA-256 crypt hash, except for Windows guests

@@ -137,9 +137,7 @@ public struct BlockDevices: Sendable {
         if parts.contains(where: { $0.partitionType?.lowercased() == "21686148-6449-6e6f-744e-656564454649" }) {
             return "BIOS boot"
         }
-        if !parts.isEmpty { return "partitions" }
-        if disk.partitionTable != nil { return nil }
-        return nil
+        return parts.isEmpty ? nil : "partitions"
     }
 
     /// Why `disk` may not be wiped or re-partitioned: a mount of it or of a partition, a device
