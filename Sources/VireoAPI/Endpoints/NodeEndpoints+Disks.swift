@@ -225,13 +225,8 @@ extension NodeEndpoints {
         }
     }
 
-    static func storageName(_ p: Parameters) throws -> String {
-        let name = try p.require("name")
-        guard (try? StorageID(validating: name)) != nil else {
-            throw VireoError.parameter("name", "invalid storage ID '\(name)'")
-        }
-        return name
-    }
+    /// The `name` of a disk storage: a storage ID, checked by the registry (`pve-storage-id`).
+    static func storageName(_ p: Parameters) throws -> String { try p.storage("name").description }
 
     /// Adding or removing a storage also needs `Datastore.Allocate` on `/storage`.
     static func requireStorageAllocate(_ request: APIRequest) throws {
