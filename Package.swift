@@ -68,6 +68,11 @@ let package = Package(
         ),
         .target(name: "VireoNetwork", dependencies: ["VireoCore", "VireoHost"], swiftSettings: strict),
         .target(
+            name: "VireoFirewall",
+            dependencies: ["VireoCore", "VireoHost", "NFTables"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "VireoStore",
             dependencies: ["VireoCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
@@ -155,6 +160,11 @@ let package = Package(
         ),
         .testTarget(name: "QMPTests", dependencies: ["QMP"], swiftSettings: strict),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables"], swiftSettings: strict),
+        .testTarget(
+            name: "VireoFirewallTests",
+            dependencies: ["VireoFirewall", "NFTables", "VireoCore"],
+            swiftSettings: strict
+        ),
         // Tests that drive real QEMU processes and kernel objects (run after the unit tests).
         .testTarget(name: "IntegrationTests", dependencies: ["QMP"], swiftSettings: strict),
         .testTarget(

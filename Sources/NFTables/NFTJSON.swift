@@ -44,14 +44,19 @@ extension NFTRuleset {
                 guard let family = set.family, let table = set["table"]?.string, let name = set["name"]?.string else {
                     throw NFTJSONError.malformed("set without family, table or name")
                 }
+                let map = set["map"]?.string
                 sets.append(
                     NFTSet(
                         family: family,
                         table: table,
                         name: name,
                         type: set["type"]?.string ?? "",
+                        map: map,
                         flags: set["flags"]?.array?.compactMap(\.string) ?? [],
-                        elements: (set["elem"]?.array ?? []).map(NFTExpression.init(json:)),
+                        elements: (set["elem"]?.array ?? []).map {
+                            map == nil ? NFTExpression(json: $0) : .init(mapElement: $0)
+                        },
+                        autoMerge: set["auto-merge"] == .bool(true),
                         handle: set["handle"]?.int
                     )
                 )
@@ -75,7 +80,7 @@ extension NFTRuleset {
     }
 
     /// One `nft -j -f` transaction that replaces the given tables with this ruleset: each table is
-    /// added (so deleting cannot fail), deleted, then made anew with its sets, chains and rules.
+    /// added (so deleting cannot fail), deleted, then made anew with its chains, sets and rules.
     /// nft applies all of it or none.
     public func replacingTablesCommand() throws -> [UInt8] {
         var commands: [NFTValue] = []
@@ -85,8 +90,9 @@ extension NFTRuleset {
             commands.append(.object(["delete": .object(["table": identity])]))
             commands.append(.object(["add": .object(["table": identity])]))
         }
-        for set in sets { commands.append(.object(["add": .object(["set": set.json])])) }
+        // Chains before sets: a verdict map's elements name chains.
         for chain in chains { commands.append(.object(["add": .object(["chain": chain.json])])) }
+        for set in sets { commands.append(.object(["add": .object([set.map == nil ? "set" : "map": set.json])])) }
         for rule in rules { commands.append(.object(["add": .object(["rule": rule.json])])) }
         return try NFTValue.object(["nftables": .array(commands)]).jsonBytes()
     }
@@ -127,6 +133,8 @@ extension NFTSet {
         var object: [String: NFTValue] = [
             "family": .string(family.rawValue), "table": .string(table), "name": .string(name), "type": .string(type),
         ]
+        if let map { object["map"] = .string(map) }
+        if autoMerge { object["auto-merge"] = .bool(true) }
         if !flags.isEmpty { object["flags"] = .array(flags.map { .string($0) }) }
         if !elements.isEmpty { object["elem"] = .array(elements.map(\.json)) }
         return .object(object)
@@ -145,6 +153,15 @@ extension NFTRule {
 }
 
 extension NFTExpression {
+    /// A map's element as nft lists it: `[key, value]`.
+    init(mapElement json: NFTValue) {
+        guard let pair = json.array, pair.count == 2 else {
+            self = NFTExpression(json: json)
+            return
+        }
+        self = .mapping(key: NFTExpression(json: pair[0]), value: NFTExpression(json: pair[1]))
+    }
+
     public init(json: NFTValue) {
         switch json {
         case .string(let text): self = text.hasPrefix("@") ? .setReference(String(text.dropFirst())) : .string(text)
@@ -183,6 +200,7 @@ extension NFTExpression {
         case .range(let low, let high): ["range": .array([low.json, high.json])]
         case .set(let items): ["set": .array(items.map(\.json))]
         case .payload(let proto, let field): ["payload": ["protocol": .string(proto), "field": .string(field)]]
+        case .mapping(let key, let value): .array([key.json, value.json])
         case .meta(let key): ["meta": ["key": .string(key)]]
         case .ct(let key): ["ct": ["key": .string(key)]]
         case .other(let value): value

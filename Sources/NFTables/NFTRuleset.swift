@@ -53,8 +53,13 @@ public struct NFTSet: Hashable, Sendable {
     public var name: String
     /// `ipv4_addr`, `ipv6_addr`, `ether_addr`, `inet_service`, …
     public var type: String
+    /// A map's value type (`mark`, `verdict`); nil for a plain set.
+    public var map: String?
     public var flags: [String]
+    /// Values, or for a map `.mapping(key:value:)` pairs.
     public var elements: [NFTExpression]
+    /// Overlapping intervals are merged instead of refused.
+    public var autoMerge: Bool
     public var handle: Int?
 
     public init(
@@ -62,16 +67,20 @@ public struct NFTSet: Hashable, Sendable {
         table: String,
         name: String,
         type: String,
+        map: String? = nil,
         flags: [String] = [],
         elements: [NFTExpression] = [],
+        autoMerge: Bool = false,
         handle: Int? = nil
     ) {
         self.family = family
         self.table = table
         self.name = name
         self.type = type
+        self.map = map
         self.flags = flags
         self.elements = elements
+        self.autoMerge = autoMerge
         self.handle = handle
     }
 }
@@ -119,6 +128,8 @@ public indirect enum NFTExpression: Hashable, Sendable {
     case range(NFTExpression, NFTExpression)
     case set([NFTExpression])
     case payload(protocol: String, field: String)
+    /// A map element: `key : value` (a verdict such as `jump x` for a vmap).
+    case mapping(key: NFTExpression, value: NFTExpression)
     case meta(String)
     case ct(String)
     /// Anything this model does not name, kept as nft wrote it.

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Smoke test of the Vireo test guest ISO: boots it twice under TCG with a
-# 64 MiB qcow2 virtio disk and no network, and checks the ready marker, the
-# console commands, the disk marker (written on boot 1, found on boot 2) and
-# the ACPI power-down through QMP. Exits 0 only if every check passes.
+# 64 MiB qcow2 virtio disk (boot 1 with QEMU user-mode networking, its
+# parameters in the SMBIOS serial; boot 2 without network), and checks the
+# ready marker, the console commands (the network ones against socat peers on
+# 127.0.0.1, which the guest reaches as 10.0.2.2), the disk marker (written on
+# boot 1, found on boot 2) and the ACPI power-down through QMP. Exits 0 only
+# if every check passes.
 #   usage: smoke.sh [ISO]   (default <repo>/.cache/test-guest/vireo-test-guest.iso)
 #   env:   READY_TIMEOUT (s, default 120), KEEP_LOGS=1 to keep the temp dir
 #
@@ -20,14 +23,14 @@
 #   sending {"execute":"qmp_capabilities"} then the command.
 set -euo pipefail
 
-REQUIRED_PACKAGES="qemu-system-x86 qemu-utils socat"
+REQUIRED_PACKAGES="qemu-system-x86 qemu-utils socat python3"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 iso=${1:-$repo/.cache/test-guest/vireo-test-guest.iso}
 ready_timeout=${READY_TIMEOUT:-120}
 
-for c in qemu-system-x86_64 qemu-img socat; do
+for c in qemu-system-x86_64 qemu-img socat python3; do
     command -v "$c" >/dev/null || { echo "smoke: $c not found; install: apt-get install -y $REQUIRED_PACKAGES" >&2; exit 2; }
 done
 [ -f "$iso" ] || { echo "smoke: ISO not found: $iso (run scripts/build-test-guest.sh)" >&2; exit 2; }
@@ -35,6 +38,7 @@ done
 T=$(mktemp -d "${TMPDIR:-/tmp}/vireo-smoke.XXXXXX")
 qemu_pid=""
 socat_pid=""
+peer_pids=()   # host-side socat peers of the network checks
 
 stop_pid() { # pid: TERM, then KILL after 3 s; reaps it
     local pid=$1 i
@@ -50,6 +54,9 @@ stop_pid() { # pid: TERM, then KILL after 3 s; reaps it
 }
 cleanup() {
     exec 3>&- 2>/dev/null || true
+    local p
+    for p in "${peer_pids[@]}"; do stop_pid "$p"; done
+    peer_pids=()
     stop_pid "$socat_pid"; socat_pid=""
     stop_pid "$qemu_pid"; qemu_pid=""
     if [ "${KEEP_LOGS:-0}" = 1 ]; then echo "smoke: logs kept in $T"; else rm -rf "$T"; fi
@@ -102,8 +109,10 @@ qmp() { # command name; prints QEMU's replies
         socat - "UNIX-CONNECT:$T/qmp.sock" 2>&1
 }
 
-boot() { # name: starts QEMU and the console client, waits for the ready marker
+boot() { # name [QEMU network args, default -nic none]: starts QEMU and the console client, waits for the ready marker
     local name=$1 start i
+    shift
+    [ $# -gt 0 ] || set -- -nic none
     rm -f "$T/serial.sock" "$T/qmp.sock" "$T/in"
     : > "$log"
     start=$(now)
@@ -112,7 +121,7 @@ boot() { # name: starts QEMU and the console client, waits for the ready marker
         -qmp "unix:$T/qmp.sock,server=on,wait=off" \
         -cdrom "$iso" -boot d \
         -drive "file=$T/disk.qcow2,if=virtio,format=qcow2" \
-        -nic none </dev/null >"$T/qemu.out" 2>&1 &
+        "$@" </dev/null >"$T/qemu.out" 2>&1 &
     qemu_pid=$!
     for i in $(seq 100); do
         [ -S "$T/serial.sock" ] && break
@@ -151,10 +160,31 @@ powerdown() { # name: ACPI power button through QMP; QEMU must exit within 30 s
     ok "$name: system_powerdown -> VIREO-POWEROFF, QEMU exited after $(elapsed "$start")s"
 }
 
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# ask_within LINE REGEX SECONDS: ask, and the reply must come within SECONDS.
+ask_within() {
+    local start line
+    start=$(now)
+    line=$(ask "$1" "$2") || exit 1
+    awk -v a="$start" -v b="$(now)" -v m="$3" 'BEGIN { exit !(b - a <= m) }' ||
+        fail "'$1' took $(elapsed "$start")s (limit $3 s)"
+    echo "$line"
+}
+
 qemu-img create -q -f qcow2 "$T/disk.qcow2" 64M
 
-# ---- boot 1: fresh disk ----------------------------------------------------
-boot "boot 1"
+# Host side of the network checks (guest sees 127.0.0.1 as 10.0.2.2): a TCP
+# peer that sends one line, a UDP receiver; hostfwd ports to guest 8001/8002.
+greet_port=$(free_port); udp_port=$(free_port); fwd_listen=$(free_port); fwd_echo=$(free_port)
+socat "TCP-LISTEN:$greet_port,bind=127.0.0.1,reuseaddr,fork" SYSTEM:'echo HELLO-SMOKE' 2>/dev/null &
+peer_pids+=($!)
+: > "$T/udp.out"
+socat -u "UDP-RECV:$udp_port,bind=127.0.0.1" "OPEN:$T/udp.out,append" 2>/dev/null &
+peer_pids+=($!)
+
+# ---- boot 1: fresh disk, user-mode network ---------------------------------
+boot "boot 1" -nic "user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:$fwd_listen-:8001,hostfwd=tcp:127.0.0.1:$fwd_echo-:8002" \
+    -smbios "type=1,serial=vireo.ip=10.0.2.15/24;vireo.gw=10.0.2.2"
 boot1_time=$boot_time
 line=$(wait_for '^VIREO-DISK-(WROTE|FOUND) ' 5) || fail "boot 1: no disk marker line"
 case "$line" in
@@ -166,6 +196,36 @@ line=$(ask uptime '^VIREO-UPTIME [0-9]+(\.[0-9]+)?$'); ok "$line"
 line=$(ask "echo smoke-echo-42" '^smoke-echo-42$'); ok "echo -> $line"
 line=$(ask tick '^VIREO-TICK [0-9]+$'); ok "tick -> $line"
 line=$(ask read-disk '^VIREO-DISK-'); [ "$line" = "VIREO-DISK-FOUND $marker" ] || fail "read-disk: '$line'"; ok "read-disk -> $line"
+
+# network commands (the firewall tests use them; see README)
+grep -a -q '^VIREO-NET eth0 10.0.2.15/24' "$log" || fail "boot 1: no 'VIREO-NET eth0 10.0.2.15/24' (SMBIOS serial parameters)"
+ok "boot 1: VIREO-NET eth0 10.0.2.15/24 (parameters from the SMBIOS serial)"
+line=$(ask_within "listen 8001" '^VIREO-LISTEN' 4); [ "$line" = "VIREO-LISTEN 8001" ] || fail "listen: '$line'"
+reply=$(socat -T 5 - "TCP:127.0.0.1:$fwd_listen" </dev/null 2>&1 | tr -d '\r' || true)
+[[ "$reply" =~ ^VIREO-GUEST\ vireo-guest\ [0-9.]+$ ]] || fail "listen 8001: connection got '$reply'"
+ok "$line -> a connection got '$reply'"
+line=$(ask_within "echo-listen 8002" '^VIREO-ECHO-LISTEN' 4); [ "$line" = "VIREO-ECHO-LISTEN 8002" ] || fail "echo-listen: '$line'"
+reply=$(printf 'smoke-echo-1\nsmoke-echo-2\n' | socat -T 5 -t 3 - "TCP:127.0.0.1:$fwd_echo" 2>&1 | tr '\n' ' ' || true)
+[ "$reply" = "smoke-echo-1 smoke-echo-2 " ] || fail "echo-listen 8002: echoed '$reply'"
+ok "$line -> echoed '$reply'"
+line=$(ask_within "connect 10.0.2.2 $greet_port" '^VIREO-CONNECT' 4)
+[ "$line" = "VIREO-CONNECT ok HELLO-SMOKE" ] || fail "connect: '$line'"; ok "connect -> $line"
+line=$(ask_within "connect 10.0.2.99 $greet_port" '^VIREO-CONNECT' 4)   # nobody answers ARP there
+[ "$line" = "VIREO-CONNECT fail" ] || fail "connect to nobody: '$line'"; ok "connect to nobody -> $line"
+line=$(ask_within "ping 10.0.2.2" '^VIREO-PING' 4)   # slirp answers echo requests to its gateway address
+[ "$line" = "VIREO-PING ok" ] || fail "ping: '$line'"; ok "ping 10.0.2.2 -> $line"
+line=$(ask_within "udp-send 10.0.2.2 $udp_port smoke udp text" '^VIREO-UDP' 4)
+[ "$line" = "VIREO-UDP-SENT" ] || fail "udp-send: '$line'"
+for i in $(seq 30); do grep -q 'vireo: smoke udp text$' "$T/udp.out" && break; sleep 0.1; done
+grep -q 'vireo: smoke udp text$' "$T/udp.out" || fail "udp-send: received '$(cat "$T/udp.out")'"
+ok "udp-send -> $line, received '$(cat "$T/udp.out")'"
+line=$(ask_within "add-ip 10.0.2.50/24" '^VIREO-IP' 2); [ "$line" = "VIREO-IP-ADDED 10.0.2.50/24" ] || fail "add-ip: '$line'"; ok "add-ip -> $line"
+line=$(ask_within "connect-from 10.0.2.99 10.0.2.2 $greet_port" '^VIREO-CONNECT' 4)
+[ "$line" = "VIREO-CONNECT ok HELLO-SMOKE" ] || fail "connect-from: '$line'"; ok "connect-from 10.0.2.99 -> $line"
+line=$(ask_within "del-ip 10.0.2.50/24" '^VIREO-IP' 2); [ "$line" = "VIREO-IP-DELETED 10.0.2.50/24" ] || fail "del-ip: '$line'"; ok "del-ip -> $line"
+line=$(ask_within "set-mac 52:54:00:12:34:57" '^VIREO-MAC' 3); [ "$line" = "VIREO-MAC 52:54:00:12:34:57" ] || fail "set-mac: '$line'"
+line=$(ask_within "connect 10.0.2.2 $greet_port" '^VIREO-CONNECT' 4)
+[ "$line" = "VIREO-CONNECT ok HELLO-SMOKE" ] || fail "connect after set-mac: '$line'"; ok "set-mac 52:54:00:12:34:57, then connect -> $line"
 powerdown "boot 1"
 
 # ---- boot 2: the marker must survive ---------------------------------------

@@ -1,0 +1,221 @@
+import Foundation
+import NFTables
+import VireoCore
+
+/// Puts compiled rulesets into the kernel: one atomic `nft -j -f` transaction per change, and
+/// none when nothing changed. Only Vireo's tables are ever read or written.
+///
+/// The last ruleset it loaded is kept, so a change touches only the chains and sets that differ
+/// (a one-rule edit does not reload a 100,000-entry ipset). When nothing is known (daemon start),
+/// the kernel is read: the fingerprint rule in chain `state` and the rule count of every chain must
+/// match the compiled ruleset, else the tables are replaced whole.
+public actor FirewallApplier {
+    /// Runs `nft` with arguments and standard input in the node's namespace; returns stdout.
+    public typealias NFT = @Sendable (_ arguments: [String], _ input: [UInt8]) async throws -> String
+    /// Makes sure bridged IP traffic reaches the inet hooks (br_netfilter's sysctls).
+    public typealias BridgeNetfilter = @Sendable () async throws -> Void
+
+    public enum Outcome: Sendable, Equatable {
+        /// The kernel already had it: nothing was written.
+        case unchanged
+        /// One transaction of this many commands was loaded.
+        case applied(commands: Int)
+        /// The firewall is off and Vireo's tables were removed.
+        case removed
+    }
+
+    static let stateChain = "state"
+
+    private let nft: NFT
+    private let bridgeNetfilter: BridgeNetfilter
+    /// What Vireo loaded last (without the state chain); nil when not known.
+    private var loaded: NFTRuleset?
+    /// A digest of every chain and set of `loaded`, for the fingerprint.
+    private var digests: [String: String] = [:]
+
+    public init(nft: @escaping NFT, bridgeNetfilter: @escaping BridgeNetfilter) {
+        self.nft = nft
+        self.bridgeNetfilter = bridgeNetfilter
+    }
+
+    /// Loads `compilation`. When nft refuses it, the old ruleset stays in force and the error
+    /// names the user's rule nft refused.
+    @discardableResult
+    public func apply(_ compilation: FirewallCompilation) async throws -> Outcome {
+        let ruleset = compilation.ruleset
+        var transaction: NFTTransaction
+        var newDigests: [String: String]
+        if let loaded {
+            transaction = ruleset.changes(from: loaded)
+            guard !transaction.isEmpty else { return .unchanged }
+            newDigests = Self.digests(of: ruleset, reusing: digests, unless: Self.touched(by: transaction))
+        } else {
+            let kernel = try await kernelRuleset()
+            newDigests = Self.digests(of: ruleset, reusing: [:], unless: nil)
+            if kernel.tables.isEmpty && ruleset.tables.isEmpty
+                || (Self.fingerprint(of: kernel) == Self.fingerprint(newDigests)
+                    && Self.ruleCounts(kernel) == Self.ruleCounts(ruleset))
+            {
+                loaded = ruleset
+                digests = newDigests
+                return .unchanged
+            }
+            // Unknown content: our tables are replaced whole.
+            transaction = NFTTransaction(kernel.tables.map { .deleteTable($0) })
+            transaction.commands += ruleset.changes(from: NFTRuleset()).commands
+        }
+        if let inet = ruleset.tables.first(where: { $0.family == .inet }) {
+            let state = NFTChain(family: .inet, table: inet.name, name: Self.stateChain)
+            let tableIsNew = transaction.commands.contains(.addTable(inet))
+            transaction.commands.append(tableIsNew ? .addChain(state) : .flushChain(state))
+            transaction.commands.append(
+                .addRule(
+                    NFTRule(
+                        family: .inet,
+                        table: inet.name,
+                        chain: Self.stateChain,
+                        statements: [.return],
+                        comment: Self.fingerprint(newDigests)
+                    )
+                )
+            )
+        }
+        if ruleset.tables.contains(where: { $0.family == .bridge }) { try await bridgeNetfilter() }
+        do {
+            _ = try await nft(["-j", "-f", "-"], try transaction.jsonBytes())
+        } catch {
+            // What is loaded is no longer known for sure: read the kernel next time.
+            loaded = nil
+            throw await explain(error, ruleset: ruleset)
+        }
+        loaded = ruleset
+        digests = newDigests
+        return ruleset.tables.isEmpty ? .removed : .applied(commands: transaction.commands.count)
+    }
+
+    /// Packet and byte counters per user rule id (`guest/100/rules/3`), summed over the nft rules
+    /// it compiled to.
+    public func counters() async throws -> [String: (packets: Int, bytes: Int)] {
+        let listed = try await kernelRuleset()
+        var result: [String: (packets: Int, bytes: Int)] = [:]
+        for rule in listed.rules {
+            guard let comment = rule.comment, let counter = rule.counter else { continue }
+            let sum = result[comment] ?? (0, 0)
+            result[comment] = (sum.packets + counter.packets, sum.bytes + counter.bytes)
+        }
+        return result
+    }
+
+    /// Vireo's tables as the kernel has them, without set elements (`-t`: quick with big sets).
+    private func kernelRuleset() async throws -> NFTRuleset {
+        let output = try await nft(["-j", "-t", "list", "ruleset"], [])
+        let ruleset = try NFTRuleset(parsingListOutput: Array(output.utf8))
+        let ours = Set(FirewallCompiler.tables.map { "\($0.family.rawValue) \($0.name)" })
+        return ruleset.filtered { ours.contains("\($0.family.rawValue) \($0.name)") }
+    }
+
+    // MARK: - Fingerprint
+
+    /// The chains and sets a transaction writes (their digests must be computed anew).
+    static func touched(by transaction: NFTTransaction) -> Set<String> {
+        var keys = Set<String>()
+        for command in transaction.commands {
+            switch command {
+            case .addChain(let chain), .flushChain(let chain):
+                keys.insert("chain \(chain.family.rawValue) \(chain.name)")
+            case .addSet(let set), .flushSet(let set), .addElements(let set):
+                keys.insert("set \(set.family.rawValue) \(set.name)")
+            case .addRule(let rule): keys.insert("chain \(rule.family.rawValue) \(rule.chain)")
+            default: break
+            }
+        }
+        return keys
+    }
+
+    /// A SHA-256 of each chain (hook and rules) and each set (declaration and elements). Digests
+    /// of objects not in `changed` are taken from `previous`.
+    static func digests(
+        of ruleset: NFTRuleset,
+        reusing previous: [String: String],
+        unless changed: Set<String>?
+    )
+        -> [String: String]
+    {
+        var rulesByChain: [String: [NFTRule]] = [:]
+        for rule in ruleset.rules {
+            rulesByChain["chain \(rule.family.rawValue) \(rule.chain)", default: []].append(rule)
+        }
+        var result: [String: String] = [:]
+        for chain in ruleset.chains {
+            let key = "chain \(chain.family.rawValue) \(chain.name)"
+            if let changed, !changed.contains(key), let known = previous[key] {
+                result[key] = known
+                continue
+            }
+            let part = NFTRuleset(chains: [chain], rules: rulesByChain[key] ?? [])
+            result[key] = ConfigDigest.sha256Hex((try? part.changes(from: NFTRuleset()).jsonBytes()) ?? [])
+        }
+        for set in ruleset.sets {
+            let key = "set \(set.family.rawValue) \(set.name)"
+            if let changed, !changed.contains(key), let known = previous[key] {
+                result[key] = known
+                continue
+            }
+            result[key] = ConfigDigest.sha256Hex((try? NFTTransaction([.addSet(set)]).jsonBytes()) ?? [])
+        }
+        return result
+    }
+
+    /// The comment of the state rule: a digest over every object's digest.
+    static func fingerprint(_ digests: [String: String]) -> String {
+        let lines = digests.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined()
+        return "vireo " + String(ConfigDigest.sha256Hex(Array(lines.utf8)).prefix(40))
+    }
+
+    static func fingerprint(of kernel: NFTRuleset) -> String? {
+        kernel.rules.first { $0.chain == stateChain && $0.family == .inet }?.comment
+    }
+
+    /// Rules per chain (the state chain aside): a cheap check that nobody edited the tables.
+    static func ruleCounts(_ ruleset: NFTRuleset) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for chain in ruleset.chains where chain.name != stateChain {
+            counts["\(chain.family.rawValue) \(chain.name)"] = 0
+        }
+        for rule in ruleset.rules where rule.chain != stateChain {
+            counts["\(rule.family.rawValue) \(rule.chain)", default: 0] += 1
+        }
+        return counts
+    }
+
+    // MARK: - Errors
+
+    /// nft's JSON errors do not say which command failed. Find the first rule nft refuses by
+    /// checking (`nft -c`, nothing applied) ever longer prefixes, and name the user's rule.
+    private func explain(_ error: any Error, ruleset: NFTRuleset) async -> VireoError {
+        let reason = (error as? VireoError)?.message ?? "\(error)"
+        let base = NFTRuleset(tables: ruleset.tables, chains: ruleset.chains, sets: ruleset.sets)
+        let empty = NFTRuleset()
+        func loads(_ count: Int) async -> Bool {
+            var candidate = base
+            candidate.rules = Array(ruleset.rules.prefix(count))
+            guard let bytes = try? candidate.changes(from: empty).jsonBytes() else { return false }
+            return (try? await nft(["-c", "-j", "-f", "-"], bytes)) != nil
+        }
+        guard await loads(0) else {
+            return VireoError(.internalError, "firewall: nft refused Vireo's tables, chains or sets: \(reason)")
+        }
+        var good = 0
+        var bad = ruleset.rules.count
+        guard !(await loads(bad)) else {
+            return VireoError(.internalError, "firewall: nft refused the ruleset: \(reason)")
+        }
+        while bad - good > 1 {
+            let middle = (good + bad) / 2
+            if await loads(middle) { good = middle } else { bad = middle }
+        }
+        let rule = ruleset.rules[bad - 1]
+        let name = rule.comment.map { "rule \($0)" } ?? "built-in rule in chain \(rule.chain)"
+        return VireoError(.invalidArgument, "firewall: nft refused \(name): \(reason)")
+    }
+}
