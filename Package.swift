@@ -69,7 +69,9 @@ let package = Package(
         .target(name: "VireoNetwork", dependencies: ["VireoCore", "VireoHost"], swiftSettings: strict),
         .target(
             name: "VireoFirewall",
-            dependencies: ["VireoCore", "VireoHost", "NFTables"],
+            dependencies: [
+                "VireoCore", "VireoHost", "VireoStore", "NFTables", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -99,7 +101,7 @@ let package = Package(
             name: "VireoAPI",
             dependencies: [
                 "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage", "VireoQEMU",
-                "VireoNetwork", "QMP",
+                "VireoNetwork", "VireoFirewall", "QMP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -127,7 +129,7 @@ let package = Package(
             name: "VireoDaemon",
             dependencies: [
                 "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage", "VireoQEMU",
-                "VireoAPI", "VireoNetwork",
+                "VireoAPI", "VireoNetwork", "VireoFirewall",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

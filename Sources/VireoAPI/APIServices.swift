@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import VireoAccess
+public import VireoFirewall
 public import VireoHost
 public import VireoNetwork
 public import VireoQEMU
@@ -20,6 +21,8 @@ public struct APIServices: Sendable {
     public let network: NodeNetworkConfig
     /// The host's files, tools, devices and log, for the node endpoints.
     public let host: NodeHost
+    /// The node's firewall; nil where nothing may touch the kernel's nftables (unit tests).
+    public let firewall: FirewallService?
     public let logger: Logger
     /// Delay before answering a failed authentication (Proxmox: about 3 s), against password guessing.
     public let authFailureDelay: Duration
@@ -33,6 +36,7 @@ public struct APIServices: Sendable {
         vms: VMManager,
         network: NodeNetworkConfig? = nil,
         host: NodeHost? = nil,
+        firewall: FirewallService? = nil,
         logger: Logger,
         authFailureDelay: Duration = .seconds(3)
     ) {
@@ -44,6 +48,7 @@ public struct APIServices: Sendable {
                 runner: storage.runner
             )
         self.host = host ?? NodeHost(runner: storage.runner, namespace: vms.namespace)
+        self.firewall = firewall
         self.node = node
         self.store = store
         self.access = access

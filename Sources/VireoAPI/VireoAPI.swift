@@ -9,6 +9,7 @@ public enum VireoAPI {
         StorageEndpoints.register(in: &registry)
         QEMUEndpoints.register(in: &registry)
         NetworkEndpoints.register(in: &registry)
+        FirewallEndpoints.register(in: &registry)
         return registry
     }
 }

@@ -1,5 +1,7 @@
+import Logging
 import ServiceLifecycle
 import VireoAccess
+import VireoFirewall
 import VireoQEMU
 import VireoTasks
 
@@ -13,6 +15,25 @@ struct AccessCacheService: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await access.followChanges() }
+    }
+}
+
+/// The firewall: applied at start, then after every change of a file it compiles from. Stopping
+/// the daemon leaves the rules in the kernel (they are data plane).
+struct FirewallWatchService: Service {
+    let firewall: FirewallService
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            do {
+                let outcome = try await firewall.reload()
+                logger.info("firewall applied at start", metadata: ["outcome": "\(outcome)"])
+            } catch {
+                logger.error("firewall: \(error)")
+            }
+            await firewall.watch()
+        }
     }
 }
 

@@ -8,6 +8,7 @@ import ServiceLifecycle
 import UnixSignals
 import VireoAPI
 import VireoAccess
+import VireoFirewall
 import VireoHost
 import VireoNetwork
 import VireoQEMU
@@ -135,6 +136,16 @@ public struct Vireod: AsyncParsableCommand {
             namespace: namespace,
             journalDirectory: journalDirectory ?? ProcessInfo.processInfo.environment["VIREO_JOURNAL_DIR"]
         )
+        // A contained node without a namespace of its own (a test daemon) must not touch the
+        // host's firewall: it compiles, but writes nothing into the kernel.
+        let firewall = FirewallService(
+            node: nodeName,
+            store: store,
+            host: nodeHost,
+            logPath: paths.dataDir.appendingPathComponent("log/firewall.log").path,
+            kernel: namespace.name != nil || !nodeHost.isContained,
+            logger: logger
+        )
         let services = APIServices(
             node: nodeName,
             store: store,
@@ -156,6 +167,7 @@ public struct Vireod: AsyncParsableCommand {
                 runner: storage.runner
             ),
             host: nodeHost,
+            firewall: firewall,
             logger: logger,
             authFailureDelay: .milliseconds(Int(authFailureDelay * 1000))
         )
@@ -221,6 +233,7 @@ public struct Vireod: AsyncParsableCommand {
                 services: [
                     .init(service: VMEventService(events: events)),
                     .init(service: AccessCacheService(access: access)),
+                    .init(service: FirewallWatchService(firewall: firewall, logger: logger)),
                     .init(service: TaskWorkersService(tasks: tasks, grace: .seconds(taskGrace))),
                     .init(service: httpsServer),
                     .init(service: socketServer),

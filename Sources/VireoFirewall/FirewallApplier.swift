@@ -60,8 +60,11 @@ public actor FirewallApplier {
                 digests = newDigests
                 return .unchanged
             }
-            // Unknown content: our tables are replaced whole.
-            transaction = NFTTransaction(kernel.tables.map { .deleteTable($0) })
+            // Unknown content: our tables are replaced whole (added first, so deleting cannot
+            // fail whatever the kernel has).
+            let present = kernel.tables.map { NFTTable(family: $0.family, name: $0.name) }
+            let all = ruleset.tables + present.filter { !ruleset.tables.contains($0) }
+            transaction = NFTTransaction(all.flatMap { [.addTable($0), .deleteTable($0)] })
             transaction.commands += ruleset.changes(from: NFTRuleset()).commands
         }
         if let inet = ruleset.tables.first(where: { $0.family == .inet }) {

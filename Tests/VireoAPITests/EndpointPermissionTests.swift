@@ -42,6 +42,10 @@ import VireoCore
         "PUT /cluster/replication/{id}", "DELETE /cluster/replication/{id}", "GET /nodes/{node}/replication",
         "GET /nodes/{node}/replication/{id}", "GET /nodes/{node}/replication/{id}/status",
         "GET /nodes/{node}/replication/{id}/log", "POST /nodes/{node}/replication/{id}/schedule_now",
+        // Issue 12. Directory indexes and the macro table are static; security group names and
+        // comments are open as in Proxmox, so a user who may edit a VM's rules can pick a group.
+        "GET /cluster/firewall", "GET /nodes/{node}/firewall", "GET /nodes/{node}/qemu/{vmid}/firewall",
+        "GET /cluster/firewall/groups", "GET /cluster/firewall/macros",
     ]
 
     /// Calls that need no credentials at all; the VNC ticket check proves itself with the signed ticket.

@@ -1,0 +1,216 @@
+import Foundation
+public import Logging
+import NFTables
+import VireoCore
+public import VireoHost
+public import VireoStore
+
+/// The node's firewall: reads the `.fw` files and this node's VM configs from the store, compiles
+/// them and keeps the kernel in step, at start and after every change of a file it reads (so an
+/// API edit, a NIC change by a task, or an edit on another node all take effect at once).
+///
+/// The rules live in the kernel, not in this process: when vireod dies they stay in force.
+public actor FirewallService {
+    public let node: String
+    private let store: any ConfigStore
+    private let host: NodeHost
+    private let logger: Logger
+    private let applier: FirewallApplier
+    /// `pve-firewall stop` until `start` (or a daemon restart): nothing is applied.
+    public private(set) var stopped = false
+    /// The last compile's skipped rules and the last apply's error, for `status`.
+    public private(set) var lastSkipped: [String] = []
+    public private(set) var lastError: String?
+    /// Proxmox-style log lines of the firewall's log rules (`pve-firewall.log`).
+    public let logPath: String?
+
+    /// Whether rules go into the kernel; off for a contained node that shares the host's network.
+    public let kernel: Bool
+
+    public init(
+        node: String,
+        store: any ConfigStore,
+        host: NodeHost,
+        logPath: String? = nil,
+        kernel: Bool = true,
+        logger: Logger
+    ) {
+        self.kernel = kernel
+        self.logPath = logPath
+        self.node = node
+        self.store = store
+        self.host = host
+        self.logger = logger
+        applier = FirewallApplier(
+            nft: { arguments, input in
+                try await host.runTool(
+                    "nft",
+                    arguments,
+                    package: "nftables",
+                    input: input,
+                    timeout: .seconds(120),
+                    inNamespace: true
+                )
+            },
+            bridgeNetfilter: { try await Self.enableBridgeNetfilter(host) }
+        )
+    }
+
+    /// The files a change of which needs a reload.
+    public func isRelevant(_ path: String) -> Bool {
+        path.hasPrefix("firewall/") || path == "nodes/\(node)/host.fw"
+            || path.hasPrefix("nodes/\(node)/qemu-server/")
+    }
+
+    /// Whether a reload runs; later callers wait their turn, so an older compile is never
+    /// applied after a newer one.
+    private var reloading = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    private func takeTurn() async {
+        if reloading {
+            await withCheckedContinuation { waiting.append($0) }
+        } else {
+            reloading = true
+        }
+    }
+
+    private func endTurn() {
+        if waiting.isEmpty { reloading = false } else { waiting.removeFirst().resume() }
+    }
+
+    /// Reads, compiles and applies. Throws what nft refused (naming the rule).
+    @discardableResult
+    public func reload() async throws -> FirewallApplier.Outcome {
+        await takeTurn()
+        defer { endTurn() }
+        guard !stopped else { return .unchanged }
+        let compilation = try await compile()
+        if compilation.skipped != lastSkipped {
+            for problem in compilation.skipped { logger.warning("firewall: rule skipped: \(problem)") }
+        }
+        lastSkipped = compilation.skipped
+        guard kernel else { return .unchanged }
+        do {
+            let outcome = try await applier.apply(compilation)
+            lastError = nil
+            return outcome
+        } catch {
+            lastError = "\(error)"
+            throw error
+        }
+    }
+
+    /// What `reload` would load.
+    public func compile() async throws -> FirewallCompilation {
+        FirewallCompiler.compile(try await inputs())
+    }
+
+    /// `pve-firewall stop`: removes Vireo's tables until `start`.
+    public func stop() async throws {
+        await takeTurn()
+        defer { endTurn() }
+        stopped = true
+        guard kernel else { return }
+        try await applier.apply(FirewallCompilation(ruleset: NFTRuleset(), skipped: []))
+    }
+
+    public func start() async throws {
+        stopped = false
+        try await reload()
+    }
+
+    /// Packets and bytes per rule id (`cluster/rules/2`, `guest/100/rules/0`, `guest/100/policy-in`).
+    public func counters() async -> [String: (packets: Int, bytes: Int)] {
+        guard kernel else { return [:] }
+        return (try? await applier.counters()) ?? [:]
+    }
+
+    /// Follows the store's changes until cancelled; a burst of changes makes one reload.
+    public func watch() async {
+        var pending = false
+        for await event in store.changes() {
+            switch event {
+            case .changed(let change): pending = pending || isRelevant(change.path)
+            case .lost: pending = true
+            }
+            guard pending else { continue }
+            pending = false
+            do { try await reload() } catch { logger.error("firewall: \(error)") }
+        }
+    }
+
+    // MARK: - Inputs
+
+    public func inputs() async throws -> FirewallInputs {
+        var files: [String: String] = [:]
+        for file in try await store.readAll("firewall") { files[file.path] = file.content }
+        let cluster = FirewallFile(parsing: files[FirewallLevel.cluster.path] ?? "", level: .cluster)
+        let hostFile = FirewallFile(
+            parsing: try await store.read(FirewallLevel.host(node).path)?.content ?? "",
+            level: .host(node)
+        )
+        var guests: [FirewallGuest] = []
+        for config in try await store.readAll("nodes/\(node)/qemu-server") where config.path.hasSuffix(".conf") {
+            let name = config.path.split(separator: "/").last.map(String.init) ?? ""
+            guard let vmid = Int(name.dropLast(".conf".count)) else { continue }
+            let file = files[FirewallLevel.guest(vmid).path].map { FirewallFile(parsing: $0, level: .guest(vmid)) }
+            guests.append(FirewallGuest(vmid: vmid, file: file, nics: Self.nics(config.content)))
+        }
+        return FirewallInputs(
+            cluster: cluster,
+            host: hostFile,
+            guests: guests,
+            localNetworks: await localNetworks(),
+            now: Int(Date().timeIntervalSince1970)
+        )
+    }
+
+    /// The NICs of a VM config (its current values, not pending ones).
+    static func nics(_ text: String) -> [FirewallGuest.NIC] {
+        guard let config = try? VMConfig(parsing: text), let nics = try? config.main.parsedNICs() else { return [] }
+        return nics.map { FirewallGuest.NIC(index: $0.index, mac: $0.mac ?? "", firewall: $0.firewall) }
+    }
+
+    /// The networks of the node's addresses (loopback aside), for `local_network`.
+    func localNetworks() async -> [IPNetwork] {
+        guard
+            let output = try? await host.runTool("ip", ["-j", "addr", "show"], package: "iproute2", inNamespace: true),
+            let links = try? JSON.parse(output).arrayValue
+        else { return [] }
+        var networks: [IPNetwork] = []
+        for link in links where link["ifname"]?.stringValue != "lo" {
+            for address in link["addr_info"]?.arrayValue ?? [] {
+                guard let local = address["local"]?.stringValue, let length = address["prefixlen"]?.intValue,
+                    let network = IPNetwork("\(local)/\(length)"), !(network.isIPv6 && local.hasPrefix("fe80"))
+                else { continue }
+                if !networks.contains(network) { networks.append(network) }
+            }
+        }
+        return networks
+    }
+
+    /// br_netfilter hands bridged IP packets to the inet hooks, where guests are filtered
+    /// statefully; both sysctls are per namespace.
+    static func enableBridgeNetfilter(_ host: NodeHost) async throws {
+        let keys = ["net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables"]
+        let current = try? await host.runTool("sysctl", ["-n"] + keys, package: "procps", inNamespace: true)
+        if current?.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) == ["1", "1"] { return }
+        if current == nil {
+            _ = try? await host.runTool("modprobe", ["br_netfilter"], package: "kmod")
+        }
+        do {
+            try await host.runTool(
+                "sysctl",
+                ["-q", "-w"] + keys.map { "\($0)=1" },
+                package: "procps",
+                inNamespace: true
+            )
+        } catch {
+            throw VireoError(
+                .unavailable,
+                "firewall: guests cannot be filtered: bridge netfilter (module br_netfilter) is not available: \(error)"
+            )
+        }
+    }
+}
