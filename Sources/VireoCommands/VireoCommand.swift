@@ -7,13 +7,15 @@ public struct VireoCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vireo",
         abstract: "Vireo command-line interface.",
-        subcommands: [APICommand.self, PveumCommand.self, PvesmCommand.self, QmCommand.self]
+        subcommands: [APICommand.self, PveumCommand.self, PvesmCommand.self, QmCommand.self, PveFirewallCommand.self]
     )
 
     public init() {}
 
     /// Names this binary answers to, and the subcommand each stands for.
-    static let personalities: [String: String] = ["pvesh": "api", "pveum": "pveum", "pvesm": "pvesm", "qm": "qm"]
+    static let personalities: [String: String] = [
+        "pvesh": "api", "pveum": "pveum", "pvesm": "pvesm", "qm": "qm", "pve-firewall": "pve-firewall",
+    ]
 
     /// Entry point: dispatches on the name the binary was called by, then runs.
     public static func launch() async {

@@ -25,7 +25,7 @@ public actor FirewallService {
     public let logPath: String?
 
     /// Whether rules go into the kernel; off for a contained node that shares the host's network.
-    public let kernel: Bool
+    public nonisolated let kernel: Bool
 
     public init(
         node: String,

@@ -42,6 +42,7 @@ enum FirewallEndpoints {
         registerOptions(in: &registry, guestPath + "/options") { .guest(try await guest($0)) }
         registerRefs(in: &registry)
         registerLog(in: &registry)
+        registerService(in: &registry)
         registry.register(.get, "/cluster/firewall/macros", handles: []) { _ in
             .init(.array(FirewallMacro.all.map { ["macro": .string($0.name), "descr": .string($0.description)] }))
         }
