@@ -101,7 +101,7 @@ let package = Package(
             name: "VireoAPI",
             dependencies: [
                 "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage", "VireoQEMU",
-                "VireoNetwork", "VireoFirewall", "QMP",
+                "VireoNetwork", "VireoFirewall", "NFTables", "QMP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

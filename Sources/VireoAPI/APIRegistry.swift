@@ -177,8 +177,9 @@ public struct APIRegistry: Sendable {
     }
 
     /// Captures that may span several path segments: Proxmox matches `{volume}` with `\S+`, so
-    /// `…/content/local:100/vm-100-disk-0.qcow2` names one volume.
-    static let multiSegmentCaptures: Set<String> = ["volume"]
+    /// `…/content/local:100/vm-100-disk-0.qcow2` names one volume, and an ipset entry
+    /// `…/ipset/lan/10.0.0.0/8` one network (clients send the slash unencoded).
+    static let multiSegmentCaptures: Set<String> = ["volume", "cidr"]
 
     public func match(_ method: APIMethod, _ path: Substring) -> Match {
         let segments = path.split(separator: "/").map(String.init)

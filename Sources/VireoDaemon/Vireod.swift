@@ -142,7 +142,7 @@ public struct Vireod: AsyncParsableCommand {
             node: nodeName,
             store: store,
             host: nodeHost,
-            logPath: paths.dataDir.appendingPathComponent("log/firewall.log").path,
+            logPath: paths.dataDir.appendingPathComponent("firewall.log").path,
             kernel: namespace.name != nil || !nodeHost.isContained,
             logger: logger
         )

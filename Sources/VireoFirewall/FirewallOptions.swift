@@ -135,3 +135,41 @@ public struct GuestFirewallOptions: Sendable, Hashable {
         radv = flag(options["radv"], default: false)
     }
 }
+
+/// Checks of option values the API schema cannot express (property strings, helper lists).
+public enum FirewallOptionCheck {
+    public static let conntrackHelpers: Set<String> = [
+        "amanda", "ftp", "irc", "netbios-ns", "pptp", "sane", "sip", "snmp", "tftp",
+    ]
+
+    /// What is wrong with `value` for option `key`, or nil.
+    public static func problem(_ key: String, _ value: String) -> String? {
+        switch key {
+        case "log_ratelimit":
+            for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+                let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+                let (name, text) = pair.count == 2 ? (pair[0], pair[1]) : ("enable", pair.first ?? "")
+                switch name {
+                case "enable":
+                    guard ["0", "1"].contains(text) else { return "invalid format - enable: '\(text)' is not 0 or 1" }
+                case "burst":
+                    guard !text.isEmpty, text.count < 10, text.allSatisfy(\.isASCIIDigit) else {
+                        return "invalid format - burst: '\(text)' is not a number"
+                    }
+                case "rate":
+                    let fields = text.split(separator: "/").map(String.init)
+                    guard fields.count == 2, let count = Int(fields[0]), count > 0, fields[0].first != "0",
+                        ["second", "minute", "hour", "day"].contains(fields[1])
+                    else { return "invalid format - rate: '\(text)' is not N/second, N/minute, N/hour or N/day" }
+                default: return "invalid format - unknown property '\(name)'"
+                }
+            }
+        case "nf_conntrack_helpers":
+            for helper in value.split(separator: ",") where !conntrackHelpers.contains(String(helper)) {
+                return "unknown conntrack helper '\(helper)'"
+            }
+        default: break
+        }
+        return nil
+    }
+}

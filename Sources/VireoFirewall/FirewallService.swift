@@ -120,6 +120,14 @@ public actor FirewallService {
         try await reload()
     }
 
+    /// Starts writing the log rules' packets (NFLOG group 0 of the node's namespace) to
+    /// `logPath` as Proxmox's log lines. The reader lives as long as the process.
+    public nonisolated func startLogging() throws {
+        guard kernel, let logPath else { return }
+        let writer = FirewallLogWriter(path: logPath)
+        try NFLogReader(namespace: host.namespace).start { writer.write($0) }
+    }
+
     /// Packets and bytes per rule id (`cluster/rules/2`, `guest/100/rules/0`, `guest/100/policy-in`).
     public func counters() async -> [String: (packets: Int, bytes: Int)] {
         guard kernel else { return [:] }

@@ -112,6 +112,7 @@ extension FirewallEndpoints {
         }
         for (name, option) in ruleFields {
             guard let value = p[name] else { continue }
+            guard !value.contains(where: \.isNewline) else { throw VireoError.parameter(name, "must be one line") }
             let cleared = value.isEmpty || (value == "-" && name != "comment")
             let text: String? = cleared ? nil : value
             if let option {

@@ -19,7 +19,7 @@ extension FirewallEndpoints {
         registry.register(.post, path, handles: .all) { request in
             let p = request.parameters
             let name = try p.require("name")
-            let comment = p["comment"].flatMap { $0.isEmpty ? nil : $0 }
+            let comment = try FirewallFiles.comment(request)
             try await FirewallFiles.modify(request, try await level(request)) { file, _ in
                 try FirewallFiles.checkDigest(request, ipsetEntries(file))
                 if let old = p["rename"] {
@@ -61,7 +61,7 @@ extension FirewallEndpoints {
                     .init(
                         cidr: cidr,
                         nomatch: p.bool("nomatch") ?? false,
-                        comment: p["comment"].flatMap { $0.isEmpty ? nil : $0 }
+                        comment: try FirewallFiles.comment(request)
                     )
                 )
             }
@@ -89,8 +89,9 @@ extension FirewallEndpoints {
             return .init(.object(entry))
         }
         registry.register(.put, path + "/{name}/{cidr}", handles: .all) { request in
+            let comment = try FirewallFiles.comment(request)
             try await changeEntry(request, level: try await level(request)) { entry in
-                if let comment = request.parameters["comment"] { entry.comment = comment.isEmpty ? nil : comment }
+                if request.parameters.has("comment") { entry.comment = comment }
                 if let nomatch = request.parameters.bool("nomatch") { entry.nomatch = nomatch }
             }
             return .null
@@ -197,7 +198,7 @@ extension FirewallEndpoints {
                     throw VireoError.parameter("name", "alias '\(name)' already exists")
                 }
                 file.aliases.append(
-                    FirewallAlias(name: name, cidr: cidr, comment: p["comment"].flatMap { $0.isEmpty ? nil : $0 })
+                    FirewallAlias(name: name, cidr: cidr, comment: try FirewallFiles.comment(request))
                 )
             }
             return .null
@@ -214,6 +215,7 @@ extension FirewallEndpoints {
             let p = request.parameters
             let name = try p.require("name").lowercased()
             let cidr = try p["cidr"].map(aliasAddress)
+            let comment = try FirewallFiles.comment(request)
             try await FirewallFiles.modify(request, try await level(request)) { file, _ in
                 try FirewallFiles.checkDigest(request, aliasEntries(file))
                 guard let index = file.aliases.firstIndex(where: { $0.name.lowercased() == name }) else {
@@ -226,7 +228,7 @@ extension FirewallEndpoints {
                     file.aliases[index].name = rename
                 }
                 if let cidr { file.aliases[index].cidr = cidr }
-                if let comment = p["comment"] { file.aliases[index].comment = comment.isEmpty ? nil : comment }
+                if p.has("comment") { file.aliases[index].comment = comment }
             }
             return .null
         }
@@ -286,7 +288,10 @@ extension FirewallEndpoints {
                 }
             }
             var values: [String: String] = [:]
-            for (key, value) in p.values where settable.contains(key) { values[key] = value }
+            for (key, value) in p.values where settable.contains(key) {
+                if let problem = FirewallOptionCheck.problem(key, value) { throw VireoError.parameter(key, problem) }
+                values[key] = value
+            }
             let fileLevel = try await level(request)
             if fileLevel == .cluster, let enable = values["enable"].flatMap(Int.init), enable > 1 {
                 // Anti-lockout: a timestamp that turns the firewall off again after 60 s.

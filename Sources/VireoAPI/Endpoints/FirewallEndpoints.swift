@@ -74,7 +74,7 @@ enum FirewallEndpoints {
                     "invalid security group name '\(name)' (2 to 18 letters, digits, - and _)"
                 )
             }
-            let comment = p["comment"].flatMap { $0.isEmpty ? nil : $0 }
+            let comment = try FirewallFiles.comment(request)
             if let old = p["rename"], old.lowercased() != name.lowercased() {
                 try await renameGroup(request, from: old, to: name, comment: comment)
                 return .null

@@ -73,6 +73,16 @@ enum FirewallFiles {
         try await reload(request)
     }
 
+    /// A `comment` parameter: nil when empty; one line only (a line break would end the entry
+    /// in the file and start another).
+    static func comment(_ request: APIRequest) throws -> String? {
+        guard let comment = request.parameters["comment"], !comment.isEmpty else { return nil }
+        guard !comment.contains(where: \.isNewline) else {
+            throw VireoError.parameter("comment", "must be one line")
+        }
+        return comment
+    }
+
     static func reload(_ request: APIRequest) async throws {
         try await request.services.firewall?.reload()
     }
