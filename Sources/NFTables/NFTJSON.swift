@@ -57,6 +57,7 @@ extension NFTRuleset {
                             map == nil ? NFTExpression(json: $0) : .init(mapElement: $0)
                         },
                         autoMerge: set["auto-merge"] == .bool(true),
+                        timeout: set["timeout"]?.int,
                         handle: set["handle"]?.int
                     )
                 )
@@ -135,6 +136,7 @@ extension NFTSet {
         ]
         if let map { object["map"] = .string(map) }
         if autoMerge { object["auto-merge"] = .bool(true) }
+        if let timeout { object["timeout"] = .int(timeout) }
         if !flags.isEmpty { object["flags"] = .array(flags.map { .string($0) }) }
         if !elements.isEmpty { object["elem"] = .array(elements.map(\.json)) }
         return .object(object)

@@ -60,6 +60,8 @@ public struct NFTSet: Hashable, Sendable {
     public var elements: [NFTExpression]
     /// Overlapping intervals are merged instead of refused.
     public var autoMerge: Bool
+    /// Seconds an element lives (a set with flag `timeout`, filled by the ruleset itself).
+    public var timeout: Int?
     public var handle: Int?
 
     public init(
@@ -71,6 +73,7 @@ public struct NFTSet: Hashable, Sendable {
         flags: [String] = [],
         elements: [NFTExpression] = [],
         autoMerge: Bool = false,
+        timeout: Int? = nil,
         handle: Int? = nil
     ) {
         self.family = family
@@ -81,6 +84,7 @@ public struct NFTSet: Hashable, Sendable {
         self.flags = flags
         self.elements = elements
         self.autoMerge = autoMerge
+        self.timeout = timeout
         self.handle = handle
     }
 }

@@ -65,6 +65,7 @@ extension NFTSet {
     /// Everything but the elements and the handle.
     func sameDeclaration(as other: NFTSet) -> Bool {
         type == other.type && map == other.map && flags == other.flags && autoMerge == other.autoMerge
+            && timeout == other.timeout
     }
 }
 

@@ -98,11 +98,8 @@ extension FirewallCompiler {
                 [NFTBuild.payload("udp", "sport", .int(546)), NFTBuild.payload("udp", "dport", .int(547)), .accept]
             )
         }
-        if !options.radv { rule(out, [NFTBuild.payload("icmpv6", "type", .set([.int(134), .int(137)])), .drop]) }
-        if options.ndp {
-            rule(out, [NFTBuild.payload("icmpv6", "type", .set([133, 135, 136].map { .int($0) })), .accept])
-        }
-        if options.radv { rule(out, [NFTBuild.payload("icmpv6", "type", .int(134)), .accept]) }
+        // The source check comes before anything NDP or RA accepts, so a guest cannot announce an
+        // address it does not own (Proxmox checks ipfilter first too).
         if options.ipfilter {
             for ipv6 in [false, true] {
                 let (name, nomatch) = declareIPSet(
@@ -126,6 +123,11 @@ extension FirewallCompiler {
                 )
             }
         }
+        if !options.radv { rule(out, [NFTBuild.payload("icmpv6", "type", .set([.int(134), .int(137)])), .drop]) }
+        if options.ndp {
+            rule(out, [NFTBuild.payload("icmpv6", "type", .set([133, 135, 136].map { .int($0) })), .accept])
+        }
+        if options.radv { rule(out, [NFTBuild.payload("icmpv6", "type", .int(134)), .accept]) }
         guestRules(filtered, direction: .out, chain: out, names: names)
         policy(
             chain: out,

@@ -150,10 +150,21 @@ extension FirewallCompiler {
             return names.alias(reference).flatMap { IPNetwork($0.0.cidr) }.map { [$0.isIPv6] } ?? []
         case .ipset(let reference):
             guard let (set, scope) = names.ipset(reference) else { return [] }
-            let entryNames = FirewallNames(cluster: names.cluster, guest: scope == .guest ? names.guest : nil)
-            let found = Set(set.entries.compactMap { resolve($0.cidr, names: entryNames)?.isIPv6 })
-            return found.isEmpty ? [false] : found
+            return resolvedIPSet(set, scope: scopeName(scope, names), names: entryNames(scope, names)).families
         }
+    }
+
+    func scopeName(_ scope: FirewallReference.Scope, _ names: FirewallNames) -> String {
+        scope == .guest ? "guest-\(names.vmid ?? 0)" : "dc"
+    }
+
+    /// The names an ipset's entries resolve against: a datacenter ipset sees only datacenter aliases.
+    func entryNames(_ scope: FirewallReference.Scope, _ names: FirewallNames) -> FirewallNames {
+        FirewallNames(cluster: names.cluster, guest: scope == .guest ? names.guest : nil, vmid: names.vmid)
+    }
+
+    func resolvedIPSet(_ ipset: FirewallIPSet, scope: String, names: FirewallNames) -> FirewallIPSetCache.Resolved {
+        cache.resolved(key: "\(scope)/\(ipset.name.lowercased())", ipset: ipset, names: names)
     }
 
     private mutating func address(
@@ -177,8 +188,12 @@ extension FirewallCompiler {
             return [NFTBuild.payload(proto, field, NFTBuild.network(network))]
         case .ipset(let reference):
             guard let (set, scope) = names.ipset(reference) else { return [] }
-            let prefix = scope == .guest ? "guest-\(names.vmid ?? 0)" : "dc"
-            let (name, nomatch) = declareIPSet(set, scope: prefix, ipv6: ipv6, names: names)
+            let (name, nomatch) = declareIPSet(
+                set,
+                scope: scopeName(scope, names),
+                ipv6: ipv6,
+                names: entryNames(scope, names)
+            )
             var statements = [NFTBuild.payload(proto, field, .setReference(name))]
             if let nomatch { statements.append(NFTBuild.payload(proto, field, .setReference(nomatch), op: "!=")) }
             return statements
@@ -215,23 +230,23 @@ extension FirewallCompiler {
         -> (String, String?)
     {
         let name = "\(ipv6 ? "v6" : "v4")-\(scope)/\(ipset.name.lowercased())"
-        var matching: [IPNetwork] = []
-        var excluded: [IPNetwork] = []
-        for entry in ipset.entries {
-            guard let network = resolve(entry.cidr, names: names), network.isIPv6 == ipv6 else { continue }
-            if entry.nomatch { excluded.append(network) } else { matching.append(network) }
-        }
-        declareSet(name, matching, ipv6: ipv6)
+        let resolved = resolvedIPSet(ipset, scope: scope, names: names)
+        declareSet(name, elements: resolved.matching[ipv6] ?? [], ipv6: ipv6)
+        let excluded = resolved.excluded[ipv6] ?? []
         guard !excluded.isEmpty else { return (name, nil) }
-        declareSet(name + "-nomatch", excluded, ipv6: ipv6)
+        declareSet(name + "-nomatch", elements: excluded, ipv6: ipv6)
         return (name, name + "-nomatch")
     }
 
     mutating func declareSet(_ name: String, _ networks: [IPNetwork], ipv6: Bool, family: NFTFamily = .inet) {
-        guard declaredSets.insert("\(family.rawValue) \(name)").inserted else { return }
-        let table = family == .inet ? Self.inetTable : Self.bridgeTable
         var seen = Set<IPNetwork>()
         let elements = networks.filter { seen.insert($0).inserted }.map(NFTBuild.network)
+        declareSet(name, elements: elements, ipv6: ipv6, family: family)
+    }
+
+    mutating func declareSet(_ name: String, elements: [NFTExpression], ipv6: Bool, family: NFTFamily = .inet) {
+        guard declaredSets.insert("\(family.rawValue) \(name)").inserted else { return }
+        let table = family == .inet ? Self.inetTable : Self.bridgeTable
         ruleset.sets.append(
             NFTSet(
                 family: family,
@@ -247,8 +262,6 @@ extension FirewallCompiler {
 
     /// An ipset entry: an address, a CIDR or an alias.
     func resolve(_ entry: String, names: FirewallNames) -> IPNetwork? {
-        if let network = IPNetwork(entry) { return network }
-        guard let reference = FirewallReference(entry), let (alias, _) = names.alias(reference) else { return nil }
-        return IPNetwork(alias.cidr)
+        FirewallIPSetCache.resolve(entry, names: names)
     }
 }

@@ -42,15 +42,23 @@ public struct FirewallCompiler {
     var skipped: [String] = []
     var declaredSets: Set<String> = []
     var declaredChains: Set<String> = []
+    let cache: FirewallIPSetCache
 
-    public static func compile(_ inputs: FirewallInputs) -> FirewallCompilation {
-        var compiler = FirewallCompiler(inputs: inputs)
+    /// `cache` keeps resolved ipsets for the next compile (a service passes the same one each time).
+    public static func compile(
+        _ inputs: FirewallInputs,
+        cache: FirewallIPSetCache = FirewallIPSetCache()
+    )
+        -> FirewallCompilation
+    {
+        var compiler = FirewallCompiler(inputs: inputs, cache: cache)
         if compiler.clusterOptions.enable { compiler.build() }
         return FirewallCompilation(ruleset: compiler.ruleset, skipped: compiler.skipped)
     }
 
-    init(inputs: FirewallInputs) {
+    init(inputs: FirewallInputs, cache: FirewallIPSetCache) {
         self.inputs = inputs
+        self.cache = cache
         clusterOptions = ClusterFirewallOptions(inputs.cluster.options, now: inputs.now)
         hostOptions = HostFirewallOptions(inputs.host.options)
     }
@@ -129,6 +137,7 @@ public struct FirewallCompiler {
         rule("input", [NFTBuild.meta("l4proto", .string("igmp")), .accept])
         let ndpIn = [133, 134, 135, 136, 137].map { NFTExpression.int($0) }
         rule("input", [NFTBuild.payload("icmpv6", "type", .set(ndpIn)), hostOptions.ndp ? .accept : .drop])
+        if hostOptions.protectionSynflood { buildSynflood() }
         if hostOptions.nosmurfs { buildSmurfs() }
         if hostOptions.tcpflags { buildTCPFlags() }
         buildManagement()
@@ -272,41 +281,86 @@ public struct FirewallCompiler {
         return [false, true].map { ipv6 in (ipv6, networks.filter { $0.isIPv6 == ipv6 }) }
     }
 
+    /// A drop with its log rule first when `level` is set (smurfs, bad TCP flags, SYN floods).
+    private mutating func loggedDrop(
+        _ chain: String,
+        _ matches: [NFTStatement],
+        level: FirewallLogLevel?,
+        comment: String
+    ) {
+        if let level {
+            rule(chain, matches + logStatements(vmid: 0, level: level, chain: chain, what: "DROP"))
+        }
+        rule(chain, matches + [NFTBuild.counter, .drop], comment: comment)
+    }
+
     private mutating func buildSmurfs() {
         chain("smurfs")
         rule("smurfs", [NFTBuild.payload("ip", "saddr", .string("0.0.0.0")), .return])
-        rule(
+        let level = hostOptions.smurfLogLevel
+        let fib = NFTExpression.other(["fib": ["result": .string("type"), "flags": .array([.string("saddr")])]])
+        loggedDrop(
             "smurfs",
-            [
-                NFTBuild.match(
-                    .other(["fib": ["result": .string("type"), "flags": .array([.string("saddr")])]]),
-                    .set([.string("broadcast"), .string("multicast")])
-                ), .drop,
-            ]
+            [NFTBuild.match(fib, .set([.string("broadcast"), .string("multicast")]))],
+            level: level,
+            comment: "host/smurfs"
         )
-        rule("smurfs", [NFTBuild.payload("ip", "saddr", .prefix(address: "224.0.0.0", length: 4)), .drop])
+        loggedDrop(
+            "smurfs",
+            [NFTBuild.payload("ip", "saddr", .prefix(address: "224.0.0.0", length: 4))],
+            level: level,
+            comment: "host/smurfs"
+        )
         rule("input", [NFTBuild.ctState(["new", "invalid"]), .jump("smurfs")])
     }
 
     private mutating func buildTCPFlags() {
         chain("tcp-flags")
         let flags = NFTExpression.payload(protocol: "tcp", field: "flags")
+        let level = hostOptions.tcpFlagsLogLevel
         // fin=1 syn=2 rst=4 psh=8 ack=16 urg=32
         for (mask, value) in [(0x3f, 0x29), (0x3f, 0x00), (0x06, 0x06), (0x03, 0x03)] {
-            rule(
+            loggedDrop(
                 "tcp-flags",
-                [NFTBuild.match(NFTBuild.and(flags, mask), .int(value)), NFTBuild.counter, .drop],
+                [NFTBuild.match(NFTBuild.and(flags, mask), .int(value))],
+                level: level,
                 comment: "host/tcpflags"
             )
         }
-        rule(
+        loggedDrop(
             "tcp-flags",
-            [
-                NFTBuild.payload("tcp", "sport", .int(0)), NFTBuild.match(NFTBuild.and(flags, 0x17), .int(0x02)),
-                NFTBuild.counter, .drop,
-            ],
+            [NFTBuild.payload("tcp", "sport", .int(0)), NFTBuild.match(NFTBuild.and(flags, 0x17), .int(0x02))],
+            level: level,
             comment: "host/tcpflags"
         )
         rule("input", [NFTBuild.meta("l4proto", .string("tcp")), .jump("tcp-flags")])
+    }
+
+    /// New connections from one source beyond `rate`/s (after `burst`) are dropped.
+    private mutating func buildSynflood() {
+        chain("synflood")
+        let syn = NFTBuild.match(NFTBuild.and(.payload(protocol: "tcp", field: "flags"), 0x17), .int(0x02))
+        for ipv6 in [false, true] {
+            let set = "\(ipv6 ? "v6" : "v4")-synflood"
+            // The meter makes its own set (declaring one too makes nft refuse the rule).
+            let meter = NFTStatement.other([
+                "meter": [
+                    "name": .string(set),
+                    "key": NFTExpression.payload(protocol: ipv6 ? "ip6" : "ip", field: "saddr").json,
+                    "stmt": [
+                        "limit": [
+                            "rate": .int(hostOptions.synfloodRate), "per": .string("second"),
+                            "burst": .int(hostOptions.synfloodBurst), "inv": .bool(true),
+                        ]
+                    ],
+                ]
+            ])
+            rule(
+                "synflood",
+                [NFTBuild.meta("nfproto", .string(ipv6 ? "ipv6" : "ipv4")), syn, meter, NFTBuild.counter, .drop],
+                comment: "host/synflood"
+            )
+        }
+        rule("input", [NFTBuild.meta("l4proto", .string("tcp")), NFTBuild.ctState(["new"]), .jump("synflood")])
     }
 }

@@ -135,7 +135,9 @@ extension FirewallFile {
     public init(parsing text: String, level: FirewallLevel) {
         self.init()
         var section = Section.none
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift: split on it too, or a CRLF file is one long line.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        for (index, raw) in lines.enumerated() {
             let line = raw.trimmingSpaces
             if line.isEmpty || line.hasPrefix("#") { continue }
             let number = index + 1
@@ -160,7 +162,12 @@ extension FirewallFile {
                     warnings.append("line \(number): expected 'name address'")
                     continue
                 }
-                aliases.append(FirewallAlias(name: String(words[0]), cidr: String(words[1]), comment: comment))
+                // Proxmox drops a host prefix (/32, /128) and writes the bare address.
+                var cidr = String(words[1])
+                for suffix in ["/32", "/128"] where cidr.hasSuffix(suffix) && IPNetwork(cidr)?.isHost == true {
+                    cidr.removeLast(suffix.count)
+                }
+                aliases.append(FirewallAlias(name: String(words[0]), cidr: cidr, comment: comment))
             case .ipset(let at):
                 let (body, comment) = Self.splitComment(line)
                 let nomatch = body.hasPrefix("!")

@@ -69,17 +69,24 @@ extension FirewallRule {
         }
         let source = address(source, field: "source", names: names, errors: &errors)
         let dest = address(dest, field: "dest", names: names, errors: &errors)
-        var families = Set([source, dest].compactMap { $0.flatMap(names.family(of:)) })
-        var proto: Int?
+        // The family comes from the protocol, then the source, then the destination (Perl's
+        // order); the field that brings a second family gets the error.
+        var family: Bool?
         if let text = self.proto {
-            proto = FirewallProtocols.number(ofProtocol: text)
+            let proto = FirewallProtocols.number(ofProtocol: text)
             if proto == nil { errors["proto"] = "unknown protocol '\(text)'" }
-            if proto == FirewallProtocols.icmp { families.insert(false) }
-            if proto == FirewallProtocols.icmpv6 { families.insert(true) }
+            if proto == FirewallProtocols.icmp { family = false }
+            if proto == FirewallProtocols.icmpv6 { family = true }
         }
-        if families.count > 1 { errors["source"] = "mixing IPv4 and IPv6 in one rule" }
+        for (field, address) in [("source", source), ("dest", dest)] {
+            guard let found = address.flatMap(names.family(of:)) else { continue }
+            if let family, family != found {
+                errors[field] = "mixing IPv4 and IPv6 in one rule"
+            } else {
+                family = found
+            }
+        }
         guard errors.isEmpty else { return [] }
-        let family = families.first
         // Without a macro the rule is its own single template.
         let templates =
             macroEntries

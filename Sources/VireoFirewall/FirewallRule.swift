@@ -22,6 +22,9 @@ public struct FirewallRule: Sendable, Hashable {
     /// What is wrong with the rule, by field. A rule with errors is kept in its file and listed,
     /// but never compiled (Proxmox does the same).
     public var errors: [String: String] = [:]
+    /// The line as read, for a rule that did not parse: it is written back as it was, so saving
+    /// the file never turns a broken rule into a valid, different one.
+    public var rawLine: String?
 
     public init(
         type: Kind,
@@ -152,10 +155,12 @@ extension FirewallRule {
             self[option] = words.removeFirst()
         }
         self.errors = errors
+        if !errors.isEmpty { rawLine = String(Substring(line).trimmingSpaces) }
     }
 
     /// The rule as Proxmox writes it: options in a fixed order, then ` # comment`.
     public var line: String {
+        if let rawLine { return rawLine }
         var parts: [String] = []
         let verb =
             if let macro { "\(macro)(\(action))" } else { action }

@@ -56,6 +56,14 @@ public actor FirewallService {
         )
     }
 
+    /// Parsed files by path, reused while their store version is unchanged.
+    private var parsed: [String: (version: Int64, file: FirewallFile)] = [:]
+    private var parsedNICs: [String: (version: Int64, nics: [FirewallGuest.NIC])] = [:]
+    private let ipsetCache = FirewallIPSetCache()
+    /// The node's networks, read again after `localNetworksTTL`.
+    private var localNetworksRead: (at: ContinuousClock.Instant, networks: [IPNetwork])?
+    private let localNetworksTTL = Duration.seconds(10)
+
     /// The files a change of which needs a reload.
     public func isRelevant(_ path: String) -> Bool {
         path.hasPrefix("firewall/") || path == "nodes/\(node)/host.fw"
@@ -103,7 +111,7 @@ public actor FirewallService {
 
     /// What `reload` would load.
     public func compile() async throws -> FirewallCompilation {
-        FirewallCompiler.compile(try await inputs())
+        FirewallCompiler.compile(try await inputs(), cache: ipsetCache)
     }
 
     /// `pve-firewall stop`: removes Vireo's tables until `start`.
@@ -151,27 +159,66 @@ public actor FirewallService {
     // MARK: - Inputs
 
     public func inputs() async throws -> FirewallInputs {
-        var files: [String: String] = [:]
-        for file in try await store.readAll("firewall") { files[file.path] = file.content }
-        let cluster = FirewallFile(parsing: files[FirewallLevel.cluster.path] ?? "", level: .cluster)
-        let hostFile = FirewallFile(
-            parsing: try await store.read(FirewallLevel.host(node).path)?.content ?? "",
-            level: .host(node)
-        )
+        var files: [String: FirewallFile] = [:]
+        var seen = Set<String>()
+        for stored in try await store.readAll("firewall") {
+            let name = stored.path.split(separator: "/").last.map(String.init) ?? ""
+            let level: FirewallLevel
+            if name == "cluster.fw" {
+                level = .cluster
+            } else if name.hasSuffix(".fw"), let vmid = Int(name.dropLast(3)) {
+                level = .guest(vmid)
+            } else {
+                continue
+            }
+            files[stored.path] = file(stored, level: level)
+            seen.insert(stored.path)
+        }
+        let hostLevel = FirewallLevel.host(node)
+        let hostFile = try await store.read(hostLevel.path).map { stored -> FirewallFile in
+            seen.insert(stored.path)
+            return file(stored, level: hostLevel)
+        }
         var guests: [FirewallGuest] = []
         for config in try await store.readAll("nodes/\(node)/qemu-server") where config.path.hasSuffix(".conf") {
             let name = config.path.split(separator: "/").last.map(String.init) ?? ""
             guard let vmid = Int(name.dropLast(".conf".count)) else { continue }
-            let file = files[FirewallLevel.guest(vmid).path].map { FirewallFile(parsing: $0, level: .guest(vmid)) }
-            guests.append(FirewallGuest(vmid: vmid, file: file, nics: Self.nics(config.content)))
+            seen.insert(config.path)
+            var nics = parsedNICs[config.path]
+            if nics?.version != config.version {
+                nics = (config.version, Self.nics(config.content))
+                parsedNICs[config.path] = nics
+            }
+            guests.append(
+                FirewallGuest(vmid: vmid, file: files[FirewallLevel.guest(vmid).path], nics: nics?.nics ?? [])
+            )
         }
+        // Forget what was deleted.
+        parsed = parsed.filter { seen.contains($0.key) }
+        parsedNICs = parsedNICs.filter { seen.contains($0.key) }
         return FirewallInputs(
-            cluster: cluster,
-            host: hostFile,
+            cluster: files[FirewallLevel.cluster.path] ?? FirewallFile(),
+            host: hostFile ?? FirewallFile(),
             guests: guests,
-            localNetworks: await localNetworks(),
+            localNetworks: await cachedLocalNetworks(),
             now: Int(Date().timeIntervalSince1970)
         )
+    }
+
+    /// A stored file parsed, or the parse of the same version from before.
+    private func file(_ stored: StoredFile, level: FirewallLevel) -> FirewallFile {
+        if let known = parsed[stored.path], known.version == stored.version { return known.file }
+        let file = FirewallFile(parsing: stored.content, level: level)
+        parsed[stored.path] = (stored.version, file)
+        return file
+    }
+
+    private func cachedLocalNetworks() async -> [IPNetwork] {
+        let now = ContinuousClock.now
+        if let read = localNetworksRead, now - read.at < localNetworksTTL { return read.networks }
+        let networks = await localNetworks()
+        localNetworksRead = (now, networks)
+        return networks
     }
 
     /// The NICs of a VM config (its current values, not pending ones).

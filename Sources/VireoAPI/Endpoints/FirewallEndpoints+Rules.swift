@@ -136,6 +136,7 @@ extension FirewallEndpoints {
             }
         }
         rule.errors = [:]
+        rule.rawLine = nil
         return rule
     }
 
