@@ -37,7 +37,7 @@ daemon = None
 def start_daemon():
     process = subprocess.Popen(
         [vireod, "--data-dir", base, "--listen", "127.0.0.1:0", "--node", "bench", "--netns", ns,
-         "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=open(os.path.join(base, "vireod.log"), "a"))
+         "--log-level", os.environ.get("BENCH_LOG_LEVEL", "warning")], stdout=subprocess.DEVNULL, stderr=open(os.path.join(base, "vireod.log"), "a"))
     root = LocalRoot(os.path.join(base, "run", "vireod.sock"))
     for _ in range(300):
         try:
@@ -189,4 +189,6 @@ finally:
         daemon.kill()
         daemon.wait()
     subprocess.run(["ip", "netns", "del", ns], check=False)
+    if os.environ.get("BENCH_KEEP_LOG"):
+        shutil.copy(os.path.join(base, "vireod.log"), os.environ["BENCH_KEEP_LOG"])
     shutil.rmtree(base, ignore_errors=True)

@@ -70,22 +70,46 @@ extension NFTSet {
 }
 
 extension NFTRuleset {
+    /// A ruleset's rules grouped by chain: made once per ruleset and kept with it, so diffing a
+    /// big ruleset against the next one does not group the same rules twice.
+    public struct Index: Sendable {
+        let rules: [ObjectKey: [NFTRule]]
+        let chains: [ObjectKey: NFTChain]
+        let sets: [ObjectKey: NFTSet]
+
+        /// The chain's rules, in order.
+        public func rules(of chain: NFTChain) -> [NFTRule] {
+            rules[ObjectKey(family: chain.family, table: chain.table, name: chain.name)] ?? []
+        }
+    }
+
+    public func index() -> Index {
+        Index(
+            rules: rulesByChain(),
+            chains: Dictionary(chains.map { (ObjectKey(family: $0.family, table: $0.table, name: $0.name), $0) }) {
+                a,
+                _ in a
+            },
+            sets: Dictionary(sets.map { (ObjectKey(family: $0.family, table: $0.table, name: $0.name), $0) }) { a, _ in
+                a
+            }
+        )
+    }
+
     /// The smallest transaction that turns `old` (what is loaded) into this ruleset, chain by chain
     /// and set by set: unchanged chains and sets are not touched, so their rules keep their
     /// counters and a big ipset is not reloaded for a one-rule change. Handles and counters are
-    /// ignored when comparing.
-    public func changes(from old: NFTRuleset) -> NFTTransaction {
-        func key(_ family: NFTFamily, _ table: String, _ name: String) -> String {
-            "\(family.rawValue)\u{0}\(table)\u{0}\(name)"
+    /// ignored when comparing. The indexes, when given, are `old.index()` and `index()`.
+    public func changes(from old: NFTRuleset, oldIndex: Index? = nil, newIndex: Index? = nil) -> NFTTransaction {
+        func key(_ family: NFTFamily, _ table: String, _ name: String) -> ObjectKey {
+            ObjectKey(family: family, table: table, name: name)
         }
         let oldTables = Set(old.tables.map { key($0.family, $0.name, "") })
         let newTables = Set(tables.map { key($0.family, $0.name, "") })
-        let oldChains = Dictionary(old.chains.map { (key($0.family, $0.table, $0.name), $0) }) { a, _ in a }
-        let oldSets = Dictionary(old.sets.map { (key($0.family, $0.table, $0.name), $0) }) { a, _ in a }
-        let newChainKeys = Set(chains.map { key($0.family, $0.table, $0.name) })
-        let newSetKeys = Set(sets.map { key($0.family, $0.table, $0.name) })
-        let oldRules = old.rulesByChain(key)
-        let newRules = rulesByChain(key)
+        let oldIndex = oldIndex ?? old.index()
+        let newIndex = newIndex ?? index()
+        let (oldChains, oldSets, oldRules) = (oldIndex.chains, oldIndex.sets, oldIndex.rules)
+        let (newChainKeys, newSetKeys, newRules) = (newIndex.chains, newIndex.sets, newIndex.rules)
 
         var flushChains: [NFTChain] = []
         var deleteChains: [NFTChain] = []
@@ -98,17 +122,18 @@ extension NFTRuleset {
                 fillChains.append(chain)
                 continue
             }
+            let object = id
             if before.hook != chain.hook {
                 flushChains.append(before)
                 deleteChains.append(before)
                 addChains.append(chain)
                 fillChains.append(chain)
-            } else if (oldRules[id] ?? []) != (newRules[id] ?? []) {
+            } else if (oldRules[object] ?? []) != (newRules[object] ?? []) {
                 flushChains.append(chain)
                 fillChains.append(chain)
             }
         }
-        for chain in old.chains where !newChainKeys.contains(key(chain.family, chain.table, chain.name)) {
+        for chain in old.chains where newChainKeys[key(chain.family, chain.table, chain.name)] == nil {
             // A table that goes as a whole takes its chains with it.
             guard newTables.contains(key(chain.family, chain.table, "")) else { continue }
             flushChains.append(chain)
@@ -132,7 +157,7 @@ extension NFTRuleset {
                 if !set.elements.isEmpty { refillSets.append(set) }
             }
         }
-        for set in old.sets where !newSetKeys.contains(key(set.family, set.table, set.name)) {
+        for set in old.sets where newSetKeys[key(set.family, set.table, set.name)] == nil {
             guard newTables.contains(key(set.family, set.table, "")) else { continue }
             deleteSets.append(set)
         }
@@ -142,8 +167,9 @@ extension NFTRuleset {
         // Rules and map elements that point at what goes must go first.
         commands += flushChains.map { .flushChain($0) }
         commands += flushSets.map { .flushSet($0) }
-        commands += deleteChains.map { .deleteChain($0) }
+        // A verdict map that goes must go before the chains its elements jump to.
         commands += deleteSets.map { .deleteSet($0) }
+        commands += deleteChains.map { .deleteChain($0) }
         // Chains before sets: a verdict map's elements name chains.
         commands += addChains.map { .addChain($0) }
         commands += addSets.map { .addSet($0) }
@@ -155,15 +181,29 @@ extension NFTRuleset {
         return NFTTransaction(commands)
     }
 
-    /// Rules per chain in order, without handles and counter values (they are the kernel's).
-    private func rulesByChain(_ key: (NFTFamily, String, String) -> String) -> [String: [NFTRule]] {
-        var result: [String: [NFTRule]] = [:]
-        for var rule in rules {
-            rule.handle = nil
-            rule.statements = rule.statements.map {
+    /// A chain or set's identity within a ruleset (small strings: hashing allocates nothing).
+    struct ObjectKey: Hashable, Sendable {
+        var family: NFTFamily
+        var table: String
+        var name: String
+    }
+
+    /// Rules per chain in order. Handles and counter values are the kernel's: they are left out
+    /// (only listed rules have them; compiled ones are taken as they are).
+    func rulesByChain() -> [ObjectKey: [NFTRule]] {
+        var result: [ObjectKey: [NFTRule]] = [:]
+        for rule in rules {
+            let key = ObjectKey(family: rule.family, table: rule.table, name: rule.chain)
+            guard rule.handle != nil else {
+                result[key, default: []].append(rule)
+                continue
+            }
+            var plain = rule
+            plain.handle = nil
+            plain.statements = rule.statements.map {
                 if case .counter = $0 { .counter(packets: 0, bytes: 0) } else { $0 }
             }
-            result[key(rule.family, rule.table, rule.chain), default: []].append(rule)
+            result[key, default: []].append(plain)
         }
         return result
     }

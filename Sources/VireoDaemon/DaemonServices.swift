@@ -31,7 +31,7 @@ struct FirewallWatchService: Service {
                 let outcome = try await firewall.reload()
                 logger.info("firewall applied at start", metadata: ["outcome": "\(outcome)"])
             } catch {
-                logger.error("firewall: \(error)")
+                logger.error("\(FirewallService.describe(error))")
             }
             await firewall.watch()
         }

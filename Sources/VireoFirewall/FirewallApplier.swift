@@ -30,12 +30,21 @@ public actor FirewallApplier {
     private let bridgeNetfilter: BridgeNetfilter
     /// What Vireo loaded last (without the state chain); nil when not known.
     private var loaded: NFTRuleset?
+    private var loadedIndex: NFTRuleset.Index?
     /// A digest of every chain and set of `loaded`, for the fingerprint.
     private var digests: [String: String] = [:]
 
-    public init(nft: @escaping NFT, bridgeNetfilter: @escaping BridgeNetfilter) {
+    /// Receives the phases' times of each apply (for a debug log).
+    private let timing: @Sendable ([String: String]) -> Void
+
+    public init(
+        nft: @escaping NFT,
+        bridgeNetfilter: @escaping BridgeNetfilter,
+        timing: @escaping @Sendable ([String: String]) -> Void = { _ in }
+    ) {
         self.nft = nft
         self.bridgeNetfilter = bridgeNetfilter
+        self.timing = timing
     }
 
     /// Loads `compilation`. When nft refuses it, the old ruleset stays in force and the error
@@ -43,20 +52,40 @@ public actor FirewallApplier {
     @discardableResult
     public func apply(_ compilation: FirewallCompilation) async throws -> Outcome {
         let ruleset = compilation.ruleset
+        let clock = ContinuousClock()
+        let started = clock.now
+        let index = ruleset.index()
+        var timings: [String: String] = [:]
+        defer {
+            timings["total"] = "\(clock.now - started)"
+            timing(timings)
+        }
+        timings["index"] = "\(clock.now - started)"
         var transaction: NFTTransaction
         var newDigests: [String: String]
         if let loaded {
-            transaction = ruleset.changes(from: loaded)
-            guard !transaction.isEmpty else { return .unchanged }
-            newDigests = Self.digests(of: ruleset, reusing: digests, unless: Self.touched(by: transaction))
+            transaction = ruleset.changes(from: loaded, oldIndex: loadedIndex, newIndex: index)
+            timings["diff"] = "\(clock.now - started)"
+            guard !transaction.isEmpty else {
+                self.loaded = ruleset
+                loadedIndex = index
+                return .unchanged
+            }
+            newDigests = Self.digests(
+                of: ruleset,
+                index: index,
+                reusing: digests,
+                unless: Self.touched(by: transaction)
+            )
         } else {
             let kernel = try await kernelRuleset()
-            newDigests = Self.digests(of: ruleset, reusing: [:], unless: nil)
+            newDigests = Self.digests(of: ruleset, index: index, reusing: [:], unless: nil)
             if kernel.tables.isEmpty && ruleset.tables.isEmpty
                 || (Self.fingerprint(of: kernel) == Self.fingerprint(newDigests)
                     && Self.ruleCounts(kernel) == Self.ruleCounts(ruleset))
             {
                 loaded = ruleset
+                loadedIndex = index
                 digests = newDigests
                 return .unchanged
             }
@@ -65,7 +94,7 @@ public actor FirewallApplier {
             let present = kernel.tables.map { NFTTable(family: $0.family, name: $0.name) }
             let all = ruleset.tables + present.filter { !ruleset.tables.contains($0) }
             transaction = NFTTransaction(all.flatMap { [.addTable($0), .deleteTable($0)] })
-            transaction.commands += ruleset.changes(from: NFTRuleset()).commands
+            transaction.commands += ruleset.changes(from: NFTRuleset(), newIndex: index).commands
         }
         if let inet = ruleset.tables.first(where: { $0.family == .inet }) {
             let state = NFTChain(family: .inet, table: inet.name, name: Self.stateChain)
@@ -83,7 +112,13 @@ public actor FirewallApplier {
                 )
             )
         }
-        if ruleset.tables.contains(where: { $0.family == .bridge }) { try await bridgeNetfilter() }
+        // br_netfilter's switches, set when the guests' table is made (once per table, not per change).
+        if transaction.commands.contains(where: {
+            if case .addTable(let table) = $0 { table.family == .bridge } else { false }
+        }) {
+            try await bridgeNetfilter()
+        }
+        timings["prepared"] = "\(clock.now - started)"
         do {
             _ = try await nft(["-j", "-f", "-"], try transaction.jsonBytes())
         } catch {
@@ -92,6 +127,7 @@ public actor FirewallApplier {
             throw await explain(error, ruleset: ruleset)
         }
         loaded = ruleset
+        loadedIndex = index
         digests = newDigests
         return ruleset.tables.isEmpty ? .removed : .applied(commands: transaction.commands.count)
     }
@@ -139,15 +175,10 @@ public actor FirewallApplier {
     /// of objects not in `changed` are taken from `previous`.
     static func digests(
         of ruleset: NFTRuleset,
+        index: NFTRuleset.Index,
         reusing previous: [String: String],
         unless changed: Set<String>?
-    )
-        -> [String: String]
-    {
-        var rulesByChain: [String: [NFTRule]] = [:]
-        for rule in ruleset.rules {
-            rulesByChain["chain \(rule.family.rawValue) \(rule.chain)", default: []].append(rule)
-        }
+    ) -> [String: String] {
         var result: [String: String] = [:]
         for chain in ruleset.chains {
             let key = "chain \(chain.family.rawValue) \(chain.name)"
@@ -155,7 +186,7 @@ public actor FirewallApplier {
                 result[key] = known
                 continue
             }
-            let part = NFTRuleset(chains: [chain], rules: rulesByChain[key] ?? [])
+            let part = NFTRuleset(chains: [chain], rules: index.rules(of: chain))
             result[key] = ConfigDigest.sha256Hex((try? part.changes(from: NFTRuleset()).jsonBytes()) ?? [])
         }
         for set in ruleset.sets {

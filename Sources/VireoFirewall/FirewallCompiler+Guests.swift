@@ -40,7 +40,7 @@ extension FirewallCompiler {
         var outDispatch: [NFTExpression] = []
         var inDispatch: [NFTExpression] = []
         for filtered in nics {
-            buildNICChains(filtered)
+            buildNICChainsOnce(filtered)
             let outKey = Self.fromNICBit | filtered.id
             let inKey = Self.bridgedBit | (filtered.id << 16)
             outMarks.append(.mapping(key: .string(filtered.tap), value: .int(outKey)))
@@ -78,6 +78,57 @@ extension FirewallCompiler {
         let table = family == .inet ? Self.inetTable : Self.bridgeTable
         ruleset.sets.append(
             NFTSet(family: family, table: table, name: name, type: type, map: value, elements: elements)
+        )
+    }
+
+    /// A NIC's chains, from the cache when its guest file, NIC and the datacenter file are the
+    /// ones they were made from.
+    private mutating func buildNICChainsOnce(_ filtered: FilteredNIC) {
+        let key = FirewallIPSetCache.NICChains.Key(
+            vmid: filtered.guest.vmid,
+            nic: filtered.nic,
+            file: filtered.file,
+            cluster: inputs.cluster
+        )
+        if let known = cache.chains(for: key) {
+            for chain in known.chains {
+                declaredChains.insert("inet \(chain.name)")
+                ruleset.chains.append(chain)
+            }
+            ruleset.rules += known.rules
+            for set in known.sets { adopt(set) }
+            let names = FirewallNames(cluster: inputs.cluster)
+            for (group, direction) in known.groups { _ = groupChain(group, direction: direction, names: names) }
+            for problem in known.skipped where !skipped.contains(problem) { skipped.append(problem) }
+            return
+        }
+        let (chainStart, ruleStart, skippedStart) = (ruleset.chains.count, ruleset.rules.count, skipped.count)
+        usedSets = []
+        buildNICChains(filtered)
+        let sets = usedSets ?? []
+        usedSets = nil
+        // Group chains are shared by every NIC using them: built (or reused) per compile.
+        let chains = ruleset.chains[chainStart...].filter { !$0.name.hasPrefix("group-") }
+        let own = Set(chains.map(\.name))
+        let rules = ruleset.rules[ruleStart...].filter { own.contains($0.chain) }
+        var groups: [(String, FirewallRule.Kind)] = []
+        for rule in rules {
+            for case .jump(let target) in rule.statements where target.hasPrefix("group-") {
+                let parts = target.dropFirst("group-".count).split(separator: "-")
+                if let last = parts.last, let direction = FirewallRule.Kind(rawValue: String(last)) {
+                    groups.append((parts.dropLast().joined(separator: "-"), direction))
+                }
+            }
+        }
+        cache.remember(
+            .init(
+                key: key,
+                chains: Array(chains),
+                rules: Array(rules),
+                sets: sets,
+                groups: groups,
+                skipped: Array(skipped[skippedStart...])
+            )
         )
     }
 

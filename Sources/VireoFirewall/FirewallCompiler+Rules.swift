@@ -245,19 +245,31 @@ extension FirewallCompiler {
     }
 
     mutating func declareSet(_ name: String, elements: [NFTExpression], ipv6: Bool, family: NFTFamily = .inet) {
-        guard declaredSets.insert("\(family.rawValue) \(name)").inserted else { return }
+        let key = "\(family.rawValue) \(name)"
+        if let index = setIndex[key] {
+            usedSets?.append(ruleset.sets[index])
+            return
+        }
         let table = family == .inet ? Self.inetTable : Self.bridgeTable
-        ruleset.sets.append(
-            NFTSet(
-                family: family,
-                table: table,
-                name: name,
-                type: ipv6 ? "ipv6_addr" : "ipv4_addr",
-                flags: ["interval"],
-                elements: elements,
-                autoMerge: true
-            )
+        let set = NFTSet(
+            family: family,
+            table: table,
+            name: name,
+            type: ipv6 ? "ipv6_addr" : "ipv4_addr",
+            flags: ["interval"],
+            elements: elements,
+            autoMerge: true
         )
+        adopt(set)
+    }
+
+    /// Adds a set unless one of that name is there; records it for the NIC being memoized.
+    mutating func adopt(_ set: NFTSet) {
+        let key = "\(set.family.rawValue) \(set.name)"
+        usedSets?.append(set)
+        guard setIndex[key] == nil else { return }
+        setIndex[key] = ruleset.sets.count
+        ruleset.sets.append(set)
     }
 
     /// An ipset entry: an address, a CIDR or an alias.

@@ -40,8 +40,11 @@ public struct FirewallCompiler {
     let hostOptions: HostFirewallOptions
     var ruleset = NFTRuleset()
     var skipped: [String] = []
-    var declaredSets: Set<String> = []
+    /// Declared sets by `family name`: their index in `ruleset.sets`.
+    var setIndex: [String: Int] = [:]
     var declaredChains: Set<String> = []
+    /// While a NIC's chains are built for the memo: every set they use.
+    var usedSets: [NFTSet]?
     let cache: FirewallIPSetCache
 
     /// `cache` keeps resolved ipsets for the next compile (a service passes the same one each time).

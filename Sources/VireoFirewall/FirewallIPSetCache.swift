@@ -1,10 +1,39 @@
 import Foundation
 import NFTables
 
-/// IP sets resolved to nft set elements, kept between compiles: a 100,000-entry ipset is parsed
-/// once, not for every rule that names it nor at every reload. An entry is reused only while its
-/// ipset and the aliases its entries can name are unchanged.
+/// What one compile leaves for the next, so a reload costs what changed, not the whole
+/// configuration: ipsets resolved to nft set elements (a 100,000-entry ipset is parsed once, not
+/// for every rule that names it), and each NIC's chains. An entry is reused only while everything
+/// it was made from is unchanged.
 public final class FirewallIPSetCache: @unchecked Sendable {
+    /// A NIC's compiled chains and what they need from the rest of the ruleset.
+    struct NICChains {
+        struct Key: Equatable {
+            var vmid: Int
+            var nic: FirewallGuest.NIC
+            var file: FirewallFile
+            /// Groups, aliases, ipsets and log options the NIC's rules can use.
+            var cluster: FirewallFile
+        }
+        var key: Key
+        var chains: [NFTChain]
+        var rules: [NFTRule]
+        var sets: [NFTSet]
+        /// Security group chains the rules jump to: (group, direction).
+        var groups: [(String, FirewallRule.Kind)]
+        var skipped: [String]
+    }
+
+    private var nicChains: [String: NICChains] = [:]
+
+    func chains(for key: NICChains.Key) -> NICChains? {
+        lock.withLock { nicChains["\(key.vmid)/\(key.nic.index)"] }.flatMap { $0.key == key ? $0 : nil }
+    }
+
+    func remember(_ chains: NICChains) {
+        lock.withLock { nicChains["\(chains.key.vmid)/\(chains.key.nic.index)"] = chains }
+    }
+
     struct Resolved {
         var ipset: FirewallIPSet
         var aliases: [FirewallAlias]

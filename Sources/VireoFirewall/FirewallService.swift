@@ -52,7 +52,10 @@ public actor FirewallService {
                     inNamespace: true
                 )
             },
-            bridgeNetfilter: { try await Self.enableBridgeNetfilter(host) }
+            bridgeNetfilter: { try await Self.enableBridgeNetfilter(host) },
+            timing: { [logger] phases in
+                logger.debug("firewall apply", metadata: phases.mapValues { .string($0) })
+            }
         )
     }
 
@@ -69,6 +72,9 @@ public actor FirewallService {
         path.hasPrefix("firewall/") || path == "nodes/\(node)/host.fw"
             || path.hasPrefix("nodes/\(node)/qemu-server/")
     }
+
+    /// The store version the kernel's rules include every change up to.
+    private var appliedThrough: Int64 = 0
 
     /// Whether a reload runs; later callers wait their turn, so an older compile is never
     /// applied after a newer one.
@@ -90,10 +96,33 @@ public actor FirewallService {
     /// Reads, compiles and applies. Throws what nft refused (naming the rule).
     @discardableResult
     public func reload() async throws -> FirewallApplier.Outcome {
+        try await reload(unlessApplied: nil)
+    }
+
+    /// A reload for a change of store version `version`, skipped when a reload since (the
+    /// watch's, or an API call's) already included it.
+    @discardableResult
+    public func reload(unlessApplied version: Int64?) async throws -> FirewallApplier.Outcome {
         await takeTurn()
         defer { endTurn() }
         guard !stopped else { return .unchanged }
-        let compilation = try await compile()
+        if let version, version <= appliedThrough { return .unchanged }
+        let clock = ContinuousClock()
+        let started = clock.now
+        // Every change up to this version is in what is read next: the watch need not reload for it.
+        let version = try await store.currentVersion()
+        let inputs = try await inputs()
+        let read = clock.now
+        let compilation = FirewallCompiler.compile(inputs, cache: ipsetCache)
+        let compiled = clock.now
+        defer {
+            logger.debug(
+                "firewall reload",
+                metadata: [
+                    "read": "\(read - started)", "compile": "\(compiled - read)", "apply": "\(clock.now - compiled)",
+                ]
+            )
+        }
         if compilation.skipped != lastSkipped {
             for problem in compilation.skipped { logger.warning("firewall: rule skipped: \(problem)") }
         }
@@ -102,6 +131,7 @@ public actor FirewallService {
         do {
             let outcome = try await applier.apply(compilation)
             lastError = nil
+            appliedThrough = max(appliedThrough, version)
             return outcome
         } catch {
             lastError = "\(error)"
@@ -142,17 +172,20 @@ public actor FirewallService {
         return (try? await applier.counters()) ?? [:]
     }
 
-    /// Follows the store's changes until cancelled; a burst of changes makes one reload.
+    /// Follows the store's changes until cancelled; a change an API call's reload already
+    /// included makes no second one.
     public func watch() async {
-        var pending = false
         for await event in store.changes() {
+            let version: Int64?
             switch event {
-            case .changed(let change): pending = pending || isRelevant(change.path)
-            case .lost: pending = true
+            case .changed(let change):
+                guard isRelevant(change.path), change.version > appliedThrough else { continue }
+                version = change.version
+            case .lost: version = nil
             }
-            guard pending else { continue }
-            pending = false
-            do { try await reload() } catch { logger.error("firewall: \(error)") }
+            do { _ = try await reload(unlessApplied: version) } catch {
+                logger.error("\(FirewallService.describe(error))")
+            }
         }
     }
 
@@ -203,6 +236,18 @@ public actor FirewallService {
             localNetworks: await cachedLocalNetworks(),
             now: Int(Date().timeIntervalSince1970)
         )
+    }
+
+    /// An error for the log, prefixed `firewall:` once.
+    public nonisolated static func describe(_ error: any Error) -> String {
+        let text = (error as? VireoError)?.message ?? "\(error)"
+        return text.hasPrefix("firewall") ? text : "firewall: " + text
+    }
+
+    /// A `.fw` file as it is now (the parse is reused while the file is unchanged).
+    public func file(_ level: FirewallLevel) async throws -> FirewallFile {
+        guard let stored = try await store.read(level.path) else { return FirewallFile() }
+        return file(stored, level: level)
     }
 
     /// A stored file parsed, or the parse of the same version from before.

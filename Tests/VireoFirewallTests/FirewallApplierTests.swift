@@ -78,6 +78,24 @@ import VireoCore
         }
     }
 
+    /// The last firewalled NIC going takes the guest chains and the verdict maps that jump to
+    /// them in one transaction (the maps first, or nft refuses with EBUSY).
+    @Test func removingTheLastFilteredNICRemovesItsChainsAndMaps() async throws {
+        guard try NFTSandbox.require() else { return }
+        try await NFTSandbox.withNamespaceAsync { namespace in
+            let applier = Self.applier(namespace, writes: Writes())
+            try await applier.apply(Self.compile())
+            var inputs = FirewallCompilerTests.inputs()
+            inputs.guests = []
+            guard case .applied = try await applier.apply(FirewallCompiler.compile(inputs)) else {
+                Issue.record("removing the guests changed nothing")
+                return
+            }
+            let listed = String(decoding: try NFTSandbox.nft(namespace, ["list", "ruleset"]), as: UTF8.self)
+            #expect(!listed.contains("nic-100") && !listed.contains("vireo-firewall-guests"))
+        }
+    }
+
     @Test func aRulesetNFTRefusesLeavesTheOldOneAndNamesTheRule() async throws {
         guard try NFTSandbox.require() else { return }
         try await NFTSandbox.withNamespaceAsync { namespace in

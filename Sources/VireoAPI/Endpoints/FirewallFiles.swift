@@ -1,3 +1,4 @@
+import Logging
 import VireoCore
 import VireoFirewall
 import VireoStore
@@ -8,7 +9,8 @@ import VireoStore
 /// kernel never disagree.
 enum FirewallFiles {
     static func load(_ request: APIRequest, _ level: FirewallLevel) async throws -> FirewallFile {
-        FirewallFile(parsing: try await request.services.store.read(level.path)?.content ?? "", level: level)
+        if let firewall = request.services.firewall { return try await firewall.file(level) }
+        return FirewallFile(parsing: try await request.services.store.read(level.path)?.content ?? "", level: level)
     }
 
     /// Raw text and digest of the file (options' `digest` is the file's, as in Proxmox).
@@ -32,17 +34,23 @@ enum FirewallFiles {
             let result = try change(&file, current)
             let text = file.text
             let condition: WriteCondition = current.map { .version($0.version) } ?? .absent
+            var version: Int64?
             do {
                 if text.isEmpty {
                     if current != nil { try await store.delete(level.path, condition: condition) }
                 } else {
-                    try await store.write(level.path, content: text, condition: condition)
+                    version = try await store.write(level.path, content: text, condition: condition).version
                 }
             } catch let error as VireoError where error.code == .conflict {
                 continue
             }
+            let written = ContinuousClock.now
+            defer {
+                request.services.logger.debug("firewall edit", metadata: ["reload": "\(ContinuousClock.now - written)"])
+            }
             do {
-                try await reload(request)
+                // The store's watch may have applied this write already: then nothing is done twice.
+                try await request.services.firewall?.reload(unlessApplied: version)
             } catch {
                 if let current {
                     _ = try? await store.write(level.path, content: current.content, condition: .any)

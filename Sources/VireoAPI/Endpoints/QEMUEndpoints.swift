@@ -3,6 +3,7 @@ import VireoAccess
 import VireoCore
 import VireoQEMU
 import VireoStorage
+import VireoStore
 import VireoTasks
 
 /// `/nodes/{node}/qemu`: VM configs (create, read, update with `digest`, delete), list and status.
@@ -190,6 +191,10 @@ enum QEMUEndpoints {
                     }
                 }
                 try await vms.configs.delete(vmid)
+                // Its firewall file goes with it, as in Proxmox (a new VM with this ID starts clean).
+                if try await request.services.store.read("firewall/\(vmid).fw") != nil {
+                    try await request.services.store.delete("firewall/\(vmid).fw", condition: .any)
+                }
                 if purge {
                     try await request.services.access.modifyUsers { users in
                         users.acl.removeAll { $0.path == "/vms/\(vmid)" }
