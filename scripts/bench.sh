@@ -58,3 +58,5 @@ echo
 .venv/bin/python scripts/bench_vm.py "$port" "bench@pve!wrk=$secret" bench "$data"
 echo
 .venv/bin/python scripts/bench_network.py "$VIREOD"
+echo
+.venv/bin/python scripts/bench_firewall.py "$VIREOD"
