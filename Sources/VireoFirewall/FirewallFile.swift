@@ -7,6 +7,20 @@ public enum FirewallLevel: Sendable, Hashable, CustomStringConvertible {
     /// `firewall/<vmid>.fw`
     case guest(Int)
 
+    /// The level of a store path (`firewall/cluster.fw`, `firewall/100.fw`,
+    /// `nodes/n1/host.fw`); nil for any other path.
+    public init?(path: String) {
+        let parts = path.split(separator: "/").map(String.init)
+        switch (parts.count, parts.first, parts.last) {
+        case (2, "firewall", "cluster.fw"): self = .cluster
+        case (2, "firewall", let name?) where name.hasSuffix(".fw"):
+            guard let vmid = Int(name.dropLast(3)), vmid > 0 else { return nil }
+            self = .guest(vmid)
+        case (3, "nodes", "host.fw"): self = .host(parts[1])
+        default: return nil
+        }
+    }
+
     /// The file's path in the config store.
     public var path: String {
         switch self {

@@ -195,15 +195,7 @@ public actor FirewallService {
         var files: [String: FirewallFile] = [:]
         var seen = Set<String>()
         for stored in try await store.readAll("firewall") {
-            let name = stored.path.split(separator: "/").last.map(String.init) ?? ""
-            let level: FirewallLevel
-            if name == "cluster.fw" {
-                level = .cluster
-            } else if name.hasSuffix(".fw"), let vmid = Int(name.dropLast(3)) {
-                level = .guest(vmid)
-            } else {
-                continue
-            }
+            guard let level = FirewallLevel(path: stored.path) else { continue }
             files[stored.path] = file(stored, level: level)
             seen.insert(stored.path)
         }

@@ -138,3 +138,16 @@ import VireoCore
         }
     }
 }
+
+@Suite struct FirewallLevelTests {
+    @Test func storePathsNameTheirLevel() {
+        for level in [FirewallLevel.cluster, .guest(100), .host("n1")] {
+            #expect(FirewallLevel(path: level.path) == level)
+        }
+        for other in [
+            "firewall/x.fw", "firewall/0.fw", "firewall/100.conf", "nodes/n1/qemu-server/100.conf", "cluster.fw",
+        ] {
+            #expect(FirewallLevel(path: other) == nil, "\(other)")
+        }
+    }
+}

@@ -155,55 +155,56 @@ extension FirewallEndpoints {
         return checked
     }
 
-    static func createRule(_ request: APIRequest, _ collection: FirewallRuleCollection) async throws -> JSON {
+    /// Changes a collection's rules: the caller's `digest` checked against the current listing,
+    /// `change` given the rules and the names they may use, the result written and applied.
+    static func changeRules(
+        _ request: APIRequest,
+        _ collection: FirewallRuleCollection,
+        _ change: @escaping (inout [FirewallRule], FirewallNames) throws -> Void
+    ) async throws -> JSON {
         let cluster = collection.level == .cluster ? nil : try await FirewallFiles.load(request, .cluster)
         try await FirewallFiles.modify(request, collection.level) { file, _ in
             try FirewallFiles.checkDigest(request, ruleEntries(collection, file: file, cluster: cluster))
             var rules = try collection.rules(file)
-            let names = namesFor(collection, file: file, cluster: cluster)
-            let rule = try verify(try Self.rule(from: request, base: nil), collection, names: names)
-            rules.insert(rule, at: 0)
+            try change(&rules, namesFor(collection, file: file, cluster: cluster))
             try collection.setRules(rules, in: &file)
         }
         return .null
     }
 
-    static func updateRule(_ request: APIRequest, _ collection: FirewallRuleCollection) async throws -> JSON {
-        let cluster = collection.level == .cluster ? nil : try await FirewallFiles.load(request, .cluster)
+    /// The index of `{pos}` in `rules`; 404 when there is no such rule.
+    static func position(_ request: APIRequest, in rules: [FirewallRule]) throws -> Int {
         let pos = try request.parameters.require("pos")
-        try await FirewallFiles.modify(request, collection.level) { file, _ in
-            try FirewallFiles.checkDigest(request, ruleEntries(collection, file: file, cluster: cluster))
-            var rules = try collection.rules(file)
-            guard let index = Int(pos), rules.indices.contains(index) else {
-                throw VireoError.notFound("no rule at position \(pos)")
-            }
+        guard let index = Int(pos), rules.indices.contains(index) else {
+            throw VireoError.notFound("no rule at position \(pos)")
+        }
+        return index
+    }
+
+    static func createRule(_ request: APIRequest, _ collection: FirewallRuleCollection) async throws -> JSON {
+        try await changeRules(request, collection) { rules, names in
+            rules.insert(try verify(try rule(from: request, base: nil), collection, names: names), at: 0)
+        }
+    }
+
+    static func updateRule(_ request: APIRequest, _ collection: FirewallRuleCollection) async throws -> JSON {
+        try await changeRules(request, collection) { rules, names in
+            let index = try position(request, in: rules)
             if let target = request.parameters.int("moveto") {
                 // Moved before the rule that was at `target`; past the end appends.
                 let rule = rules.remove(at: index)
                 let destination = target > index ? target - 1 : target
                 rules.insert(rule, at: min(max(destination, 0), rules.count))
             } else {
-                let names = namesFor(collection, file: file, cluster: cluster)
                 rules[index] = try verify(try rule(from: request, base: rules[index]), collection, names: names)
             }
-            try collection.setRules(rules, in: &file)
         }
-        return .null
     }
 
     static func deleteRule(_ request: APIRequest, _ collection: FirewallRuleCollection) async throws -> JSON {
-        let cluster = collection.level == .cluster ? nil : try await FirewallFiles.load(request, .cluster)
-        let pos = try request.parameters.require("pos")
-        try await FirewallFiles.modify(request, collection.level) { file, _ in
-            try FirewallFiles.checkDigest(request, ruleEntries(collection, file: file, cluster: cluster))
-            var rules = try collection.rules(file)
-            guard let index = Int(pos), rules.indices.contains(index) else {
-                throw VireoError.notFound("no rule at position \(pos)")
-            }
-            rules.remove(at: index)
-            try collection.setRules(rules, in: &file)
+        try await changeRules(request, collection) { rules, _ in
+            rules.remove(at: try position(request, in: rules))
         }
-        return .null
     }
 
     static func namesFor(

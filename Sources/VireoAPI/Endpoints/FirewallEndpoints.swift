@@ -137,15 +137,7 @@ enum FirewallEndpoints {
         let store = request.services.store
         var result: [(FirewallLevel, FirewallFile, StoredFile)] = []
         for stored in try await store.readAll("firewall") {
-            let name = stored.path.split(separator: "/").last.map(String.init) ?? ""
-            let level: FirewallLevel
-            if name == "cluster.fw" {
-                level = .cluster
-            } else if name.hasSuffix(".fw"), let vmid = Int(name.dropLast(3)) {
-                level = .guest(vmid)
-            } else {
-                continue
-            }
+            guard let level = FirewallLevel(path: stored.path) else { continue }
             result.append((level, FirewallFile(parsing: stored.content, level: level), stored))
         }
         for node in try await store.list("nodes") {
