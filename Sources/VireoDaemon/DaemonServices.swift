@@ -33,7 +33,10 @@ struct FirewallWatchService: Service {
             } catch {
                 logger.error("\(FirewallService.describe(error))")
             }
-            await firewall.watch()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await firewall.watch() }
+                group.addTask { await firewall.verifyPeriodically() }
+            }
         }
     }
 }

@@ -132,6 +132,25 @@ public actor FirewallApplier {
         return ruleset.tables.isEmpty ? .removed : .applied(commands: transaction.commands.count)
     }
 
+    /// Compares the kernel with what was loaded (fingerprint and rules per chain); when they
+    /// differ (someone edited Vireo's tables), forgets what was loaded so the next apply replaces
+    /// the tables. Returns whether they differed.
+    @discardableResult
+    public func verify() async throws -> Bool {
+        guard let loaded else { return false }
+        let kernel = try await kernelRuleset()
+        let matches =
+            loaded.tables.isEmpty
+            ? kernel.tables.isEmpty
+            : Self.fingerprint(of: kernel) == Self.fingerprint(digests)
+                && Self.ruleCounts(kernel) == Self.ruleCounts(loaded)
+        if !matches {
+            self.loaded = nil
+            loadedIndex = nil
+        }
+        return !matches
+    }
+
     /// Packet and byte counters per user rule id (`guest/100/rules/3`), summed over the nft rules
     /// it compiled to.
     public func counters() async throws -> [String: (packets: Int, bytes: Int)] {

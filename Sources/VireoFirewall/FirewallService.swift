@@ -189,6 +189,24 @@ public actor FirewallService {
         }
     }
 
+    /// Every `interval`: checks that the kernel still has what was loaded (a hand edit of
+    /// Vireo's tables is undone) and reloads, which also picks up changed local networks. An
+    /// unchanged configuration costs a compile and one `nft list`, and writes nothing.
+    public func verifyPeriodically(every interval: Duration = .seconds(60)) async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: interval) } catch { return }
+            guard kernel, !stopped else { continue }
+            do {
+                if try await applier.verify() {
+                    logger.warning("firewall: Vireo's nftables were changed by hand; reloading")
+                }
+                try await reload()
+            } catch {
+                logger.error("\(Self.describe(error))")
+            }
+        }
+    }
+
     // MARK: - Inputs
 
     public func inputs() async throws -> FirewallInputs {

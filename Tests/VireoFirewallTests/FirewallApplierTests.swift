@@ -61,6 +61,16 @@ import VireoCore
             )
             #expect(listed.contains("tcp dport 23") && !listed.contains("tcp dport 22 counter"))
 
+            // Someone flushes a chain by hand: a verification notices, and the next apply repairs it.
+            try NFTSandbox.nft(namespace, ["flush", "chain", "inet", "vireo-firewall", "output"])
+            #expect(try await restarted.verify())
+            guard case .applied = try await restarted.apply(Self.compile(clusterRules: "IN ACCEPT -p tcp -dport 23\n"))
+            else {
+                Issue.record("the hand-flushed chain was not repaired")
+                return
+            }
+            #expect(try await restarted.verify() == false)
+
             // Someone flushes a chain by hand: the next daemon notices and reloads.
             try NFTSandbox.nft(namespace, ["flush", "chain", "inet", "vireo-firewall", "input"])
             let third = Self.applier(namespace, writes: writes)
