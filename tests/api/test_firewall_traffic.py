@@ -621,6 +621,34 @@ def test_ipfilter_drops_a_spoofed_source(fwenv, cleanup):
     assert listener.peers[-1] == GUEST
 
 
+def test_log_rules_reach_the_log_endpoints_as_proxmox_lines(fwenv):
+    env, root, ns = fwenv, fwenv.root, fwenv.ns
+    enable_guest_firewall(root, log_level_in="info")
+    add_rule(root, VM_FW, type="in", action="DROP", source=OTHER, proto="tcp", dport="7777", log="warning")
+    expect_dropped(ns.lan, GUEST, 7777, src=OTHER, what="a logged DROP rule")
+    expect_dropped(ns.lan, GUEST, 7778, src=TRUSTED, what="policy DROP with log_level_in info")
+
+    def logged(path, *words):
+        deadline = time.monotonic() + 5
+        while True:
+            lines = [line["t"] for line in root.ok("GET", path, {"limit": 1000})]
+            found = [line for line in lines if all(word in line for word in words)]
+            if found or time.monotonic() > deadline:
+                return found, lines
+            time.sleep(0.2)
+
+    # Proxmox's line: <vmid> <level> <chain> <time> <what>: IN=... SRC=... DST=... PROTO=... DPT=...
+    found, lines = logged(f"{VM_FW}/log", f"SRC={OTHER}", f"DST={GUEST}", "PROTO=TCP", "DPT=7777")
+    assert found and found[0].startswith(f"{VMID} 4 guest-{VMID}-in ") and " DROP: " in found[0], lines[-5:]
+    found, lines = logged(f"{VM_FW}/log", f"SRC={TRUSTED}", "DPT=7778")
+    assert found and found[0].startswith(f"{VMID} 6 guest-{VMID}-in ") and "policy DROP: " in found[0], lines[-5:]
+    # The node's log has every line; `since` in the future leaves nothing.
+    found, _ = logged(f"/nodes/{NODE}/firewall/log", f"SRC={OTHER}", "DPT=7777")
+    assert found
+    later = root.ok("GET", f"{VM_FW}/log", {"since": int(time.time()) + 3600})
+    assert later == [{"n": 1, "t": "no content"}], later
+
+
 # ---------------------------------------------------------------------------------------------
 # (3) Live edits
 
