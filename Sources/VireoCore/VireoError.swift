@@ -24,17 +24,21 @@ public struct VireoError: Error, CustomStringConvertible, Sendable {
     /// Per-parameter messages (`errors` in the API's 400 answer).
     public var parameterErrors: [String: String]
     public var underlying: (any Error)?
+    /// The plane and layer the failure lives in, when the raiser knows it.
+    public var fault: Fault?
 
     public init(
         _ code: Code,
         _ message: String,
         parameterErrors: [String: String] = [:],
-        underlying: (any Error)? = nil
+        underlying: (any Error)? = nil,
+        fault: Fault? = nil
     ) {
         self.code = code
         self.message = message
         self.parameterErrors = parameterErrors
         self.underlying = underlying
+        self.fault = fault
     }
 
     public var description: String {
