@@ -1,5 +1,6 @@
 import VireoAccess
 import VireoCore
+import VireoFirewall
 import VireoNetwork
 
 /// Proxmox's named string formats (`pve-userid`, `pve-vmid-list`, …): a value's problem, or nil.
@@ -54,7 +55,42 @@ enum FormatValidator {
         "ipv4": { IPText.isIPv4($0) ? nil : "value does not look like a valid IPv4 address" },
         "ipv6": { IPText.isIPv6($0) ? nil : "value does not look like a valid IPv6 address" },
         "pve-iface": { NetworkInterface.isInterfaceName($0) ? nil : "invalid network interface name '\($0)'" },
+        // Firewall rules. An empty value or `-` clears the field in a rule update. Whether a
+        // named alias or ipset exists is the handler's check (it depends on the files).
+        "pve-fw-addr-spec": { value in
+            clearsField(value) ? nil : problem { _ = try FirewallAddress(parsing: value) }
+        },
+        "pve-fw-dport-spec": { value in
+            clearsField(value) ? nil : problem { _ = try FirewallProtocols.portRanges(value) }
+        },
+        "pve-fw-sport-spec": { value in
+            clearsField(value) ? nil : problem { _ = try FirewallProtocols.portRanges(value) }
+        },
+        "pve-fw-protocol-spec": {
+            clearsField($0) || FirewallProtocols.number(ofProtocol: $0) != nil ? nil : "unknown protocol '\($0)'"
+        },
+        "pve-fw-conntrack-helper": { value in
+            value.split(separator: ",").first { !FirewallOptionCheck.conntrackHelpers.contains(String($0)) }
+                .map { "unknown conntrack helper '\($0)'" }
+        },
+        "IPorCIDR": { IPNetwork($0) != nil ? nil : "value '\($0)' is not an IP address or network" },
+        "IPorCIDRorAlias": {
+            IPNetwork($0) != nil || FirewallReference($0) != nil
+                ? nil : "value '\($0)' is neither an IP address, a network nor an alias"
+        },
     ]
+
+    private static func clearsField(_ value: String) -> Bool { value.isEmpty || value == "-" }
+
+    /// What a parser threw, as text; nil when it parsed.
+    private static func problem(_ parse: () throws -> Void) -> String? {
+        do {
+            try parse()
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
 
     private static func userid(_ value: String) -> String? {
         guard value.utf8.count <= 64, value.utf8.count >= 3,

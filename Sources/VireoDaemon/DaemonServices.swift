@@ -26,7 +26,7 @@ struct FirewallWatchService: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            do { try firewall.startLogging() } catch { logger.warning("firewall log: \(error)") }
+            do { try await firewall.startLogging() } catch { logger.warning("firewall log: \(error)") }
             do {
                 let outcome = try await firewall.reload()
                 logger.info("firewall applied at start", metadata: ["outcome": "\(outcome)"])

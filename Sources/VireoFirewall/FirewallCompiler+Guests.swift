@@ -84,7 +84,7 @@ extension FirewallCompiler {
     /// A NIC's chains, from the cache when its guest file, NIC and the datacenter file are the
     /// ones they were made from.
     private mutating func buildNICChainsOnce(_ filtered: FilteredNIC) {
-        let key = FirewallIPSetCache.NICChains.Key(
+        let key = FirewallCompileCache.NICChains.Key(
             vmid: filtered.guest.vmid,
             nic: filtered.nic,
             file: filtered.file,

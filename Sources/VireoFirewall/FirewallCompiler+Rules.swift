@@ -87,7 +87,7 @@ extension FirewallCompiler {
         let limit = clusterOptions.logRateLimit
         if limit.enable { statements.append(.limit(rate: limit.rate, per: limit.per, burst: limit.burst)) }
         let number = FirewallLogLevel.allCases.firstIndex(of: level) ?? 6
-        statements.append(NFTBuild.log(prefix: ":\(vmid):\(number):\(chain): \(what): ", level: level))
+        statements.append(NFTBuild.log(prefix: ":\(vmid):\(number):\(chain): \(what): "))
         return statements
     }
 
@@ -163,7 +163,7 @@ extension FirewallCompiler {
         FirewallNames(cluster: names.cluster, guest: scope == .guest ? names.guest : nil, vmid: names.vmid)
     }
 
-    func resolvedIPSet(_ ipset: FirewallIPSet, scope: String, names: FirewallNames) -> FirewallIPSetCache.Resolved {
+    func resolvedIPSet(_ ipset: FirewallIPSet, scope: String, names: FirewallNames) -> FirewallCompileCache.Resolved {
         cache.resolved(key: "\(scope)/\(ipset.name.lowercased())", ipset: ipset, names: names)
     }
 
@@ -274,6 +274,6 @@ extension FirewallCompiler {
 
     /// An ipset entry: an address, a CIDR or an alias.
     func resolve(_ entry: String, names: FirewallNames) -> IPNetwork? {
-        FirewallIPSetCache.resolve(entry, names: names)
+        FirewallCompileCache.resolve(entry, names: names)
     }
 }

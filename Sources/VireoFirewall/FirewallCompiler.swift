@@ -45,12 +45,12 @@ public struct FirewallCompiler {
     var declaredChains: Set<String> = []
     /// While a NIC's chains are built for the memo: every set they use.
     var usedSets: [NFTSet]?
-    let cache: FirewallIPSetCache
+    let cache: FirewallCompileCache
 
     /// `cache` keeps resolved ipsets for the next compile (a service passes the same one each time).
     public static func compile(
         _ inputs: FirewallInputs,
-        cache: FirewallIPSetCache = FirewallIPSetCache()
+        cache: FirewallCompileCache = FirewallCompileCache()
     )
         -> FirewallCompilation
     {
@@ -59,7 +59,7 @@ public struct FirewallCompiler {
         return FirewallCompilation(ruleset: compiler.ruleset, skipped: compiler.skipped)
     }
 
-    init(inputs: FirewallInputs, cache: FirewallIPSetCache) {
+    init(inputs: FirewallInputs, cache: FirewallCompileCache) {
         self.inputs = inputs
         self.cache = cache
         clusterOptions = ClusterFirewallOptions(inputs.cluster.options, now: inputs.now)

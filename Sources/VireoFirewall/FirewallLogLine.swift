@@ -3,7 +3,9 @@ public import Foundation
 /// A line of the firewall log as Proxmox writes it:
 /// `<vmid> <level> <chain> <dd/Mon/yyyy:HH:MM:SS +zzzz> <text>`.
 public enum FirewallLogLine {
-    static let formatter: DateFormatter = {
+    /// DateFormatter is not thread-safe: the log reader's thread formats while API calls parse.
+    private static let lock = NSLock()
+    private static let formatter: DateFormatter = {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
@@ -12,11 +14,11 @@ public enum FirewallLogLine {
     }()
 
     public static func format(vmid: Int, level: Int, chain: String, time: Date, text: String) -> String {
-        "\(vmid) \(level) \(chain) \(formatter.string(from: time)) \(text)"
+        "\(vmid) \(level) \(chain) \(lock.withLock { formatter.string(from: time) }) \(text)"
     }
 
     /// Seconds since the epoch of a `dd/Mon/yyyy:HH:MM:SS +zzzz` stamp.
     public static func time(_ stamp: String) -> Int? {
-        formatter.date(from: stamp).map { Int($0.timeIntervalSince1970) }
+        lock.withLock { formatter.date(from: stamp) }.map { Int($0.timeIntervalSince1970) }
     }
 }

@@ -136,7 +136,7 @@ public struct GuestFirewallOptions: Sendable, Hashable {
     }
 }
 
-/// Checks of option values the API schema cannot express (property strings, helper lists).
+/// Checks of option values the API schema cannot express (property strings).
 public enum FirewallOptionCheck {
     public static let conntrackHelpers: Set<String> = [
         "amanda", "ftp", "irc", "netbios-ns", "pptp", "sane", "sip", "snmp", "tftp",
@@ -163,10 +163,6 @@ public enum FirewallOptionCheck {
                     else { return "invalid format - rate: '\(text)' is not N/second, N/minute, N/hour or N/day" }
                 default: return "invalid format - unknown property '\(name)'"
                 }
-            }
-        case "nf_conntrack_helpers":
-            for helper in value.split(separator: ",") where !conntrackHelpers.contains(String(helper)) {
-                return "unknown conntrack helper '\(helper)'"
             }
         default: break
         }

@@ -62,7 +62,7 @@ public actor FirewallService {
     /// Parsed files by path, reused while their store version is unchanged.
     private var parsed: [String: (version: Int64, file: FirewallFile)] = [:]
     private var parsedNICs: [String: (version: Int64, nics: [FirewallGuest.NIC])] = [:]
-    private let ipsetCache = FirewallIPSetCache()
+    private let ipsetCache = FirewallCompileCache()
     /// The node's networks, read again after `localNetworksTTL`.
     private var localNetworksRead: (at: ContinuousClock.Instant, networks: [IPNetwork])?
     private let localNetworksTTL = Duration.seconds(10)
@@ -160,10 +160,10 @@ public actor FirewallService {
 
     /// Starts writing the log rules' packets (NFLOG group 0 of the node's namespace) to
     /// `logPath` as Proxmox's log lines. The reader lives as long as the process.
-    public nonisolated func startLogging() throws {
+    public nonisolated func startLogging() async throws {
         guard kernel, let logPath else { return }
         let writer = FirewallLogWriter(path: logPath)
-        try NFLogReader(namespace: host.namespace).start { writer.write($0) }
+        try await NFLogReader(namespace: host.namespace).start { writer.write($0) }
     }
 
     /// Packets and bytes per rule id (`cluster/rules/2`, `guest/100/rules/0`, `guest/100/policy-in`).
@@ -284,18 +284,12 @@ public actor FirewallService {
 
     /// The networks of the node's addresses (loopback aside), for `local_network`.
     func localNetworks() async -> [IPNetwork] {
-        guard
-            let output = try? await host.runTool("ip", ["-j", "addr", "show"], package: "iproute2", inNamespace: true),
-            let links = try? JSON.parse(output).arrayValue
-        else { return [] }
+        let network = HostNetwork(namespace: host.namespace, runner: host.runner)
+        guard let links = try? await network.linksWithAddresses() else { return [] }
         var networks: [IPNetwork] = []
-        for link in links where link["ifname"]?.stringValue != "lo" {
-            for address in link["addr_info"]?.arrayValue ?? [] {
-                guard let local = address["local"]?.stringValue, let length = address["prefixlen"]?.intValue,
-                    let network = IPNetwork("\(local)/\(length)"), !(network.isIPv6 && local.hasPrefix("fe80"))
-                else { continue }
-                if !networks.contains(network) { networks.append(network) }
-            }
+        for address in links.flatMap(\.addresses) {
+            guard let network = IPNetwork(address), !networks.contains(network) else { continue }
+            networks.append(network)
         }
         return networks
     }

@@ -59,7 +59,7 @@ enum NFTBuild {
         return .other(["reject": .object(body)])
     }
 
-    static func log(prefix: String, level: FirewallLogLevel) -> NFTStatement {
+    static func log(prefix: String) -> NFTStatement {
         // NFLOG group 0, as Proxmox logs: the daemon reads it and keeps Proxmox's log lines.
         .other(["log": ["prefix": .string(prefix), "group": .int(0)]])
     }

@@ -44,42 +44,34 @@ public final class NFLogReader: Sendable {
     }
 
     /// Starts the reader thread; `deliver` is called on it for every packet. Returns once the
-    /// socket is bound (or throws why it could not be).
-    public func start(_ deliver: @escaping @Sendable (Packet) -> Void) throws {
-        let ready = DispatchSemaphore(value: 0)
-        let outcome = Outcome()
+    /// socket is bound (or throws why it could not be), without blocking the caller's thread.
+    public func start(_ deliver: @escaping @Sendable (Packet) -> Void) async throws {
         let namespace = self.namespace
         let group = self.group
-        let thread = Thread {
-            do {
-                if let name = namespace.name {
-                    let fd = open("/run/netns/\(name)", O_RDONLY | O_CLOEXEC)
-                    guard fd >= 0 else { throw Failure.namespace(String(cString: strerror(errno))) }
-                    defer { close(fd) }
-                    // This thread stays in the namespace for its whole life.
-                    guard Self.enterNamespace(fd, Self.cloneNewNet) == 0 else {
-                        throw Failure.namespace(String(cString: strerror(errno)))
+        try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
+            let thread = Thread {
+                let socket: Int32
+                do {
+                    if let name = namespace.name {
+                        let fd = open("/run/netns/\(name)", O_RDONLY | O_CLOEXEC)
+                        guard fd >= 0 else { throw Failure.namespace(String(cString: strerror(errno))) }
+                        defer { close(fd) }
+                        // This thread stays in the namespace for its whole life.
+                        guard Self.enterNamespace(fd, Self.cloneNewNet) == 0 else {
+                            throw Failure.namespace(String(cString: strerror(errno)))
+                        }
                     }
+                    socket = try Self.openSocket(group: group)
+                } catch {
+                    ready.resume(throwing: error)
+                    return
                 }
-                let socket = try Self.openSocket(group: group)
-                ready.signal()
+                ready.resume()
                 Self.readLoop(socket, deliver)
-            } catch {
-                outcome.set(error)
-                ready.signal()
             }
+            thread.name = "vireo-nflog"
+            thread.start()
         }
-        thread.name = "vireo-nflog"
-        thread.start()
-        ready.wait()
-        if let error = outcome.error { throw error }
-    }
-
-    private final class Outcome: @unchecked Sendable {
-        private let lock = NSLock()
-        private var stored: (any Error)?
-        func set(_ error: any Error) { lock.withLock { stored = error } }
-        var error: (any Error)? { lock.withLock { stored } }
     }
 
     // MARK: - Netlink

@@ -106,6 +106,14 @@ def operations(root: LocalRoot) -> list[Operation]:
 FORMAT_VALUES = {
     "pve-node": "@node",
     "pve-calendar-event": "*/15",
+    # Firewall rule and ipset syntax (issue 12), checked by the registry.
+    "IPorCIDR": "192.0.2.0/24",
+    "IPorCIDRorAlias": "192.0.2.1",
+    "pve-fw-addr-spec": "192.0.2.1",
+    "pve-fw-dport-spec": "80",
+    "pve-fw-sport-spec": "1024",
+    "pve-fw-protocol-spec": "tcp",
+    "pve-fw-conntrack-helper": "ftp",
     "pve-vmid": "@vmid",
     "pve-userid": "@userid",
     "pve-userid-list": "@userid",

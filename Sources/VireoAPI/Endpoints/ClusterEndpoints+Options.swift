@@ -143,17 +143,10 @@ extension ClusterEndpoints {
         }
         registry.register(.put, "/cluster/options", handles: .all) { request in
             let p = request.parameters
-            let deletions = p.list("delete")
-            let settable = Set(APISchema.pveEndpoint(.put, "/cluster/options")?.parameters.map(\.name) ?? [])
-                .subtracting(["delete", "digest"])
-            for key in deletions {
-                guard settable.contains(key) else { throw VireoError.parameter("delete", "unknown option '\(key)'") }
-                guard !p.has(key) else {
-                    throw VireoError.parameter("delete", "cannot set and delete option '\(key)' at the same time")
-                }
-            }
+            let edits = try OptionEdits(p, settable: OptionEdits.settable("/cluster/options"))
+            let deletions = edits.deletions
             var values: [String: String] = [:]
-            for (key, value) in p.values where settable.contains(key) {
+            for (key, value) in edits.values {
                 if key != "description", value.contains(where: \.isNewline) {
                     throw VireoError.parameter(key, "must be one line")
                 }

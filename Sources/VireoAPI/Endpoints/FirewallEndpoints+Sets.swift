@@ -278,19 +278,11 @@ extension FirewallEndpoints {
         }
         registry.register(.put, path, handles: .all) { request in
             let p = request.parameters
-            let settable = Set(APISchema.pveEndpoint(.put, path)?.parameters.map(\.name) ?? [])
-                .subtracting(["delete", "digest", "node", "vmid"])
-            let deletions = p.list("delete")
-            for key in deletions {
-                guard settable.contains(key) else { throw VireoError.parameter("delete", "unknown option '\(key)'") }
-                guard !p.has(key) else {
-                    throw VireoError.parameter("delete", "cannot set and delete option '\(key)' at the same time")
-                }
-            }
-            var values: [String: String] = [:]
-            for (key, value) in p.values where settable.contains(key) {
+            let edits = try OptionEdits(p, settable: OptionEdits.settable(path, captures: ["node", "vmid"]))
+            let deletions = edits.deletions
+            var values = edits.values
+            for (key, value) in values {
                 if let problem = FirewallOptionCheck.problem(key, value) { throw VireoError.parameter(key, problem) }
-                values[key] = value
             }
             let fileLevel = try await level(request)
             if fileLevel == .cluster, let enable = values["enable"].flatMap(Int.init), enable > 1 {

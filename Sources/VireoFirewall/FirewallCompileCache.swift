@@ -5,7 +5,7 @@ import NFTables
 /// configuration: ipsets resolved to nft set elements (a 100,000-entry ipset is parsed once, not
 /// for every rule that names it), and each NIC's chains. An entry is reused only while everything
 /// it was made from is unchanged.
-public final class FirewallIPSetCache: @unchecked Sendable {
+public final class FirewallCompileCache: @unchecked Sendable {
     /// A NIC's compiled chains and what they need from the rest of the ruleset.
     struct NICChains {
         struct Key: Equatable {
