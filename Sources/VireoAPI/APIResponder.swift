@@ -259,12 +259,21 @@ struct APIFailure: Error {
     let message: String
     var errors: [String: String] = [:]
     var emptyBody = false
+    /// Where the failure lives (`vireo-fault` beside Proxmox's `message` and `errors`).
+    var fault: Fault
 
-    init(status: Int, message: String, errors: [String: String] = [:], emptyBody: Bool = false) {
+    init(
+        status: Int,
+        message: String,
+        errors: [String: String] = [:],
+        emptyBody: Bool = false,
+        fault: Fault? = nil
+    ) {
         self.status = status
         self.message = message
         self.errors = errors
         self.emptyBody = emptyBody
+        self.fault = fault ?? Fault(status == 401 || status == 403 ? .auth : .api)
     }
 
     init(_ error: VireoError) {
@@ -279,7 +288,7 @@ struct APIFailure: Error {
             case .unavailable: 503
             default: 500
             }
-        self.init(status: status, message: error.message, errors: error.parameterErrors, emptyBody: false)
+        self.init(status: status, message: error.message, errors: error.parameterErrors, fault: Fault.of(error))
     }
 
     var response: Response {
@@ -287,6 +296,7 @@ struct APIFailure: Error {
         let reason = String(firstLine.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7f }.map(Character.init))
         var body: [String: JSON] = ["data": .null, "message": .string(message + "\n")]
         if !errors.isEmpty { body["errors"] = .object(errors.mapValues { .string($0) }) }
+        body["vireo-fault"] = fault.json
         var response = APIResponder<BasicRequestContext>.jsonResponse(
             status: HTTPResponse.Status(code: status, reasonPhrase: reason),
             body: emptyBody ? "" : JSON.object(body).serialized()

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a failure lives: the seed's planes, and the layers along its two paths
 /// (VM → virtual disk → storage backend → physical disk; client → physical NIC → bridge → vNIC →
 /// guest), the control plane's own layers and the host's. Errors carry one so a report can say
@@ -40,6 +42,9 @@ public struct Fault: Hashable, Sendable, CustomStringConvertible {
 
     /// `plane / layer`, as reports print it.
     public var description: String { "\(plane.rawValue) / \(layer.rawValue)" }
+
+    /// `{"plane": …, "layer": …}`, as API bodies carry it.
+    public var json: JSON { .object(["plane": .string(plane.rawValue), "layer": .string(layer.rawValue)]) }
 }
 
 extension VireoError {
@@ -49,5 +54,45 @@ extension VireoError {
         var placed = self
         placed.fault = Fault(layer)
         return placed
+    }
+}
+
+/// An error that can say where it happened. Module-specific error types adopt it, so a failure
+/// that crosses module boundaries unwrapped still names its layer.
+public protocol FaultLocating: Error {
+    var fault: Fault? { get }
+}
+
+extension VireoError: FaultLocating {}
+
+extension Fault {
+    /// Where `error` happened: its own placement, else its cause's, else where an unplaced error
+    /// of its kind belongs (a refused credential at auth; anything else at the API that answered).
+    public static func of(_ error: any Error) -> Fault {
+        if let located = error as? any FaultLocating, let fault = located.fault { return fault }
+        if let layer = layer(ofErrno: error) { return Fault(layer) }
+        guard let error = error as? VireoError else { return Fault(.api) }
+        if let underlying = error.underlying, case let cause = of(underlying), cause.layer != .api { return cause }
+        switch error.code {
+        case .unauthenticated, .permissionDenied: return Fault(.auth)
+        default: return Fault(.api)
+        }
+    }
+}
+
+extension Fault {
+    /// A system call's failure that names its layer by its errno: a full or over-quota file system is
+    /// the storage backend's, an I/O error the physical disk's.
+    static func layer(ofErrno error: any Error) -> Layer? {
+        var posix = error as? POSIXError
+        if let cocoa = error as? CocoaError {
+            if cocoa.code == .fileWriteOutOfSpace { return .storageBackend }
+            posix = cocoa.underlying as? POSIXError
+        }
+        switch posix?.code {
+        case .ENOSPC?, .EDQUOT?: return .storageBackend
+        case .EIO?: return .physicalDisk
+        default: return nil
+        }
     }
 }

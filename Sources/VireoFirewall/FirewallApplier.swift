@@ -256,12 +256,14 @@ public actor FirewallApplier {
             return (try? await nft(["-c", "-j", "-f", "-"], bytes)) != nil
         }
         guard await loads(0) else {
-            return VireoError(.internalError, "firewall: nft refused Vireo's tables, chains or sets: \(reason)")
+            return VireoError(.internalError, "firewall: nft refused Vireo's tables, chains or sets: \(reason)").at(
+                .firewall
+            )
         }
         var good = 0
         var bad = ruleset.rules.count
         guard !(await loads(bad)) else {
-            return VireoError(.internalError, "firewall: nft refused the ruleset: \(reason)")
+            return VireoError(.internalError, "firewall: nft refused the ruleset: \(reason)").at(.firewall)
         }
         while bad - good > 1 {
             let middle = (good + bad) / 2

@@ -314,7 +314,7 @@ public actor FirewallService {
             throw VireoError(
                 .unavailable,
                 "firewall: guests cannot be filtered: bridge netfilter (module br_netfilter) is not available: \(error)"
-            )
+            ).at(.firewall)
         }
     }
 }

@@ -78,7 +78,7 @@ public final class NodeNetworkConfig: Sendable {
             throw VireoError(
                 .internalError,
                 "network apply failed at step \(failure.step + 1)/\(steps.count) (\(step))\(failure.message) - steps before it were made, the ones after it not; the staged config is kept"
-            )
+            ).at(.bridge)
         }
         if pending {
             try locks.withLock {

@@ -55,6 +55,7 @@ public final class VMConfigStore: Sendable {
             )
         } catch let error as VireoError {
             throw VireoError(.internalError, "VM \(vmid): config file is broken: \(error.message)", underlying: error)
+                .at(.store)
         }
     }
 

@@ -52,7 +52,7 @@ public struct VMGuestAgent: Sendable {
             do {
                 client = try await GuestAgentClient.connect(path: socketPath(vmid), timeout: .seconds(3))
             } catch {
-                throw VireoError(.unavailable, "QEMU guest agent is not running")
+                throw VireoError(.unavailable, "QEMU guest agent is not running").at(.vmProcess)
             }
             do {
                 if !skipPing {
@@ -60,7 +60,7 @@ public struct VMGuestAgent: Sendable {
                         _ = try await client.execute("guest-ping", timeout: .seconds(3))
                     } catch {
                         await client.close()
-                        throw VireoError(.unavailable, "QEMU guest agent is not running")
+                        throw VireoError(.unavailable, "QEMU guest agent is not running").at(.vmProcess)
                     }
                 }
                 if Self.noReply.contains(command) {
@@ -88,8 +88,14 @@ public struct VMGuestAgent: Sendable {
                 await client.close()
                 switch error {
                 case .commandFailed(_, let description): throw VireoError.invalid("Agent error: \(description)")
-                case .timeout: throw VireoError(.timeout, "VM \(vmid) qmp command '\(command)' failed - got timeout")
-                default: throw VireoError(.unavailable, "VM \(vmid) qmp command '\(command)' failed - \(error)")
+                case .timeout:
+                    throw VireoError(.timeout, "VM \(vmid) qmp command '\(command)' failed - got timeout").at(
+                        .vmProcess
+                    )
+                default:
+                    throw VireoError(.unavailable, "VM \(vmid) qmp command '\(command)' failed - \(error)").at(
+                        .vmProcess
+                    )
                 }
             }
         }

@@ -111,7 +111,7 @@ public struct VMRuntime: Sendable {
         }
         guard let pid = manager.runningPID(vmid) else {
             await plumbing.unplug(vmid: vmid)
-            throw VireoError(.internalError, "start failed: QEMU exited right after starting")
+            throw VireoError(.internalError, "start failed: QEMU exited right after starting").at(.vmProcess)
         }
         // The monitor QEMU connects to the daemon as it starts: wait for it, so the start's own
         // commands do not take the VM's QMP socket from an operator's (or a benchmark's) client.
@@ -173,7 +173,7 @@ public struct VMRuntime: Sendable {
             }
             try await Task.sleep(for: .milliseconds(200))
         }
-        guard forceStop else { throw VireoError(.timeout, "VM quit/powerdown failed - got timeout") }
+        guard forceStop else { throw VireoError(.timeout, "VM quit/powerdown failed - got timeout").at(.vmProcess) }
         log("VM \(vmid) did not power off in time - stopping it")
         try await stop(vmid, log: log)
     }
@@ -229,10 +229,11 @@ public struct VMRuntime: Sendable {
                     return
                 }
                 throw VireoError(.internalError, "VM \(vmid) did not resume from its saved state (\(status.rawValue))")
+                    .at(.vmProcess)
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw VireoError(.timeout, "VM \(vmid): loading the saved state timed out")
+        throw VireoError(.timeout, "VM \(vmid): loading the saved state timed out").at(.vmProcess)
     }
 
     /// Single-quoted for `sh -c` (QEMU runs `exec:` migration URIs through the shell).
@@ -269,7 +270,7 @@ public struct VMRuntime: Sendable {
                 .unavailable,
                 "VM \(vmid) qmp command failed - unable to connect to \(path): \(error)",
                 underlying: error
-            )
+            ).at(.vmProcess)
         }
         do {
             let result = try await body(client)

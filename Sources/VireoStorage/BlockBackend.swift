@@ -54,7 +54,7 @@ struct BlockBackend: Sendable {
         case .failed, .signaled: code = .internalError
         case .notFound, .timedOut, .launchFailed: code = .unavailable
         }
-        return VireoError(code, "storage '\(id)': \(what) failed: \(error)", underlying: error)
+        return VireoError(code, "storage '\(id)': \(what) failed: \(error)", underlying: error).at(.storageBackend)
     }
 
     /// Refuses an allocation larger than the free space unless the storage allows overcommit.

@@ -23,6 +23,7 @@ public struct BtrfsPlugin: StoragePlugin {
         let type = FileSystemInfo.mountType(of: storage.root)
         guard type == "btrfs" else {
             throw VireoError(.unavailable, "storage '\(id)': '\(storage.root)' is not on btrfs (\(type ?? "unknown"))")
+                .at(.storageBackend)
         }
     }
 
@@ -71,7 +72,7 @@ public struct BtrfsPlugin: StoragePlugin {
             let file = subvolume + "/disk.raw"
             guard FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o640])
             else {
-                throw VireoError(.internalError, "storage '\(id)': cannot create '\(file)'")
+                throw VireoError(.internalError, "storage '\(id)': cannot create '\(file)'").at(.storageBackend)
             }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
             defer { try? handle.close() }

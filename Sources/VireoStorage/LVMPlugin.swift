@@ -39,7 +39,9 @@ public struct LVMPlugin: StoragePlugin {
         if try await volumeGroups().contains(where: { $0.name == vg }) { return }
         try await backend.run("scanning for volume groups", "vgscan", ["--ignorelockingfailure", "--mknodes"])
         guard try await volumeGroups().contains(where: { $0.name == vg }) else {
-            throw VireoError(.unavailable, "storage '\(id)' is not online (volume group '\(vg)' not found)")
+            throw VireoError(.unavailable, "storage '\(id)' is not online (volume group '\(vg)' not found)").at(
+                .storageBackend
+            )
         }
     }
 
@@ -99,7 +101,7 @@ public struct LVMPlugin: StoragePlugin {
         try backend.checkAllocation(request, formats: [.raw], kind: .vm)
         let vg = try volumeGroup()
         guard let group = try await volumeGroups().first(where: { $0.name == vg }) else {
-            throw VireoError(.unavailable, "storage '\(id)': volume group '\(vg)' not found")
+            throw VireoError(.unavailable, "storage '\(id)': volume group '\(vg)' not found").at(.storageBackend)
         }
         try backend.checkSpace(requested: request.sizeKiB * 1024, available: group.free)
         let existing = try await logicalVolumes(vg: vg).map(\.name)

@@ -80,7 +80,7 @@ public struct LVMThinPlugin: StoragePlugin {
         let pool = try thinPool()
         let lvs = try await lvm.logicalVolumes(vg: vg)
         guard let poolLV = lvs.first(where: { $0.name == pool && $0.type == "t" }) else {
-            throw VireoError(.unavailable, "storage '\(id)': thin pool '\(vg)/\(pool)' not found")
+            throw VireoError(.unavailable, "storage '\(id)': thin pool '\(vg)/\(pool)' not found").at(.storageBackend)
         }
         try backend.checkSpace(requested: request.sizeKiB * 1024, available: poolLV.size - (poolLV.usedBytes ?? 0))
         let name = try backend.newName(

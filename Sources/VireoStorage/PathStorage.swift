@@ -41,16 +41,20 @@ public struct PathStorage: Sendable {
         var isDirectory: ObjCBool = false
         if !fm.fileExists(atPath: root, isDirectory: &isDirectory) {
             guard definition["create-base-path"] != "0", definition["mkdir"] != "0" else {
-                throw VireoError(.unavailable, "storage '\(id)' is not online (path '\(root)' does not exist)")
+                throw VireoError(.unavailable, "storage '\(id)' is not online (path '\(root)' does not exist)").at(
+                    .storageBackend
+                )
             }
             try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
         } else if !isDirectory.boolValue {
-            throw VireoError(.unavailable, "storage '\(id)': '\(root)' is not a directory")
+            throw VireoError(.unavailable, "storage '\(id)': '\(root)' is not a directory").at(.storageBackend)
         }
         if let mountPoint = definition["is_mountpoint"], mountPoint != "0", mountPoint != "no" {
             let checked = mountPoint == "1" || mountPoint == "yes" ? root : mountPoint
             guard FileSystemInfo.isMountPoint(checked) else {
-                throw VireoError(.unavailable, "storage '\(id)' is not online ('\(checked)' is not mounted)")
+                throw VireoError(.unavailable, "storage '\(id)' is not online ('\(checked)' is not mounted)").at(
+                    .storageBackend
+                )
             }
         }
         guard definition["create-subdirs"] != "0", definition["mkdir"] != "0" else { return }
@@ -188,6 +192,8 @@ public struct PathStorage: Sendable {
     /// Wraps a tool failure with the storage and operation, keeping its stderr in the message.
     func failure(_ what: String, _ error: any Error) -> any Error {
         if error is VireoError { return error }
-        return VireoError(.internalError, "storage '\(id)': \(what) failed: \(error)", underlying: error)
+        let wrapped = VireoError(.internalError, "storage '\(id)': \(what) failed: \(error)", underlying: error)
+        // A tool that names its own layer (qemu-img: the virtual disk) keeps it; the rest is the backend's.
+        return Fault.of(error).layer == .api ? wrapped.at(.storageBackend) : wrapped
     }
 }

@@ -149,7 +149,9 @@ public struct RBDPlugin: StoragePlugin {
         let dataPool = try definition["data-pool"].map { try backend.checkBackendName($0, option: "data-pool") }
         let mib = (request.sizeKiB + 1023) / 1024
         guard let status = try await poolStatus() else {
-            throw VireoError(.unavailable, "storage '\(id)': pool '\(dataPool ?? connection.pool)' not found")
+            throw VireoError(.unavailable, "storage '\(id)': pool '\(dataPool ?? connection.pool)' not found").at(
+                .storageBackend
+            )
         }
         try backend.checkSpace(requested: mib << 20, available: status.available)
         let name = try backend.newName(

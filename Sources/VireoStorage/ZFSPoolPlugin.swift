@@ -166,7 +166,9 @@ public struct ZFSPoolPlugin: StoragePlugin {
         let blocksize = try definition["blocksize"].map { try Self.checkBlocksize($0) }
         let kib = kind == .vm ? Self.zvolKiB(request.sizeKiB) : request.sizeKiB
         guard let space = try await space() else {
-            throw VireoError(.unavailable, "storage '\(id)': unable to read the free space of '\(pool)'")
+            throw VireoError(.unavailable, "storage '\(id)': unable to read the free space of '\(pool)'").at(
+                .storageBackend
+            )
         }
         try backend.checkSpace(requested: kib * 1024, available: space.available)
         let name = try backend.newName(

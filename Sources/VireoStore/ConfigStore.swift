@@ -110,11 +110,13 @@ extension ConfigStore {
         while lease == nil {
             lease = try await acquireLock(name, holder: holder, ttl: ttl)
             if lease != nil { break }
-            guard clock.now < deadline else { throw VireoError(.timeout, "can't lock '\(name)' - got timeout") }
+            guard clock.now < deadline else {
+                throw VireoError(.timeout, "can't lock '\(name)' - got timeout").at(.store)
+            }
             try await Task.sleep(for: min(pause, deadline - clock.now))
             pause = min(pause * 2, .milliseconds(100))
         }
-        guard let lease else { throw VireoError(.timeout, "can't lock '\(name)' - got timeout") }
+        guard let lease else { throw VireoError(.timeout, "can't lock '\(name)' - got timeout").at(.store) }
         let renewal = Task {
             while !Task.isCancelled {
                 try await Task.sleep(for: ttl / 3)

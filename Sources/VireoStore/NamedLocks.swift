@@ -92,7 +92,7 @@ public final class NamedLocks: Sendable {
     }
 
     private static func timeoutError(_ name: String) -> VireoError {
-        VireoError(.timeout, "can't lock '\(name)' - got timeout")
+        VireoError(.timeout, "can't lock '\(name)' - got timeout").at(.store)
     }
 
     private func release(_ name: String) {

@@ -47,7 +47,9 @@ public final class SQLiteConfigStore: ConfigStore {
                 capacity: changeHistory
             )
         } catch {
-            throw VireoError(.unavailable, "config store '\(path)' cannot be opened: \(error)", underlying: error)
+            throw VireoError(.unavailable, "config store '\(path)' cannot be opened: \(error)", underlying: error).at(
+                .store
+            )
         }
     }
 
@@ -296,7 +298,7 @@ public final class SQLiteConfigStore: ConfigStore {
         } catch let error as VireoError {
             throw error
         } catch {
-            throw VireoError(.unavailable, "config store failure: \(error)", underlying: error)
+            throw VireoError(.unavailable, "config store failure: \(error)", underlying: error).at(.store)
         }
     }
 }

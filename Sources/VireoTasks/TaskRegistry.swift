@@ -86,6 +86,7 @@ public final class TaskRegistry: Sendable {
                 // One line: the status is a field of the index line (an error may carry a tool's
                 // multi-line output; the log keeps all of it).
                 let text = (error as? VireoError)?.summary ?? "\(error)"
+                log.append("vireo-fault: \(Fault.of(error))")
                 log.append("TASK ERROR: \(text)")
                 status = Self.oneLine(text)
             }

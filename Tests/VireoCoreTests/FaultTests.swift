@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import VireoCore
 
@@ -21,5 +22,23 @@ import VireoCore
         #expect(error.fault == Fault(.storageBackend))
         #expect(error.fault?.description == "storage / storage-backend")
         #expect(VireoError.notFound("x").fault == nil)
+    }
+
+    @Test func anUnplacedErrorIsPlacedByItsCauseThenByItsKind() {
+        let cause = VireoError(.unavailable, "config store failure").at(.store)
+        #expect(Fault.of(VireoError(.internalError, "internal error", underlying: cause)) == Fault(.store))
+        #expect(Fault.of(VireoError(.unauthenticated, "authentication failure")) == Fault(.auth))
+        #expect(Fault.of(VireoError(.permissionDenied, "Permission check failed")) == Fault(.auth))
+        #expect(Fault.of(VireoError.parameter("vmid", "invalid")) == Fault(.api))
+        #expect(Fault.of(CancellationError()) == Fault(.api))
+    }
+
+    @Test func aFullFileSystemIsTheBackendsAndAnIOErrorTheDisks() {
+        #expect(Fault.of(POSIXError(.ENOSPC)) == Fault(.storageBackend))
+        #expect(Fault.of(CocoaError(.fileWriteOutOfSpace)) == Fault(.storageBackend))
+        #expect(Fault.of(POSIXError(.EIO)) == Fault(.physicalDisk))
+        #expect(Fault.of(POSIXError(.ENOENT)) == Fault(.api))
+        let wrapped = VireoError(.internalError, "unable to write", underlying: POSIXError(.EDQUOT))
+        #expect(Fault.of(wrapped).description == "storage / storage-backend")
     }
 }

@@ -314,6 +314,23 @@ def test_error_body_message(daemon, admin_session):
     assert body["message"].endswith("\n") and group in body["message"], body
 
 
+def test_error_body_names_the_plane_and_layer(daemon, admin_session, make_user):
+    """Beside Proxmox's message and errors, a Vireo error body says where the failure lives."""
+    auditor = make_user(role="PVEAuditor")
+    auditor_session = ticket_session(daemon, auditor.userid, auditor.password)
+    cases = [
+        (admin_session.post(daemon.api("/access/users"), data={}, timeout=30), "control", "api"),
+        (admin_session.get(daemon.api(f"/access/groups/{unique('nosuch')}"), timeout=30), "control", "api"),
+        (auditor_session.post(daemon.api("/access/groups"), data={"groupid": unique("g")}, timeout=30),
+         "control", "auth"),
+    ]
+    for r, plane, layer in cases:
+        assert r.status_code >= 400
+        body = r.json()
+        assert body["vireo-fault"] == {"plane": plane, "layer": layer}, (r.request.method, r.url, body)
+        assert body["message"] and body["data"] is None, body
+
+
 def test_missing_user_is_reported_as_missing_to_an_admin(daemon, admin_session):
     """An administrator asking for a user that does not exist must learn that, not get a 403."""
     r = admin_session.get(daemon.api("/access/users/nosuch@pve"), timeout=30)
