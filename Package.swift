@@ -79,6 +79,16 @@ let package = Package(
             dependencies: ["VireoCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        .target(name: "CProcessControl"),
+        .systemLibrary(name: "CRRD", pkgConfig: "librrd", providers: [.apt(["librrd-dev"])]),
+        .target(
+            name: "VireoMetrics",
+            dependencies: [
+                "VireoCore", "VireoHost", "VireoQEMU", "VireoStorage", "CRRD", "QMP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "CSystemAuth",
             linkerSettings: [.linkedLibrary("pam"), .linkedLibrary("crypt")]
@@ -129,7 +139,7 @@ let package = Package(
             name: "VireoDaemon",
             dependencies: [
                 "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage", "VireoQEMU",
-                "VireoAPI", "VireoNetwork", "VireoFirewall",
+                "VireoAPI", "VireoNetwork", "VireoFirewall", "CProcessControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -161,6 +171,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "QMPTests", dependencies: ["QMP"], swiftSettings: strict),
+        .testTarget(name: "VireoMetricsTests", dependencies: ["VireoMetrics", "VireoCore"], swiftSettings: strict),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables"], swiftSettings: strict),
         .testTarget(
             name: "VireoFirewallTests",
@@ -176,7 +187,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VireoQEMUTests",
-            dependencies: ["VireoQEMU", "VireoCore", "VireoTestSupport"],
+            dependencies: ["VireoQEMU", "VireoCore", "VireoHost", "QMP", "VireoTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

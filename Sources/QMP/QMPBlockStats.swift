@@ -14,6 +14,15 @@ public struct QMPBlockStats: Hashable, Sendable {
     public var readOperations: Int
     /// Write requests.
     public var writeOperations: Int
+    /// Flush requests.
+    public var flushOperations = 0
+    /// Nanoseconds spent on all reads, writes and flushes (latency = Δtime / Δoperations).
+    public var readTotalTimeNs = 0
+    public var writeTotalTimeNs = 0
+    public var flushTotalTimeNs = 0
+    /// Requests that failed (an I/O error reached the device model).
+    public var failedReadOperations = 0
+    public var failedWriteOperations = 0
 
     /// Creates counters.
     public init(
@@ -47,5 +56,11 @@ public struct QMPBlockStats: Hashable, Sendable {
             readOperations: stats["rd_operations"]?.intValue ?? 0,
             writeOperations: stats["wr_operations"]?.intValue ?? 0
         )
+        flushOperations = stats["flush_operations"]?.intValue ?? 0
+        readTotalTimeNs = stats["rd_total_time_ns"]?.intValue ?? 0
+        writeTotalTimeNs = stats["wr_total_time_ns"]?.intValue ?? 0
+        flushTotalTimeNs = stats["flush_total_time_ns"]?.intValue ?? 0
+        failedReadOperations = stats["failed_rd_operations"]?.intValue ?? 0
+        failedWriteOperations = stats["failed_wr_operations"]?.intValue ?? 0
     }
 }

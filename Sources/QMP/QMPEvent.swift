@@ -12,6 +12,8 @@ public struct QMPEvent: Hashable, Sendable {
         public static let powerdown = "POWERDOWN"
         /// The guest was reset.
         public static let reset = "RESET"
+        /// The guest reported a kernel panic (through a pvpanic device).
+        public static let guestPanicked = "GUEST_PANICKED"
         /// A disk reported an I/O error.
         public static let blockIOError = "BLOCK_IO_ERROR"
         /// A device finished unplugging after `device_del`.

@@ -10,6 +10,7 @@ public enum VireoAPI {
         QEMUEndpoints.register(in: &registry)
         NetworkEndpoints.register(in: &registry)
         FirewallEndpoints.register(in: &registry)
+        EventEndpoints.register(in: &registry)
         return registry
     }
 }

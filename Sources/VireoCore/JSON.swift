@@ -33,6 +33,15 @@ public enum JSON: Sendable, Equatable {
         return nil
     }
 
+    public var doubleValue: Double? {
+        switch self {
+        case .int(let i): Double(i)
+        case .double(let d): d
+        case .string(let s): Double(s)
+        default: nil
+        }
+    }
+
     public var intValue: Int? {
         switch self {
         case .int(let i): i

@@ -1,4 +1,5 @@
 public import ArgumentParser
+import CProcessControl
 import Foundation
 import Hummingbird
 import HummingbirdTLS
@@ -8,6 +9,7 @@ import ServiceLifecycle
 import UnixSignals
 import VireoAPI
 import VireoAccess
+import VireoCore
 import VireoFirewall
 import VireoHost
 import VireoNetwork
@@ -110,6 +112,10 @@ public struct Vireod: AsyncParsableCommand {
         report(try PrivateFiles.directory(paths.runDir.path))
         report(try PrivateFiles.file(paths.storeFile.path, create: true))
         let dataLock = try DataDirectoryLock(directory: paths.dataDir.path)
+        // QEMU daemonizes; as its subreaper vireod is its parent and learns how it ended.
+        if vireo_become_child_subreaper() != 0 {
+            logger.warning("cannot become the subreaper of QEMU: exits of guests will have no status")
+        }
         let fileLimit = FileLimit.raise()
         logger.info("open file limit", metadata: ["limit": "\(fileLimit)"])
 
@@ -126,7 +132,22 @@ public struct Vireod: AsyncParsableCommand {
         let tickets = try TicketAuthority(privateKeyPEM: secrets.ticketKeyPEM, csrfSecret: secrets.csrfSecret)
         let access = AccessControl(store: store, tickets: tickets)
         try await access.bootstrap()
-        let tasks = try TaskRegistry(directory: paths.tasksDir, node: nodeName, logger: logger)
+        let history = EventHistory(directory: paths.dataDir.appendingPathComponent("events").path)
+        history.record(
+            HistoryEvent(kind: .daemon, name: "started", message: "vireod started (PID \(getpid()))")
+        )
+        let tasks = try TaskRegistry(directory: paths.tasksDir, node: nodeName, logger: logger) { upid, error, fault in
+            history.record(
+                HistoryEvent(
+                    kind: .task,
+                    vmid: upid.type.hasPrefix("qm") ? VMID(upid.id) : nil,
+                    name: upid.type,
+                    message: "task \(upid.type) \(upid.id) failed: \(error)",
+                    fault: fault,
+                    details: ["upid": .string(upid.description), "user": .string(upid.user)]
+                )
+            )
+        }
         let storage = StorageManager(store: store, node: nodeName, runner: SubprocessRunner(), logger: logger)
         try await storage.bootstrap(localPath: paths.dataDir.appendingPathComponent("local").path)
         let nodeHost = NodeHost(
@@ -157,7 +178,8 @@ public struct Vireod: AsyncParsableCommand {
                 storage: storage,
                 runDirectory: paths.runDir.appendingPathComponent("qemu").path,
                 namespace: namespace,
-                resolvConfPath: nodeHost.path(of: NodeHost.resolvConfPath)
+                resolvConfPath: nodeHost.path(of: NodeHost.resolvConfPath),
+                events: history
             ),
             network: NodeNetworkConfig(
                 path: interfacesFile

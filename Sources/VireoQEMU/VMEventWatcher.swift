@@ -4,6 +4,7 @@ public import Logging
 import QMP
 import Synchronization
 import VireoCore
+import VireoHost
 
 /// Proxmox's qmeventd in vireod: every QEMU connects its event monitor to a socket here
 /// (`-chardev socket,…,reconnect=5`), also again after vireod restarts.
@@ -117,12 +118,13 @@ public final class VMEventWatcher: Sendable {
             logger.debug("event monitor of VM \(vmid) connected")
             runtime.manager.sessions.attach(client, to: vmid, pid: pid)
             // It may have powered off while vireod was away.
-            if try await client.queryStatus().status == .shutdown { await guestPoweredOff(vmid) }
+            if try await client.queryStatus().status == .shutdown { await guestPoweredOff(vmid, pid: pid) }
             for await event in client.events {
+                if let recorded = Self.historyEvent(event, vmid: vmid) { runtime.manager.events?.record(recorded) }
                 switch event.name {
                 case QMPEvent.Name.shutdown where event.data["guest"]?.boolValue == true:
                     logger.info("VM \(vmid) was powered off by its guest")
-                    await guestPoweredOff(vmid)
+                    await guestPoweredOff(vmid, pid: pid)
                 case QMPEvent.Name.blockIOError:
                     let device = event.data["device"]?.stringValue ?? "?"
                     let reason = event.data["reason"]?.stringValue ?? event.data["action"]?.stringValue ?? ""
@@ -136,11 +138,108 @@ public final class VMEventWatcher: Sendable {
         }
         runtime.manager.sessions.detach(client, from: vmid)
         await client.close()
+        if !Task.isCancelled { await monitorClosed(vmid, pid: pid) }
+    }
+
+    /// The monitor closes when QEMU ends: record how it ended (reaped here when vireod started it:
+    /// the daemon is the subreaper of the QEMUs it daemonizes) and whether Vireo ended it.
+    private func monitorClosed(_ vmid: VMID, pid: Int) async {
+        // The socket closes as QEMU exits, a moment before it is a zombie to reap.
+        var exit: ProcessExit?
+        var gone = false
+        for _ in 0..<50 {
+            exit = ProcessExit.reap(pid)
+            gone = exit != nil || ProcessStat(pid: pid) == nil
+            if gone { break }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        // Still a zombie: another vireod started it (init reaps it); else QEMU lives on and only its
+        // monitor connection broke.
+        if !gone, ProcessStat(pid: pid).map({ $0.state != "Z" && $0.state != "X" }) ?? false { return }
+        let expected = runtime.manager.endingPIDs.withLock { $0.remove(pid) != nil }
+        var details: [String: JSON] = ["pid": .int(pid), "expected": .flag(expected)]
+        let how: String
+        switch exit {
+        case .exited(let status)?:
+            details["status"] = .int(Int(status))
+            how = "exited with status \(status)"
+        case .signaled(let signal)?:
+            details["signal"] = .int(Int(signal))
+            how = "was killed by signal \(signal) (\(ProcessExit.signalName(signal)))"
+        case nil:
+            how = "ended (exit status unknown: started by an earlier vireod)"
+        }
+        let message = "QEMU (PID \(pid)) \(how)" + (expected ? "" : " - not stopped by Vireo")
+        if !expected { logger.warning("VM \(vmid): \(message)") }
+        runtime.manager.events?.record(
+            HistoryEvent(
+                kind: .exit,
+                vmid: vmid,
+                name: "exited",
+                message: message,
+                fault: expected ? nil : Fault(.vmProcess),
+                details: details
+            )
+        )
+    }
+
+    /// The events the diagnosis needs, as history entries; nil for the chatter (jobs, devices).
+    static func historyEvent(_ event: QMPEvent, vmid: VMID) -> HistoryEvent? {
+        let time = event.timestamp > 0 ? event.timestamp : Date().timeIntervalSince1970
+        var details: [String: JSON] = [:]
+        if case .object(let fields) = event.data {
+            for (key, value) in fields {
+                switch value {
+                case .string(let text): details[key] = .string(text)
+                case .bool(let flag): details[key] = .bool(flag)
+                case .int(let number): details[key] = .int(number)
+                case .double(let number): details[key] = .double(number)
+                default: break
+                }
+            }
+        }
+        let message: String
+        var fault: Fault?
+        switch event.name {
+        case QMPEvent.Name.blockIOError:
+            let device =
+                event.data["device"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+                ?? event.data["node-name"]?.stringValue ?? "?"
+            let operation = event.data["operation"]?.stringValue ?? "I/O"
+            let noSpace = event.data["nospace"]?.boolValue == true
+            let reason = event.data["reason"]?.stringValue ?? (noSpace ? "No space left on device" : "I/O error")
+            let action = event.data["action"]?.stringValue ?? "report"
+            message = "\(operation) error on \(device): \(reason) (action: \(action))"
+            fault = Fault(noSpace ? .storageBackend : .physicalDisk)
+        case QMPEvent.Name.stop: message = "VM paused"
+        case QMPEvent.Name.resume: message = "VM resumed"
+        case QMPEvent.Name.shutdown:
+            let guest = event.data["guest"]?.boolValue == true
+            message = "shutdown (\(event.data["reason"]?.stringValue ?? (guest ? "guest" : "host")))"
+        case QMPEvent.Name.reset:
+            message =
+                "reset (\(event.data["reason"]?.stringValue ?? (event.data["guest"]?.boolValue == true ? "guest" : "host")))"
+        case QMPEvent.Name.guestPanicked:
+            message = "guest panicked (\(event.data["action"]?.stringValue ?? "pause"))"
+            fault = Fault(.vmProcess)
+        case QMPEvent.Name.powerdown: message = "power button pressed"
+        default: return nil
+        }
+        return HistoryEvent(
+            time: time,
+            kind: .qemu,
+            vmid: vmid,
+            name: event.name,
+            message: message,
+            fault: fault,
+            details: details
+        )
     }
 
     /// Ends a QEMU whose guest is off. Under the VM's lock: an API shutdown in progress finishes first.
-    private func guestPoweredOff(_ vmid: VMID) async {
+    private func guestPoweredOff(_ vmid: VMID, pid: Int) async {
         let runtime = self.runtime
+        runtime.manager.endingPIDs.withLock { _ = $0.insert(pid) }
         do {
             try await runtime.manager.configs.withLock(vmid) {
                 guard runtime.manager.runningPID(vmid) != nil, await runtime.qmpStatus(vmid) == "shutdown" else {

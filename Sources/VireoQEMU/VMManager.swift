@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 public import VireoCore
 public import VireoHost
 public import VireoStorage
@@ -20,6 +21,10 @@ public final class VMManager: Sendable {
     public let resolvConfPath: String
     /// One guest-agent conversation per VM at a time: the agent's channel takes one client.
     let agentLocks = NamedLocks()
+    /// Where QEMU events, QEMU exits and failed tasks are kept; nil in unit tests.
+    public let events: EventHistory?
+    /// QEMU processes Vireo is ending (a stop, a guest's power-off): their exit is no failure.
+    let endingPIDs = Mutex<Set<Int>>([])
 
     public init(
         configs: VMConfigStore,
@@ -27,8 +32,10 @@ public final class VMManager: Sendable {
         runDirectory: String,
         binary: String = "qemu-system-x86_64",
         namespace: NetworkNamespace = .host,
-        resolvConfPath: String = "/etc/resolv.conf"
+        resolvConfPath: String = "/etc/resolv.conf",
+        events: EventHistory? = nil
     ) {
+        self.events = events
         self.resolvConfPath = resolvConfPath
         self.configs = configs
         self.storage = storage

@@ -1,5 +1,6 @@
 import Foundation
 import QMP
+import Synchronization
 public import VireoCore
 public import VireoHost
 import VireoStorage
@@ -129,6 +130,7 @@ public struct VMRuntime: Sendable {
     /// Hard stop: QMP `quit`, then SIGTERM and SIGKILL when QEMU does not go.
     public func stop(_ vmid: VMID, timeout: Duration = .seconds(60), log: Log) async throws {
         guard let pid = manager.runningPID(vmid) else { throw VireoError.conflict("VM \(vmid) not running") }
+        manager.endingPIDs.withLock { _ = $0.insert(pid) }
         do {
             try await qmp(vmid, timeout: .seconds(5)) { try await $0.quit() }
         } catch {

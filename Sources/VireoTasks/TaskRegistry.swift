@@ -44,10 +44,15 @@ public final class TaskRegistry: Sendable {
     private let pid = Int(getpid())
     private let pstart: Int
 
-    public init(directory: URL, node: String, logger: Logger) throws {
+    /// Told of every task that ends with an error: its UPID, the error, and where it lives.
+    public typealias FailureObserver = @Sendable (UPID, String, Fault) -> Void
+    private let onFailure: FailureObserver?
+
+    public init(directory: URL, node: String, logger: Logger, onFailure: FailureObserver? = nil) throws {
         self.directory = directory
         self.node = node
         self.logger = logger
+        self.onFailure = onFailure
         pstart = Self.processStartTicks()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try loadIndex()
@@ -86,9 +91,11 @@ public final class TaskRegistry: Sendable {
                 // One line: the status is a field of the index line (an error may carry a tool's
                 // multi-line output; the log keeps all of it).
                 let text = (error as? VireoError)?.summary ?? "\(error)"
-                log.append("vireo-fault: \(Fault.of(error))")
+                let fault = Fault.of(error)
+                log.append("vireo-fault: \(fault)")
                 log.append("TASK ERROR: \(text)")
                 status = Self.oneLine(text)
+                onFailure?(upid, status, fault)
             }
             if status == "OK" {
                 log.append("TASK OK")

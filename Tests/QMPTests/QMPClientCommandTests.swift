@@ -162,6 +162,27 @@ import Testing
         await client.close()
     }
 
+    @Test func queryBlockstatsParsesTimesForLatency() async throws {
+        let (client, _) = try await connected([
+            "query-blockstats": .value([
+                [
+                    "device": "drive-virtio0",
+                    "stats": [
+                        "rd_bytes": 1, "wr_bytes": 2, "rd_operations": 10, "wr_operations": 20, "flush_operations": 3,
+                        "rd_total_time_ns": 5_000_000, "wr_total_time_ns": 40_000_000, "flush_total_time_ns": 900,
+                        "failed_rd_operations": 1, "failed_wr_operations": 7,
+                    ],
+                ]
+            ])
+        ])
+        let stats = try #require(try await client.queryBlockstats().first)
+        #expect(stats.readTotalTimeNs / stats.readOperations == 500_000)
+        #expect(stats.writeTotalTimeNs / stats.writeOperations == 2_000_000)
+        #expect(stats.flushOperations == 3 && stats.flushTotalTimeNs == 900)
+        #expect(stats.failedReadOperations == 1 && stats.failedWriteOperations == 7)
+        await client.close()
+    }
+
     @Test func queryBalloonAndMigrateParse() async throws {
         let (client, _) = try await connected([
             "query-balloon": .value(["actual": 2_147_483_648]),

@@ -251,3 +251,54 @@ def test_guest_power_off_ends_qemu_and_onboot_vms_start_with_the_node(node):
     tasks = node.root.ok("GET", f"/nodes/{NODE}/tasks", {"typefilter": "startall"})
     assert tasks and tasks[0]["status"] == "OK", tasks
     assert power(node.root, 103, "stop")["exitstatus"] == "OK"
+
+
+def test_qemu_events_exits_and_failed_tasks_are_kept_across_restarts(node):
+    """The event history: QEMU's events, a QEMU killed behind Vireo's back (with its signal) and a
+    failed task, per VM and per node, filtered by time, still there after vireod restarts."""
+    root = node.root
+    create_vm(root, 105)
+    started = time.time()
+    assert power(root, 105, "start")["exitstatus"] == "OK"
+    assert power(root, 105, "suspend")["exitstatus"] == "OK"
+    assert power(root, 105, "resume")["exitstatus"] == "OK"
+    pid = node.pidfile_pid(105)
+    time.sleep(1.1)  # `since` is in whole seconds: the kill's second holds no pause or resume
+    killed = time.time()
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not any(
+            e["kind"] == "exit" for e in root.ok("GET", f"/nodes/{NODE}/qemu/105/events")):
+        time.sleep(0.2)
+    # A start that fails: its disk is gone.
+    disk = os.path.join(node.data_dir, "local", "images", "105", "vm-105-disk-0.qcow2")
+    os.unlink(disk)
+    upid = root.ok("POST", f"/nodes/{NODE}/qemu/105/status/start", {})
+    assert wait_task(root, upid)["exitstatus"] != "OK"
+    log = "\n".join(line["t"] for line in root.ok("GET", f"/nodes/{NODE}/tasks/{upid}/log", {"limit": 500}))
+    faults = [line.split(": ", 1)[1] for line in log.splitlines() if line.startswith("vireo-fault: ")]
+    assert len(faults) == 1 and log.splitlines()[-1].startswith("TASK ERROR: "), log
+    plane, layer = faults[0].split(" / ")
+
+    node.stop()
+    node.start()
+    events = root.ok("GET", f"/nodes/{NODE}/qemu/105/events")
+    names = [(e["kind"], e["name"]) for e in events]
+    assert ("qemu", "STOP") in names and ("qemu", "RESUME") in names, names
+    # The failed start's QEMU may get as far as its monitor and exit with status 1: that is kept too.
+    exits = [e for e in events if e["kind"] == "exit" and e["details"].get("signal") == 9]
+    assert len(exits) == 1, [e for e in events if e["kind"] in ("exit", "task")]
+    assert exits[0]["details"]["expected"] == 0 and exits[0]["details"]["pid"] == pid, exits
+    assert "SIGKILL" in exits[0]["message"] and (exits[0]["plane"], exits[0]["layer"]) == ("data", "vm-process")
+    failed = [e for e in events if e["kind"] == "task"]
+    assert failed and failed[-1]["details"]["upid"] == upid, events
+    assert (failed[-1]["plane"], failed[-1]["layer"]) == (plane, layer), failed
+    assert all(e["time"] >= started - 1 for e in events)
+    # Filtered by time: nothing of the VM's before the kill but the pause and resume.
+    later = root.ok("GET", f"/nodes/{NODE}/qemu/105/events", {"since": int(killed)})
+    assert ("qemu", "STOP") not in [(e["kind"], e["name"]) for e in later] and any(e["kind"] == "exit" for e in later)
+    # The node's history holds the VM's events and the daemon's own.
+    node_events = root.ok("GET", f"/nodes/{NODE}/events", {"limit": 1000})
+    assert any(e.get("vmid") == 105 and e["kind"] == "exit" for e in node_events)
+    assert sum(1 for e in node_events if e["kind"] == "daemon" and e["name"] == "started") >= 2
+    assert root.get(f"/nodes/{NODE}/qemu/999/events")[0] == 404
