@@ -63,7 +63,7 @@ public final class RRDDatabase: Sendable {
             rrd_freemem(names)
             rrd_freemem(data)
         }
-        let sources = (0..<Int(count)).map { String(cString: names[$0]!) }
+        let sources = (0..<Int(count)).map { names[$0].map { String(cString: $0) } ?? "" }
         let rows = Int((last - start) / time_t(step))
         var result: [[String: JSON]] = []
         result.reserveCapacity(rows)
@@ -113,6 +113,10 @@ public final class RRDDatabase: Sendable {
         let copies = strings.map { strdup($0) }
         defer { copies.forEach { free($0) } }
         var pointers = copies.map { UnsafePointer($0) }
-        return pointers.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+        return pointers.withUnsafeMutableBufferPointer { buffer in
+            // An empty array still has storage here: every caller passes at least one string.
+            guard let base = buffer.baseAddress else { preconditionFailure("no C strings") }
+            return body(base)
+        }
     }
 }

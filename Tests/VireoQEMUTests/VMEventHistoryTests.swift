@@ -3,11 +3,12 @@ import QMP
 import Testing
 import VireoCore
 import VireoHost
+import VireoTestSupport
 
 @testable import VireoQEMU
 
 @Suite struct VMEventHistoryTests {
-    private let vm = VMID("100")!
+    private let vm: VMID = 100
 
     @Test func aDiskFullIOErrorIsTheBackendsAndNamesTheDrive() throws {
         let event = QMPEvent(
