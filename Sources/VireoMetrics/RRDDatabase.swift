@@ -111,7 +111,7 @@ public final class RRDDatabase: Sendable {
         _ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>) -> T
     ) -> T {
         let copies = strings.map { strdup($0) }
-        defer { copies.forEach { free($0) } }
+        defer { for copy in copies { free(copy) } }
         var pointers = copies.map { UnsafePointer($0) }
         return pointers.withUnsafeMutableBufferPointer { buffer in
             // An empty array still has storage here: every caller passes at least one string.
