@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(
@@ -86,6 +87,7 @@ let package = Package(
             dependencies: [
                 "VireoCore", "VireoHost", "VireoQEMU", "VireoStorage", "CRRD", "QMP",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),
@@ -111,7 +113,7 @@ let package = Package(
             name: "VireoAPI",
             dependencies: [
                 "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage", "VireoQEMU",
-                "VireoNetwork", "VireoFirewall", "NFTables", "QMP",
+                "VireoNetwork", "VireoFirewall", "VireoMetrics", "NFTables", "QMP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -139,7 +141,7 @@ let package = Package(
             name: "VireoDaemon",
             dependencies: [
                 "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage", "VireoQEMU",
-                "VireoAPI", "VireoNetwork", "VireoFirewall", "CProcessControl",
+                "VireoAPI", "VireoNetwork", "VireoFirewall", "VireoMetrics", "CProcessControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -171,7 +173,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "QMPTests", dependencies: ["QMP"], swiftSettings: strict),
-        .testTarget(name: "VireoMetricsTests", dependencies: ["VireoMetrics", "VireoCore"], swiftSettings: strict),
+        .testTarget(
+            name: "VireoMetricsTests",
+            dependencies: ["VireoMetrics", "VireoCore", "VireoHost", "QMP", "VireoTestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables"], swiftSettings: strict),
         .testTarget(
             name: "VireoFirewallTests",

@@ -79,6 +79,12 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
         if path == "/api2/openapi.json", method == .get {
             return Self.jsonResponse(status: .ok, body: openAPI)
         }
+        if path == "/metrics", let identity {
+            guard method == .get else {
+                throw APIFailure(status: 501, message: "Method '\(method.rawValue) /metrics' not implemented")
+            }
+            return try await PrometheusEndpoint.respond(identity: identity, services: services)
+        }
         guard format != nil, let apiPath else {
             let message: String =
                 if let format, !format.isEmpty { "no formatter for uri \(path)" } else { "no such uri" }

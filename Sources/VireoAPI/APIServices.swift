@@ -3,6 +3,7 @@ public import Logging
 public import VireoAccess
 public import VireoFirewall
 public import VireoHost
+public import VireoMetrics
 public import VireoNetwork
 public import VireoQEMU
 public import VireoStorage
@@ -23,6 +24,8 @@ public struct APIServices: Sendable {
     public let host: NodeHost
     /// The node's firewall; nil where nothing may touch the kernel's nftables (unit tests).
     public let firewall: FirewallService?
+    /// The metrics sampler and its history; nil in unit tests.
+    public let metrics: MetricsSampler?
     public let logger: Logger
     /// Delay before answering a failed authentication (Proxmox: about 3 s), against password guessing.
     public let authFailureDelay: Duration
@@ -37,6 +40,7 @@ public struct APIServices: Sendable {
         network: NodeNetworkConfig? = nil,
         host: NodeHost? = nil,
         firewall: FirewallService? = nil,
+        metrics: MetricsSampler? = nil,
         logger: Logger,
         authFailureDelay: Duration = .seconds(3)
     ) {
@@ -49,6 +53,7 @@ public struct APIServices: Sendable {
             )
         self.host = host ?? NodeHost(runner: storage.runner, namespace: vms.namespace)
         self.firewall = firewall
+        self.metrics = metrics
         self.node = node
         self.store = store
         self.access = access

@@ -11,6 +11,7 @@ public enum VireoAPI {
         NetworkEndpoints.register(in: &registry)
         FirewallEndpoints.register(in: &registry)
         EventEndpoints.register(in: &registry)
+        MetricsEndpoints.register(in: &registry)
         return registry
     }
 }

@@ -29,6 +29,16 @@ extension VMConfig.Section {
 
     public var hotplug: HotplugFeatures { HotplugFeatures(self["hotplug"]) }
 
+    /// The size of the boot disk (the first of scsi0, virtio0, sata0, ide0 that is not a CD-ROM),
+    /// Proxmox's `maxdisk`; 0 without one.
+    public var bootDiskBytes: Int {
+        let disk = ["scsi0", "virtio0", "sata0", "ide0"].compactMap { self[$0] }.first { !$0.contains("media=cdrom") }
+        guard let disk, let size = (try? PropertyString(parsing: disk))?["size"], let bytes = ByteSize(size) else {
+            return 0
+        }
+        return bytes.bytes
+    }
+
     /// The network devices in index order. - Throws: naming the first entry that does not parse.
     public func parsedNICs() throws -> [VMNIC] {
         try entries.filter { VMNIC.isKey($0.key) }.map { entry in

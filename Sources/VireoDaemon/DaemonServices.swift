@@ -2,6 +2,7 @@ import Logging
 import ServiceLifecycle
 import VireoAccess
 import VireoFirewall
+import VireoMetrics
 import VireoQEMU
 import VireoTasks
 
@@ -62,5 +63,14 @@ struct VMEventService: Service {
     func run() async throws {
         do { try await gracefulShutdown() } catch {}
         events.stop()
+    }
+}
+
+/// The metrics sampler (pvestatd's cycle), until the daemon shuts down.
+struct MetricsService: Service {
+    let sampler: MetricsSampler
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await sampler.run() }
     }
 }

@@ -12,6 +12,7 @@ import VireoAccess
 import VireoCore
 import VireoFirewall
 import VireoHost
+import VireoMetrics
 import VireoNetwork
 import VireoQEMU
 import VireoStorage
@@ -167,20 +168,31 @@ public struct Vireod: AsyncParsableCommand {
             kernel: namespace.name != nil || !nodeHost.isContained,
             logger: logger
         )
+        let vms = VMManager(
+            configs: VMConfigStore(store: store, node: nodeName),
+            storage: storage,
+            runDirectory: paths.runDir.appendingPathComponent("qemu").path,
+            namespace: namespace,
+            resolvConfPath: nodeHost.path(of: NodeHost.resolvConfPath),
+            events: history
+        )
+        let vmRuntime = VMRuntime(manager: vms, runner: storage.runner)
+        let metrics = MetricsSampler(
+            node: nodeName,
+            vms: vms,
+            runtime: vmRuntime,
+            storage: storage,
+            host: nodeHost,
+            database: RRDDatabase(directory: paths.dataDir.appendingPathComponent("rrd").path),
+            logger: logger
+        )
         let services = APIServices(
             node: nodeName,
             store: store,
             access: access,
             tasks: tasks,
             storage: storage,
-            vms: VMManager(
-                configs: VMConfigStore(store: store, node: nodeName),
-                storage: storage,
-                runDirectory: paths.runDir.appendingPathComponent("qemu").path,
-                namespace: namespace,
-                resolvConfPath: nodeHost.path(of: NodeHost.resolvConfPath),
-                events: history
-            ),
+            vms: vms,
             network: NodeNetworkConfig(
                 path: interfacesFile
                     ?? (namespace.name == nil
@@ -190,11 +202,11 @@ public struct Vireod: AsyncParsableCommand {
             ),
             host: nodeHost,
             firewall: firewall,
+            metrics: metrics,
             logger: logger,
             authFailureDelay: .milliseconds(Int(authFailureDelay * 1000))
         )
         let registry = VireoAPI.makeRegistry()
-        let vmRuntime = VMRuntime(manager: services.vms, runner: storage.runner)
         let events = VMEventWatcher(runtime: vmRuntime, logger: logger)
         try events.start()
         if NodeBoot.isFirstStart(runDirectory: services.vms.runDirectory) {
@@ -254,6 +266,7 @@ public struct Vireod: AsyncParsableCommand {
             configuration: .init(
                 services: [
                     .init(service: VMEventService(events: events)),
+                    .init(service: MetricsService(sampler: metrics)),
                     .init(service: AccessCacheService(access: access)),
                     .init(service: FirewallWatchService(firewall: firewall, logger: logger)),
                     .init(service: TaskWorkersService(tasks: tasks, grace: .seconds(taskGrace))),

@@ -1,5 +1,5 @@
 import Foundation
-import QMP
+public import QMP
 import Synchronization
 public import VireoCore
 public import VireoHost
@@ -208,6 +208,20 @@ public struct VMRuntime: Sendable {
             let status = try await client.queryStatus().status.rawValue
             let stats = try await client.queryBlockstats()
             return (status, stats.reduce(0) { $0 + $1.readBytes }, stats.reduce(0) { $0 + $1.writtenBytes })
+        }
+    }
+
+    /// The run state and every drive's I/O counters, in one QMP session, for the metrics and the
+    /// diagnosis. Nil when not running or when QEMU does not answer within `timeout`.
+    public func ioStatus(
+        _ vmid: VMID,
+        timeout: Duration = .seconds(3)
+    ) async -> (
+        status: String, drives: [QMPBlockStats]
+    )? {
+        guard manager.runningPID(vmid) != nil else { return nil }
+        return try? await qmp(vmid, timeout: timeout) { client in
+            (try await client.queryStatus().status.rawValue, try await client.queryBlockstats())
         }
     }
 

@@ -59,3 +59,29 @@ import VireoHost
         }
     }
 }
+
+@Suite struct PressureStallTests {
+    @Test func bothLinesAreReadAndTheSystemsCPUHasNoFullLine() throws {
+        let io = try #require(
+            PressureStall.parse(
+                "some avg10=4.69 avg60=6.72 avg300=2.21 total=290941817\nfull avg10=1.50 avg60=2.00 avg300=0.90 total=238692100\n",
+                resource: .io
+            )
+        )
+        #expect(io.some == .init(avg10: 4.69, avg60: 6.72, avg300: 2.21, total: 290_941_817))
+        #expect(io.full?.avg10 == 1.5 && io.full?.total == 238_692_100)
+        let cpu = PressureStall.parse(
+            "some avg10=0.10 avg60=0.00 avg300=0.00 total=5\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+            resource: .cpu
+        )
+        #expect(cpu?.some.avg10 == 0.1 && cpu?.full == nil)
+        #expect(PressureStall.parse("garbage", resource: .memory) == nil)
+    }
+
+    @Test func thisKernelHasPressureFiles() throws {
+        // Every kernel Vireo supports has PSI (CONFIG_PSI); the diagnosis relies on it.
+        for resource in PressureStall.Resource.allCases {
+            #expect(PressureStall.read(resource) != nil, "\(resource)")
+        }
+    }
+}

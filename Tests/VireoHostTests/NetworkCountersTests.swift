@@ -31,6 +31,17 @@ import VireoCore
         #expect(NetworkCounters.parse(#"{"ifname":"tap100i0"}"#).isEmpty)
     }
 
+    @Test func theNodesTrafficIsItsPhysicalNICsOnly() {
+        let traffic = NetworkCounters.physicalTraffic(Self.output)
+        #expect(traffic.received == 1_072_799_256 && traffic.sent == 1_254_480)
+        #expect(["eth0", "enp3s0", "ens18", "eno1", "ib0"].allSatisfy(NetworkCounters.isPhysical))
+        #expect(
+            !["lo", "vmbr0", "tap100i0", "enp3s0.100", "eth0:1", "ethx", "veth1", "bond0"].contains(
+                where: NetworkCounters.isPhysical
+            )
+        )
+    }
+
     @Test func tapNamesGiveTheVMAndTheNICIndex() {
         #expect(NetworkCounters.tapIndex("tap100i0").map { [$0.0, $0.1] } == [100, 0])
         #expect(NetworkCounters.tapIndex("tap999999999i31").map { [$0.0, $0.1] } == [999_999_999, 31])

@@ -350,14 +350,7 @@ enum QEMUEndpoints {
 
     static func statusFields(vmid: VMID, config: VMConfig.Section, pid: Int?, vms: VMManager) -> [String: JSON] {
         let memory = config.memoryMiB
-        var maxdisk = 0
-        if let bootDisk = ["scsi0", "virtio0", "sata0", "ide0"].compactMap({ config[$0] }).first(where: {
-            !$0.contains("media=cdrom")
-        }),
-            let size = (try? PropertyString(parsing: bootDisk))?["size"], let bytes = ByteSize(size)
-        {
-            maxdisk = bytes.bytes
-        }
+        let maxdisk = config.bootDiskBytes
         let cpus = config.cpuCount
         let figures = pid.map { vms.stats.figures(vmid: vmid, pid: $0, cpus: cpus) }
         var object: [String: JSON] = [

@@ -9,6 +9,30 @@ public enum NetworkCounters {
         return parse(output.standardOutput)
     }
 
+    /// Bytes received and sent by the node's physical NICs (Proxmox counts `eth*`, `en*` and `ib*`
+    /// links, not bridges, taps or VLANs on top of them), for the node's `netin`/`netout`.
+    public static func physicalTraffic(_ host: NodeHost) async throws -> (received: Int, sent: Int) {
+        let output = try await host.runner.run(host.namespace.wrap(Invocation("ip", ["-j", "-s", "link", "show"])))
+        return physicalTraffic(output.standardOutput)
+    }
+
+    static func physicalTraffic(_ text: String) -> (received: Int, sent: Int) {
+        var total = (received: 0, sent: 0)
+        for link in (try? JSON.parse(text))?.arrayValue ?? [] {
+            guard case .string(let name)? = link["ifname"], isPhysical(name) else { continue }
+            total.received += link["stats64"]?["rx"]?["bytes"]?.intValue ?? 0
+            total.sent += link["stats64"]?["tx"]?["bytes"]?.intValue ?? 0
+        }
+        return total
+    }
+
+    /// `eth0`, `enp3s0`, `ens18`, `ib0`; not `enp3s0.100` (a VLAN) nor `eth0:1` (an alias).
+    static func isPhysical(_ name: String) -> Bool {
+        guard !name.contains("."), !name.contains(":") else { return false }
+        if name.hasPrefix("eth") { return name.count > 3 && name.dropFirst(3).allSatisfy(\.isNumber) }
+        return (name.hasPrefix("en") || name.hasPrefix("ib")) && name.count > 2
+    }
+
     static func parse(_ text: String) -> [JSON] {
         guard let links = (try? JSON.parse(text))?.arrayValue else { return [] }
         var rows: [(vmid: Int, net: Int, json: JSON)] = []
