@@ -81,6 +81,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "CProcessControl"),
+        .target(
+            name: "VireoDiagnose",
+            dependencies: [
+                "VireoCore", "VireoHost", "VireoStore", "VireoStorage", "VireoQEMU", "VireoFirewall", "VireoAccess",
+                "VireoMetrics", "QMP",
+            ],
+            swiftSettings: strict
+        ),
         .systemLibrary(name: "CRRD", pkgConfig: "librrd", providers: [.apt(["librrd-dev"])]),
         .target(
             name: "VireoMetrics",
@@ -113,7 +121,7 @@ let package = Package(
             name: "VireoAPI",
             dependencies: [
                 "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage", "VireoQEMU",
-                "VireoNetwork", "VireoFirewall", "VireoMetrics", "NFTables", "QMP",
+                "VireoNetwork", "VireoFirewall", "VireoMetrics", "VireoDiagnose", "NFTables", "QMP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -141,7 +149,7 @@ let package = Package(
             name: "VireoDaemon",
             dependencies: [
                 "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage", "VireoQEMU",
-                "VireoAPI", "VireoNetwork", "VireoFirewall", "VireoMetrics", "CProcessControl",
+                "VireoAPI", "VireoNetwork", "VireoFirewall", "VireoMetrics", "VireoDiagnose", "CProcessControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -173,6 +181,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "QMPTests", dependencies: ["QMP"], swiftSettings: strict),
+        .testTarget(
+            name: "VireoDiagnoseTests",
+            dependencies: ["VireoDiagnose", "VireoCore", "VireoHost", "VireoTestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "VireoMetricsTests",
             dependencies: ["VireoMetrics", "VireoCore", "VireoHost", "QMP", "VireoTestSupport"],

@@ -26,6 +26,12 @@ public struct APIServices: Sendable {
     public let firewall: FirewallService?
     /// The metrics sampler and its history; nil in unit tests.
     public let metrics: MetricsSampler?
+    /// Where QEMU events, exits and failed tasks are kept.
+    public var events: EventHistory? { vms.events }
+    /// The embedded store's file, for the diagnosis's probe; nil in unit tests.
+    public let storePath: String?
+    /// When this daemon started (seconds since the epoch).
+    public let startedAt: Double = Date().timeIntervalSince1970
     public let logger: Logger
     /// Delay before answering a failed authentication (Proxmox: about 3 s), against password guessing.
     public let authFailureDelay: Duration
@@ -41,6 +47,7 @@ public struct APIServices: Sendable {
         host: NodeHost? = nil,
         firewall: FirewallService? = nil,
         metrics: MetricsSampler? = nil,
+        storePath: String? = nil,
         logger: Logger,
         authFailureDelay: Duration = .seconds(3)
     ) {
@@ -54,6 +61,7 @@ public struct APIServices: Sendable {
         self.host = host ?? NodeHost(runner: storage.runner, namespace: vms.namespace)
         self.firewall = firewall
         self.metrics = metrics
+        self.storePath = storePath
         self.node = node
         self.store = store
         self.access = access

@@ -12,6 +12,7 @@ public enum VireoAPI {
         FirewallEndpoints.register(in: &registry)
         EventEndpoints.register(in: &registry)
         MetricsEndpoints.register(in: &registry)
+        DiagnoseEndpoints.register(in: &registry)
         return registry
     }
 }

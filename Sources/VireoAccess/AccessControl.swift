@@ -16,6 +16,8 @@ public final class AccessControl: Sendable {
 
     public let store: any ConfigStore
     public let tickets: TicketAuthority
+    /// Refused credentials of the last minutes, with why (for the diagnosis).
+    public let authFailures = AuthFailureLog()
     private let locks: StoreLocks
     /// The snapshot and the generation it was built for; every invalidation starts a generation,
     /// so a snapshot built from files read before a change is never cached after it.
@@ -107,23 +109,46 @@ public final class AccessControl: Sendable {
             return failure
         }
         let snapshot = try await snapshot()
-        guard let at = username.lastIndex(of: "@") else { throw await unknown() }
+        let record = { [authFailures] (reason: AuthFailureLog.Reason) in authFailures.record(reason, user: username) }
+        guard let at = username.lastIndex(of: "@") else {
+            record(.unknownUser)
+            throw await unknown()
+        }
         let name = String(username[..<at])
         let realm = String(username[username.index(after: at)...])
-        guard let user = snapshot.config.users[username], snapshot.isActive(user) else { throw await unknown() }
+        guard let user = snapshot.config.users[username] else {
+            record(snapshot.domains[realm] == nil ? .unknownRealm : .unknownUser)
+            throw await unknown()
+        }
+        guard snapshot.isActive(user) else {
+            record(.disabledUser)
+            throw await unknown()
+        }
         // A valid ticket of the same user renews; a root@pam ticket may mint one for anyone.
         if password.hasPrefix("PVE:"), let owner = try? tickets.verifyTicket(password) {
             guard owner == username || owner == "root@pam" else { throw failure }
             return username
         }
-        guard let realmType = snapshot.domains[realm]?.type else { throw await unknown() }
+        guard let realmType = snapshot.domains[realm]?.type else {
+            record(.unknownRealm)
+            throw await unknown()
+        }
         switch realmType {
         case "pve":
             let shadow = try await store.read(Self.shadowPath)?.content ?? ""
-            guard let hash = Self.shadowHash(in: shadow, for: name) else { throw await unknown() }
-            guard await Self.offloaded({ PasswordHasher.verify(password, hash: hash) }) else { throw failure }
+            guard let hash = Self.shadowHash(in: shadow, for: name) else {
+                record(.badPassword)
+                throw await unknown()
+            }
+            guard await Self.offloaded({ PasswordHasher.verify(password, hash: hash) }) else {
+                record(.badPassword)
+                throw failure
+            }
         default:
-            guard await passwordCheck(realmType, name, password) else { throw failure }
+            guard await passwordCheck(realmType, name, password) else {
+                record(.badPassword)
+                throw failure
+            }
         }
         return username
     }
@@ -133,9 +158,22 @@ public final class AccessControl: Sendable {
 
     /// The identity behind a ticket; the user must still exist, be enabled and unexpired.
     public func identity(ticket: String) async throws -> AuthIdentity {
-        let userid = try tickets.verifyTicket(ticket)
+        let userid: String
+        do {
+            userid = try tickets.verifyTicket(ticket)
+        } catch let error as VireoError {
+            let claimed = ticket.split(separator: ":", maxSplits: 2).dropFirst().first.map(String.init) ?? "?"
+            switch error.underlying as? TicketRejection {
+            case .expired(let age)?: authFailures.record(.expiredTicket, user: claimed, seconds: age)
+            case .future(let ahead)?: authFailures.record(.futureTicket, user: claimed, seconds: ahead)
+            case .badSignature?: authFailures.record(.badSignature, user: claimed)
+            default: authFailures.record(.malformedTicket, user: claimed)
+            }
+            throw error
+        }
         let snapshot = try await snapshot()
         guard let user = snapshot.config.users[userid], snapshot.isActive(user) else {
+            authFailures.record(snapshot.config.users[userid] == nil ? .unknownUser : .disabledUser, user: userid)
             throw VireoError(.unauthenticated, "authentication failure")
         }
         return AuthIdentity(authID: userid, viaTicket: true)
@@ -146,12 +184,21 @@ public final class AccessControl: Sendable {
         let failure = VireoError(.unauthenticated, "authentication failure")
         let snapshot = try await snapshot()
         let (userid, tokenName) = Permissions.split(tokenID)
-        guard let tokenName, let user = snapshot.config.users[userid], snapshot.isActive(user),
-            let token = user.tokens[tokenName],
-            token.expire == 0 || token.expire > TicketAuthority.now(),
+        guard let tokenName, let user = snapshot.config.users[userid], let token = user.tokens[tokenName],
             let expected = snapshot.tokenSecretHashes[tokenID],
             Self.constantTimeEqual(expected, ConfigDigest.sha256Hex(Array(secret.utf8)))
-        else { throw failure }
+        else {
+            authFailures.record(.badToken, user: tokenID)
+            throw failure
+        }
+        guard snapshot.isActive(user) else {
+            authFailures.record(.disabledUser, user: tokenID)
+            throw failure
+        }
+        guard token.expire == 0 || token.expire > TicketAuthority.now() else {
+            authFailures.record(.expiredToken, user: tokenID)
+            throw failure
+        }
         return AuthIdentity(authID: tokenID, viaTicket: false)
     }
 

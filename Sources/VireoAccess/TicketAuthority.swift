@@ -1,6 +1,7 @@
 import Crypto
 import CryptoExtras
 import Foundation
+public import Synchronization
 import VireoCore
 
 /// Issues and verifies login tickets and CSRF tokens in Proxmox's formats.
@@ -44,7 +45,7 @@ public struct TicketAuthority: Sendable {
     /// The user ID a valid ticket was issued for.
     /// - Throws: `.unauthenticated` for a malformed, forged or expired ticket.
     public func verifyTicket(_ ticket: String, now: Int = Self.now()) throws -> String {
-        let failure = VireoError(.unauthenticated, "authentication failure")
+        let failure = VireoError(.unauthenticated, "authentication failure", underlying: TicketRejection.malformed)
         guard let separator = ticket.range(of: "::") else { throw failure }
         let plain = String(ticket[..<separator.lowerBound])
         let encodedSignature = ticket[separator.upperBound...]
@@ -53,15 +54,23 @@ public struct TicketAuthority: Sendable {
         else { throw failure }
         let hexTime = plain[plain.index(after: lastColon)...]
         let data = plain[plain.index(plain.startIndex, offsetBy: 4)..<lastColon]
-        guard hexTime.count == 8, let issued = Int(hexTime, radix: 16), !data.isEmpty,
+        guard hexTime.count == 8, let issued = Int(hexTime, radix: 16), !data.isEmpty else { throw failure }
+        guard
             publicKey.isValidSignature(
                 _RSA.Signing.RSASignature(rawRepresentation: signature),
                 for: Array(plain.utf8),
                 padding: .insecurePKCS1v1_5
             )
-        else { throw failure }
+        else {
+            throw VireoError(.unauthenticated, "authentication failure", underlying: TicketRejection.badSignature)
+        }
         let age = now - issued
-        guard age > -Self.clockSkew, age < Self.lifetime else { throw failure }
+        guard age > -Self.clockSkew else {
+            throw VireoError(.unauthenticated, "authentication failure", underlying: TicketRejection.future(by: -age))
+        }
+        guard age < Self.lifetime else {
+            throw VireoError(.unauthenticated, "authentication failure", underlying: TicketRejection.expired(age: age))
+        }
         return String(data).replacingOccurrences(of: "%3A", with: ":")
     }
 
@@ -132,7 +141,11 @@ public struct TicketAuthority: Sendable {
 
     // MARK: - Helpers
 
-    public static func now() -> Int { Int(Date().timeIntervalSince1970) }
+    public static func now() -> Int { Int(Date().timeIntervalSince1970) + clockOffset.load(ordering: .relaxed) }
+
+    /// Seconds added to this node's clock for tickets and expiry: a test stands for a node whose
+    /// clock is wrong (`vireod --clock-offset`); 0 otherwise.
+    public static let clockOffset = Atomic<Int>(0)
 
     static func hexTime(_ time: Int) -> String {
         String(UInt32(truncatingIfNeeded: time), radix: 16, uppercase: true).leftPadded(to: 8)
@@ -145,4 +158,14 @@ public struct TicketAuthority: Sendable {
         while text.hasSuffix("=") { text.removeLast() }
         return text
     }
+}
+
+/// Why a ticket was refused (kept as the error's cause: the caller only ever hears "authentication
+/// failure", the diagnosis hears why).
+public enum TicketRejection: Error, Equatable, Sendable {
+    case malformed
+    case badSignature
+    /// Issued more than the allowed skew ahead of this node's clock.
+    case future(by: Int)
+    case expired(age: Int)
 }

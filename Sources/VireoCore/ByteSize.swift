@@ -1,3 +1,5 @@
+import Foundation
+
 /// A size in bytes as Proxmox writes it in property strings: `\d+(\.\d+)?[KMGT]?` with binary units
 /// (`32G`, `628M`, `104858K`, or plain bytes without a unit).
 public struct ByteSize: Hashable, Comparable, Sendable, CustomStringConvertible, LosslessStringConvertible {
@@ -63,6 +65,19 @@ public struct ByteSize: Hashable, Comparable, Sendable, CustomStringConvertible,
     }
 
     public static func < (lhs: ByteSize, rhs: ByteSize) -> Bool { lhs.bytes < rhs.bytes }
+
+    /// For people, rounded to one decimal in binary units: `1.5 GiB`, `412 KiB`, `37 B`.
+    public static func describe(_ bytes: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while abs(value) >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        if unit == 0 || value >= 100 { return "\(Int(value.rounded())) \(units[unit])" }
+        return String(format: "%.1f", value) + " " + units[unit]
+    }
 
     private static func parse(_ text: String) -> Int? {
         var digits = Substring(text)

@@ -203,6 +203,7 @@ public struct Vireod: AsyncParsableCommand {
             host: nodeHost,
             firewall: firewall,
             metrics: metrics,
+            storePath: paths.storeFile.path,
             logger: logger,
             authFailureDelay: .milliseconds(Int(authFailureDelay * 1000))
         )

@@ -55,6 +55,12 @@ public struct HostNetwork: Sendable {
         public var addresses: [String] = []
         /// A bridge with VLAN filtering on (a VLAN-aware bridge).
         public var vlanFiltering = false
+        /// The link has a carrier (`LOWER_UP`): a cable, or a peer that is up.
+        public var hasCarrier = false
+        /// The kernel's operational state (`UP`, `DOWN`, `LOWER_LAYER_DOWN`, `UNKNOWN`).
+        public var operState: String?
+        /// For a VLAN device, its tag.
+        public var vlanID: Int?
     }
 
     /// The link `name`, or nil when it does not exist.
@@ -173,7 +179,11 @@ public struct HostNetwork: Sendable {
                     else { return nil }
                     return "\(local)/\(length)"
                 },
-                vlanFiltering: item["linkinfo"]?["info_data"]?["vlan_filtering"]?.intValue == 1
+                vlanFiltering: item["linkinfo"]?["info_data"]?["vlan_filtering"]?.intValue == 1,
+                hasCarrier: flags.contains("LOWER_UP"),
+                operState: item["operstate"]?.stringValue,
+                vlanID: item["linkinfo"]?["info_kind"]?.stringValue == "vlan"
+                    ? item["linkinfo"]?["info_data"]?["id"]?.intValue : nil
             )
         }
     }

@@ -52,8 +52,24 @@ public struct QemuImg: Sendable {
         return Self.parseInfo(output.standardOutput)
     }
 
-    static func parseInfo(_ text: String) -> Info {
+    /// The image and every backing file under it, top first (`--backing-chain`).
+    public func chain(_ path: String) async throws(CommandError) -> [Info] {
+        let output = try await runner.run(
+            Invocation("qemu-img", ["info", "--output=json", "-U", "--backing-chain", path], timeout: .seconds(10))
+        )
+        return Self.parseChain(output.standardOutput)
+    }
+
+    static func parseChain(_ text: String) -> [Info] {
         let json = (try? JSONDecoder().decode(JSON.self, from: Data(text.utf8))) ?? .null
+        return (json.arrayValue ?? [json]).map(parseInfo)
+    }
+
+    static func parseInfo(_ text: String) -> Info {
+        parseInfo((try? JSONDecoder().decode(JSON.self, from: Data(text.utf8))) ?? .null)
+    }
+
+    static func parseInfo(_ json: JSON) -> Info {
         let snapshots = json["snapshots"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
         return Info(
             virtualSize: json["virtual-size"]?.intValue ?? 0,

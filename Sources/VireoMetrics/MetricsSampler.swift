@@ -1,6 +1,6 @@
 import Foundation
 public import Logging
-import QMP
+public import QMP
 import Synchronization
 import VireoCore
 public import VireoHost
@@ -190,7 +190,7 @@ public final class MetricsSampler: Sendable {
     }
 
     /// `drive-scsi0` → `scsi0`; a `-blockdev` node by its name.
-    static func driveName(_ stats: QMPBlockStats) -> String {
+    public static func driveName(_ stats: QMPBlockStats) -> String {
         let device = stats.device ?? ""
         if device.hasPrefix("drive-") { return String(device.dropFirst(6)) }
         return device.isEmpty ? (stats.nodeName ?? stats.qdev ?? "?") : device
@@ -271,8 +271,11 @@ public final class MetricsSampler: Sendable {
 }
 
 /// Runs `body` for at most `duration`; nil when it took longer (the body is cancelled).
-enum Deadline {
-    static func run<T: Sendable>(within duration: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {
+public enum Deadline {
+    public static func run<T: Sendable>(
+        within duration: Duration,
+        _ body: @escaping @Sendable () async -> T
+    ) async -> T? {
         await withTaskGroup(of: T?.self) { group in
             group.addTask { await body() }
             group.addTask {
