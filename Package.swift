@@ -183,7 +183,7 @@ let package = Package(
         .testTarget(name: "QMPTests", dependencies: ["QMP"], swiftSettings: strict),
         .testTarget(
             name: "VireoDiagnoseTests",
-            dependencies: ["VireoDiagnose", "VireoCore", "VireoHost", "VireoTestSupport"],
+            dependencies: ["VireoDiagnose", "VireoCore", "VireoHost", "VireoStore", "VireoTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

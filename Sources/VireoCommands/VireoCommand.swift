@@ -7,7 +7,10 @@ public struct VireoCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vireo",
         abstract: "Vireo command-line interface.",
-        subcommands: [APICommand.self, PveumCommand.self, PvesmCommand.self, QmCommand.self, PveFirewallCommand.self]
+        subcommands: [
+            APICommand.self, PveumCommand.self, PvesmCommand.self, QmCommand.self, PveFirewallCommand.self,
+            DiagnoseCommand.self,
+        ]
     )
 
     public init() {}

@@ -6,6 +6,7 @@ import HummingbirdTLS
 import Logging
 import NIOSSL
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 import VireoAPI
 import VireoAccess
@@ -79,10 +80,21 @@ public struct Vireod: AsyncParsableCommand {
     )
     var taskGrace: Int = 10
 
+    @Option(help: .hidden)
+    var clockOffset: Int = 0
+
     public init() {}
 
-    /// Entry point for the executable: parses `CommandLine.arguments` and runs.
-    public static func launch() async { await main() }
+    /// Entry point for the executable: parses `CommandLine.arguments` and runs; `vireod diagnose`
+    /// reports from the host while the daemon is down.
+    public static func launch() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "diagnose" {
+            await OfflineDiagnose.main(Array(arguments.dropFirst()))
+        } else {
+            await main()
+        }
+    }
 
     public func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -113,6 +125,8 @@ public struct Vireod: AsyncParsableCommand {
         report(try PrivateFiles.directory(paths.runDir.path))
         report(try PrivateFiles.file(paths.storeFile.path, create: true))
         let dataLock = try DataDirectoryLock(directory: paths.dataDir.path)
+        // A test's stand-in for a node whose clock is off (tickets and expiry follow it).
+        TicketAuthority.clockOffset.store(clockOffset, ordering: .relaxed)
         // QEMU daemonizes; as its subreaper vireod is its parent and learns how it ended.
         if vireo_become_child_subreaper() != 0 {
             logger.warning("cannot become the subreaper of QEMU: exits of guests will have no status")
@@ -246,6 +260,9 @@ public struct Vireod: AsyncParsableCommand {
             logger: logger
         )
         try? fm.removeItem(at: paths.socket)
+        // What `vireod diagnose` needs to find this node's state while the daemon is down.
+        try? DaemonPointer(dataDir: paths.dataDir.path, node: nodeName, netns: namespace.name, pid: Int(getpid()))
+            .write(runDirectory: paths.runDir.path)
         let socketServer = Application(
             responder: APIResponder<BasicRequestContext>(registry: registry, services: services, localRoot: true),
             // Root's own CLI: no per-client cap, and no idle cut under a client that follows a task.

@@ -134,7 +134,10 @@ struct ControlPlaneChecks {
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else {
             return "?"
         }
-        return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+        let text = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+        // One line, and short: it goes into the verdict.
+        let line = String(text.map { $0.isNewline || $0 == "\t" ? " " : $0 })
+        return line.count > 120 ? String(line.prefix(117)) + "..." : line
     }
 
     static func runningSeconds(of pid: Int) -> Int? {

@@ -34,6 +34,17 @@ public final class RRDDatabase: Sendable {
         }
     }
 
+    /// When the file last got a sample (seconds since the epoch); nil without one.
+    public func lastUpdate(_ layout: RRDLayout, _ name: String) -> Int? {
+        let file = path(layout, name)
+        guard FileManager.default.fileExists(atPath: file) else { return nil }
+        let last = lock.withLock { _ in
+            rrd_clear_error()
+            return rrd_last_r(file)
+        }
+        return last > 0 ? Int(last) : nil
+    }
+
     /// One row per interval of `timeframe` up to now, as Proxmox's `rrddata` answers: `time` (the
     /// interval's end) and each source's value; unknown values are left out.
     public func fetch(

@@ -15,31 +15,20 @@ public final class SQLiteConfigStore: ConfigStore {
 
     /// Opens (creating when missing) the store at `path`; the change feed keeps at least
     /// `changeHistory` changes for subscribers that fall behind.
-    public init(path: String, changeHistory: Int = 4096) throws {
+    /// `readOnly` opens an existing store for reading only, without waiting on its write lock (the
+    /// diagnosis of a node whose daemon is down).
+    public init(path: String, changeHistory: Int = 4096, readOnly: Bool = false) throws {
         var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+        configuration.busyMode = .timeout(readOnly ? 1 : 10)
+        configuration.readonly = readOnly
+        if !readOnly {
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
-            try pool.write { db in
-                try db.execute(
-                    sql: """
-                        CREATE TABLE IF NOT EXISTS files (
-                            path TEXT PRIMARY KEY NOT NULL,
-                            content TEXT NOT NULL,
-                            version INTEGER NOT NULL,
-                            mtime INTEGER NOT NULL
-                        );
-                        CREATE TABLE IF NOT EXISTS meta (
-                            key TEXT PRIMARY KEY NOT NULL,
-                            value INTEGER NOT NULL
-                        );
-                        INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
-                        """
-                )
-            }
+            if !readOnly { try Self.createTables(pool) }
             feed = ChangeFeed(
                 startingAt: try pool.read { db in
                     try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'version'") ?? 0
@@ -49,6 +38,26 @@ public final class SQLiteConfigStore: ConfigStore {
         } catch {
             throw VireoError(.unavailable, "config store '\(path)' cannot be opened: \(error)", underlying: error).at(
                 .store
+            )
+        }
+    }
+
+    private static func createTables(_ pool: DatabasePool) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS files (
+                        path TEXT PRIMARY KEY NOT NULL,
+                        content TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        mtime INTEGER NOT NULL
+                    );
+                    CREATE TABLE IF NOT EXISTS meta (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        value INTEGER NOT NULL
+                    );
+                    INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
+                    """
             )
         }
     }

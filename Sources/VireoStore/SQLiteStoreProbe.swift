@@ -33,16 +33,45 @@ public enum SQLiteStoreProbe {
     /// SQLite's WAL write lock: byte 120 of the shared-memory file.
     static let walWriteLockOffset = 120
 
+    /// Read from `/proc/locks`, not with F_GETLK: opening and closing the `-shm` file in this
+    /// process would drop every POSIX lock the daemon's own SQLite connections hold on it.
     static func writeLockHolder(path: String) -> Int? {
-        let fd = open(path + "-shm", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var query = flock()
-        query.l_type = Int16(F_WRLCK)
-        query.l_whence = Int16(SEEK_SET)
-        query.l_start = off_t(walWriteLockOffset)
-        query.l_len = 1
-        guard fcntl(fd, F_GETLK, &query) == 0, query.l_type != Int16(F_UNLCK), query.l_pid > 0 else { return nil }
-        return Int(query.l_pid)
+        var info = stat()
+        guard stat(path + "-shm", &info) == 0,
+            let locks = try? String(contentsOfFile: "/proc/locks", encoding: .utf8)
+        else { return nil }
+        return holder(
+            locks: locks,
+            device: (
+                major: Int(info.st_dev >> 8 & 0xfff), minor: Int(info.st_dev & 0xff | (info.st_dev >> 12 & 0xfff00))
+            ),
+            inode: Int(info.st_ino),
+            byte: walWriteLockOffset,
+            excluding: Int(getpid())
+        )
+    }
+
+    /// The PID holding a write lock over `byte` of the file, from `/proc/locks` lines such as
+    /// `1: POSIX  ADVISORY  WRITE 4711 08:02:1234 120 120`.
+    static func holder(
+        locks: String,
+        device: (major: Int, minor: Int),
+        inode: Int,
+        byte: Int,
+        excluding ownPID: Int
+    ) -> Int? {
+        for line in locks.split(separator: "\n") {
+            var fields = line.split(separator: " ").map(String.init)
+            if fields.first?.hasSuffix(":") == true { fields.removeFirst() }
+            if fields.first == "->" { continue }  // a waiter, not a holder
+            guard fields.count >= 7, fields[2] == "WRITE", let pid = Int(fields[3]), pid != ownPID else { continue }
+            let file = fields[4].split(separator: ":")
+            guard file.count == 3, Int(file[0], radix: 16) == device.major, Int(file[1], radix: 16) == device.minor,
+                Int(file[2]) == inode, let start = Int(fields[5])
+            else { continue }
+            let end = fields[6] == "EOF" ? Int.max : Int(fields[6]) ?? -1
+            if start <= byte, byte <= end { return pid }
+        }
+        return nil
     }
 }

