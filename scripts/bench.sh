@@ -60,3 +60,5 @@ echo
 .venv/bin/python scripts/bench_network.py "$VIREOD"
 echo
 .venv/bin/python scripts/bench_firewall.py "$VIREOD"
+echo
+.venv/bin/python scripts/bench_diagnose.py "$port" "bench@pve!wrk=$secret" bench "$data"
