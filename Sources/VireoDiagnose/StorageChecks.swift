@@ -258,6 +258,11 @@ struct StorageChecks {
     /// saturated disk shows as tasks waiting for I/O, and the ranking names the neighbour causing it.
     static let pressureWarning = 20.0
     static let pressureFailure = 50.0
+    /// Average milliseconds per request (over the sampler's last interval, with at least one request
+    /// a second) that mean the disk under a VM is not keeping up, whatever PSI says: throttled or
+    /// remote disks make their waiters sleep outside the kernel's I/O accounting.
+    static let latencyWarning = 250.0
+    static let latencyFailure = 1000.0
 
     func physicalDisk() -> DiagnosisCheck {
         guard let io = PressureStall.read(.io, directory: context.pressureDirectory) else {
@@ -279,8 +284,24 @@ struct StorageChecks {
         ]
         if context.metrics == nil { evidence["note"] = "no sampled rates: the VMs cannot be ranked" }
         let stalled = max(io.some.avg10, io.full.map { $0.avg10 * 2 } ?? 0)
+        // The slowest busy drive, as QEMU timed its requests.
+        let slowest = (context.metrics?.vms ?? []).flatMap { vm in
+            vm.drives.compactMap { drive -> (vm: MetricsSnapshot.VM, drive: String, latency: Double)? in
+                guard (drive.iops ?? 0) >= 1 else { return nil }
+                let latency = max(drive.readLatency ?? 0, drive.writeLatency ?? 0)
+                return latency > 0 ? (vm, drive.name, latency) : nil
+            }
+        }.max { $0.latency < $1.latency }
+        if let slowest {
+            evidence["slowest_drive"] = [
+                "vmid": .int(slowest.vm.vmid.value), "drive": .string(slowest.drive),
+                "latency_ms": .double((slowest.latency * 10).rounded() / 10),
+            ]
+        }
+        let latency = slowest?.latency ?? 0
         let status: DiagnosisCheck.Status =
-            stalled >= Self.pressureFailure ? .fail : stalled >= Self.pressureWarning ? .warn : .ok
+            stalled >= Self.pressureFailure || latency >= Self.latencyFailure
+            ? .fail : stalled >= Self.pressureWarning || latency >= Self.latencyWarning ? .warn : .ok
         guard status != .ok else {
             return DiagnosisCheck(
                 "physical-disk.io",
@@ -293,12 +314,16 @@ struct StorageChecks {
         let top = ranked.first.map { vm, rate in
             "; the busiest VM: \(vm.vmid) (\(vm.name)) at \(ByteSize.describe(Int(rate)))/s"
         }
+        let symptom =
+            stalled >= Self.pressureWarning
+            ? String(format: "tasks waited for I/O %.0f%% of the last 10 s", io.some.avg10)
+            : "requests of VM \(slowest?.vm.vmid.value ?? 0)'s \(slowest?.drive ?? "?") take "
+                + String(format: "%.0f ms", latency)
         return DiagnosisCheck(
             "physical-disk.io",
             .physicalDisk,
             status,
-            String(format: "the disks are saturated: tasks waited for I/O %.0f%% of the last 10 s", io.some.avg10)
-                + (top ?? ""),
+            "the disks are saturated: \(symptom)" + (top ?? ""),
             evidence: evidence
         )
     }
