@@ -27,6 +27,7 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -197,7 +198,6 @@ class Env:
     node: Node
     base_args: list[str]
     consoles: dict[int, SerialConsole] = field(default_factory=dict)
-    admin: tuple[str, str] = ("", "")
     session: object = None
 
     @property
@@ -275,7 +275,6 @@ def env(guest_iso):  # noqa: F811
         root.ok("PUT", "/access/acl", {"path": "/", "users": userid, "roles": "Administrator"})
         reply = e.login(userid, password)
         assert reply.status_code == 200, reply.text
-        e.admin = (userid, password)
         e.session = new_session()
         e.session.cookies.set("PVEAuthCookie", reply.json()["data"]["ticket"])
 
@@ -599,7 +598,7 @@ def test_guest_paused_on_io_error_blames_the_full_storage(env):
             env.consoles[vmid].wait_for("VIREO-GUEST-READY", timeout=180)
             assert env.guest(vmid, "fill-disk", "VIREO-FILL") == "VIREO-FILL-STARTED"
             paused = wait_until(lambda: env.status(vmid).get("qmpstatus") == "io-error", 240, interval=1)
-            assert paused, f"the guest was not paused on an I/O error: {env.status(vmid)}, {used_percent(mnt):.1f}% used"
+            assert paused, f"no io-error pause: {env.status(vmid)}, {used_percent(mnt):.1f} % used"
             assert used_percent(mnt) >= 95, used_percent(mnt)
 
             report = diagnose_vm(env, vmid)
@@ -677,29 +676,40 @@ def test_snapshot_chain(env):
         assert evidence["snapshots"] >= 30, evidence
 
 
+def host_io_stall() -> float:
+    """The host's I/O stall share now, as the kernel reports it: max(some avg10, 2 x full avg10) %."""
+    lines = dict(line.split(" ", 1) for line in open("/proc/pressure/io").read().splitlines())
+    avg10 = {kind: float(re.search(r"avg10=([0-9.]+)", rest).group(1)) for kind, rest in lines.items()}
+    return max(avg10.get("some", 0.0), 2 * avg10.get("full", 0.0))
+
+
 def test_noisy_neighbour(env):
-    """One guest rewrites its disk flat out next to another on the same storage: after a few
-    sampling cycles the node's verdict is storage / physical-disk, that guest first by I/O.
-    (Needs real pressure: the numbers seen are in the failure message and on stdout.)"""
+    """One guest rewrites its disk flat out next to another on the same storage: the node report
+    ranks it first by I/O, and once the host's disk is really under pressure the verdict is
+    storage / physical-disk. (A host disk the TCG guest cannot press is a missing prerequisite.)"""
     assert env.guest(NEIGHBOUR, "noise start", "VIREO-NOISE") == "VIREO-NOISE started"
+    stalls = []
     try:
         def flagged():
+            stalls.append(host_io_stall())
             report = diagnose_node(env)
             physical = check(report, "physical-disk.io")
-            host = " | ".join(open("/proc/pressure/io").read().split("\n")[:2])
-            print(f"physical-disk.io {physical['status']}: {json.dumps(physical['evidence'])}; host: {host}")
+            print(f"physical-disk.io {physical['status']}: {json.dumps(physical['evidence'])}; "
+                  f"host stall {stalls[-1]:.2f} %")
             return report if physical["status"] != "ok" else None
 
         time.sleep(25)  # two or three sampling cycles of 10 s
-        report = wait_until(flagged, 40, interval=5) or diagnose_node(env)
+        report = wait_until(flagged, 30, interval=5) or diagnose_node(env)
         physical = check(report, "physical-disk.io")
         evidence = physical["evidence"]
         numbers = (f"psi_io_some_avg10={evidence.get('psi_io_some_avg10')} "
-                   f"psi_io_full_avg10={evidence.get('psi_io_full_avg10')} vms_by_io={evidence.get('vms_by_io')}")
-        assert physical["status"] in ("warn", "fail"), f"no disk pressure seen: {numbers}"
-        expect_verdict(report, "storage", "physical-disk", statuses=("warn", "fail"), check_id="physical-disk.io")
+                   f"psi_io_full_avg10={evidence.get('psi_io_full_avg10')} vms_by_io={evidence.get('vms_by_io')}; "
+                   f"host stall seen: {', '.join(f'{s:.2f}' for s in stalls)} %")
         top = evidence["vms_by_io"][0]
         assert top["vmid"] == NEIGHBOUR and top["bytes_per_second"] > 0, numbers
+        if physical["status"] == "ok":
+            prerequisite(max(stalls) >= 10, f"a host disk the noisy guest can press (I/O stall >= 10 %): {numbers}")
+        expect_verdict(report, "storage", "physical-disk", statuses=("warn", "fail"), check_id="physical-disk.io")
     finally:
         env.guest(NEIGHBOUR, "noise stop", "VIREO-NOISE")
 
