@@ -34,6 +34,10 @@ enum OpenAPIDocument {
             // for the permission-matrix test.
             operation["x-pve-permissions"] = permissionJSON(endpoint.schema.permission)
             operation["x-pve-allowtoken"] = .flag(endpoint.schema.allowToken)
+            // Vireo's own endpoints (diagnose, events, …): Proxmox has no schema for them.
+            if APISchema.pveEndpoint(endpoint.method, endpoint.path) == nil {
+                operation["x-vireo-addition"] = true
+            }
             if let rule = endpoint.schema.rootOnly {
                 operation["x-vireo-root-only"] = .string("\(rule)")
             }

@@ -41,8 +41,9 @@ struct DiagnoseCommand: AsyncParsableCommand {
         }
         guard getuid() == 0 else { throw CLIError("vireo: diagnose needs root (the daemon's socket is root-only)") }
         let socket = LocalAPI.socketPath()
-        var unreachable = "no such socket"
-        if FileManager.default.fileExists(atPath: socket) {
+        // Asked once, at once: the HTTP client would retry a refused connect for a minute and more.
+        var unreachable = SocketProbe.refusal(socket).map { "\(socket): \($0)" } ?? ""
+        if unreachable.isEmpty {
             do {
                 let report = try await APIClient(endpoint: .localSocket(socket)).call(
                     .get,

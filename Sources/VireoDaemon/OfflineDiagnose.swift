@@ -77,7 +77,8 @@ struct OfflineDiagnose: AsyncParsableCommand {
         }
         let node = pointer?.node ?? Vireod.shortHostName()
         let socket = paths.socket.path
-        let error = socketError ?? Self.probe(socket)
+        let error =
+            socketError ?? SocketProbe.refusal(socket).map { "\(socket): \($0)" } ?? "connected, but it did not answer"
         let database = RRDDatabase(directory: paths.dataDir.appendingPathComponent("rrd").path)
         let lastSeen = database.lastUpdate(.node, node).map(Double.init)
         let namespace = try NetworkNamespace(pointer?.netns ?? environment["VIREO_NETNS"])
@@ -123,25 +124,6 @@ struct OfflineDiagnose: AsyncParsableCommand {
             print(report.text, terminator: "")
         }
         throw ExitCode(DiagnoseExit.code(report))
-    }
-
-    /// Connects to the socket once, for the words of the error.
-    static func probe(_ socket: String) -> String {
-        guard FileManager.default.fileExists(atPath: socket) else { return "no such socket" }
-        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return String(cString: strerror(errno)) }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (index, byte) in socket.utf8.prefix(buffer.count - 1).enumerated() { buffer[index] = byte }
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        return connected == 0 ? "connected, but the daemon did not answer" : String(cString: strerror(errno))
     }
 }
 

@@ -83,11 +83,13 @@ public struct Diagnoser: Sendable {
             if findings.pid != nil { checks.append(storage.io(disk, stats: stats, vmid: vmid)) }
         }
         let users = await storageUsers()
-        for id in Set(disks.compactMap(\.storage)).sorted() {
+        let storages = Set(disks.compactMap(\.storage))
+        for id in storages.sorted() {
             guard let definition = definitions.first(where: { $0.id == id }) else { continue }
             checks += await storage.backend(definition, users: users[id] ?? [])
         }
-        if !disks.isEmpty { checks.append(storage.physicalDisk()) }
+        let neighbours = Set(storages.flatMap { users[$0] ?? [] } + [vmid.value])
+        if !disks.isEmpty { checks.append(storage.physicalDisk(sharing: neighbours)) }
         return checks
     }
 

@@ -67,7 +67,9 @@ public struct DiagnosisReport: Sendable {
         let faults = checks.filter { $0.status == .fail || $0.status == .warn }
         return faults.min { a, b in
             if a.status != b.status { return a.status > b.status }
-            return Self.causeRank(a.layer) < Self.causeRank(b.layer)
+            if a.layer != b.layer { return Self.causeRank(a.layer) < Self.causeRank(b.layer) }
+            // In one layer, a measurement of it (storage.x.space) before a VM's report of it (vm.events).
+            return !a.id.hasPrefix("vm.") && b.id.hasPrefix("vm.")
         }
     }
 

@@ -176,7 +176,9 @@ struct StorageChecks {
                 )
             ]
         }
-        let percent = status.total > 0 ? Double(status.used) * 100 / Double(status.total) : 0
+        // As df counts: space reserved for root (ext4's 5%) is neither used nor available to guests.
+        let usable = status.used + status.available
+        let percent = usable > 0 ? Double(status.used) * 100 / Double(usable) : 0
         let evidence: [String: JSON] = [
             "total": .int(status.total), "used": .int(status.used), "available": .int(status.available),
             "used_percent": .double((percent * 10).rounded() / 10), "vms": .array(users.map { .int($0) }),
@@ -261,14 +263,17 @@ struct StorageChecks {
     /// Average milliseconds per request (over the sampler's last interval, with at least one request
     /// a second) that mean the disk under a VM is not keeping up, whatever PSI says: throttled or
     /// remote disks make their waiters sleep outside the kernel's I/O accounting.
-    static let latencyWarning = 250.0
+    static let latencyWarning = 150.0
     static let latencyFailure = 1000.0
 
-    func physicalDisk() -> DiagnosisCheck {
+    /// `sharing`: the VMs with a disk on the storages in question (a VM's report looks at the
+    /// neighbours on its own storages); nil for every VM of the node.
+    func physicalDisk(sharing: Set<Int>? = nil) -> DiagnosisCheck {
         guard let io = PressureStall.read(.io, directory: context.pressureDirectory) else {
             return DiagnosisCheck("physical-disk.io", .physicalDisk, .unknown, "no I/O pressure information (PSI)")
         }
-        let ranked = (context.metrics?.vms ?? []).compactMap { vm in vm.ioRate.map { (vm, $0) } }
+        let vms = (context.metrics?.vms ?? []).filter { sharing?.contains($0.vmid.value) ?? true }
+        let ranked = vms.compactMap { vm in vm.ioRate.map { (vm, $0) } }
             .filter { $0.1 > 0 }.sorted { $0.1 > $1.1 }
         var evidence: [String: JSON] = [
             "psi_io_some_avg10": .double(io.some.avg10), "psi_io_full_avg10": .double(io.full?.avg10 ?? 0),
@@ -285,7 +290,7 @@ struct StorageChecks {
         if context.metrics == nil { evidence["note"] = "no sampled rates: the VMs cannot be ranked" }
         let stalled = max(io.some.avg10, io.full.map { $0.avg10 * 2 } ?? 0)
         // The slowest busy drive, as QEMU timed its requests.
-        let slowest = (context.metrics?.vms ?? []).flatMap { vm in
+        let slowest = vms.flatMap { vm in
             vm.drives.compactMap { drive -> (vm: MetricsSnapshot.VM, drive: String, latency: Double)? in
                 guard (drive.iops ?? 0) >= 1 else { return nil }
                 let latency = max(drive.readLatency ?? 0, drive.writeLatency ?? 0)

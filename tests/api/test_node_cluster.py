@@ -104,7 +104,7 @@ def parameterless_gets(root) -> list[str]:
         required = [p for p in operations["get"].get("parameters", []) if p.get("required") and p["in"] == "query"]
         if required or short in NOT_WALKED:
             continue
-        if "/vireo/" in short:
+        if "/vireo/" in short or operations["get"].get("x-vireo-addition"):
             continue  # Vireo's own calls: Proxmox has no schema to compare them with
         paths.append(short)
     return sorted(paths)
