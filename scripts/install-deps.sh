@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libpam0g-dev libsqlite3-dev libcrypt-dev python3-venv curl wrk bc sqlite3 openssl qemu-utils qemu-system-x86 btrfs-progs util-linux e2fsprogs fdisk mmdebstrap extlinux xorriso isolinux syslinux-common cpio socat iproute2 iputils-ping gdisk smartmontools lvm2 nfs-common smbclient open-iscsi systemd-journal-remote openssh-client nftables procps librrd-dev)
+packages=(libpam0g-dev libsqlite3-dev libcrypt-dev python3-venv curl wrk bc sqlite3 openssl qemu-utils qemu-system-x86 btrfs-progs util-linux e2fsprogs fdisk mmdebstrap extlinux xorriso isolinux syslinux-common cpio socat iproute2 iputils-ping gdisk smartmontools lvm2 nfs-common smbclient open-iscsi systemd-journal-remote openssh-client nftables procps librrd-dev pkg-config)
 # The guest build scripts fetch packages with `apt-get download`: apt must know the archive.
 updated=0
 if ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null; then

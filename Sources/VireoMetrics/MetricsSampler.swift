@@ -270,21 +270,37 @@ public final class MetricsSampler: Sendable {
     }
 }
 
-/// Runs `body` for at most `duration`; nil when it took longer (the body is cancelled).
+/// Runs `body` for at most `duration`; nil when it took longer. Returns at the deadline even when
+/// `body` does not honour cancellation (a QMP call waiting on a stuck QEMU): the body is cancelled
+/// and left to finish on its own.
 public enum Deadline {
     public static func run<T: Sendable>(
         within duration: Duration,
         _ body: @escaping @Sendable () async -> T
     ) async -> T? {
-        await withTaskGroup(of: T?.self) { group in
-            group.addTask { await body() }
-            group.addTask {
-                try? await Task.sleep(for: duration)
-                return nil
+        let outcome = Mutex<(done: Bool, continuation: CheckedContinuation<T?, Never>?)>((false, nil))
+        let finish = { @Sendable (value: T?) in
+            let continuation = outcome.withLock { state -> CheckedContinuation<T?, Never>? in
+                guard !state.done else { return nil }
+                state.done = true
+                defer { state.continuation = nil }
+                return state.continuation
             }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+            continuation?.resume(returning: value)
+        }
+        return await withCheckedContinuation { continuation in
+            outcome.withLock { $0.continuation = continuation }
+            let work = Task { finish(await body()) }
+            let timer = Task {
+                try? await Task.sleep(for: duration)
+                work.cancel()
+                finish(nil)
+            }
+            // The timer's sleep ends early once the work is done.
+            Task {
+                _ = await work.value
+                timer.cancel()
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import QMP
+import Synchronization
 import Testing
 import VireoCore
 import VireoHost
@@ -77,5 +78,20 @@ import VireoTestSupport
         // A stopped VM has no usage series.
         #expect(!text.contains(#"vireo_vm_cpu_usage_ratio{node="pve1",vmid="101""#))
         #expect(text.hasSuffix("\n"))
+    }
+}
+
+@Suite struct DeadlineTests {
+    /// The body waits for a reply that only comes after `run` has returned: a `run` that waited for
+    /// its body would never return.
+    @Test func aBodyThatIgnoresCancellationIsLeftAtTheDeadline() async {
+        let reply = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        let result: Int? = await Deadline.run(within: .milliseconds(100)) {
+            await withCheckedContinuation { continuation in reply.withLock { $0 = continuation } }
+            return 1
+        }
+        #expect(result == nil)
+        reply.withLock { $0?.resume() }
+        #expect(await Deadline.run(within: .seconds(60)) { 7 } == 7)
     }
 }
