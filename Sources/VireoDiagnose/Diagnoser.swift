@@ -84,9 +84,23 @@ public struct Diagnoser: Sendable {
         }
         let users = await storageUsers()
         let storages = Set(disks.compactMap(\.storage))
+        // Paused on "no space left": the storage of the drive that hit it.
+        var pausedFull: String?
+        if findings.qmpStatus == "io-error",
+            let error = context.events?.events(vmid: vmid, limit: 20).last(where: { $0.name == "BLOCK_IO_ERROR" }),
+            error.details["nospace"] == .bool(true)
+        {
+            let device = error.details["device"]?.stringValue ?? ""
+            let key = device.hasPrefix("drive-") ? String(device.dropFirst(6)) : device
+            pausedFull = disks.first { $0.key == key }?.storage
+        }
         for id in storages.sorted() {
             guard let definition = definitions.first(where: { $0.id == id }) else { continue }
-            checks += await storage.backend(definition, users: users[id] ?? [])
+            checks += await storage.backend(
+                definition,
+                users: users[id] ?? [],
+                pausedFull: pausedFull == id ? [vmid.value] : []
+            )
         }
         let neighbours = Set(storages.flatMap { users[$0] ?? [] } + [vmid.value])
         if !disks.isEmpty { checks.append(storage.physicalDisk(sharing: neighbours)) }
