@@ -2,6 +2,7 @@ import Foundation
 import VireoAccess
 import VireoCore
 import VireoHost
+import VireoQEMU
 import VireoStore
 
 /// The control plane: the daemon that answers the API, the store it keeps the configs in, and the
@@ -45,11 +46,12 @@ struct ControlPlaneChecks {
         if let files = probe.files { evidence["files"] = .int(files) }
         if let holder = probe.writeLockHolder {
             let command = Self.commandLine(of: holder)
-            let running = Self.runningSeconds(of: holder)
+            // POSIX locks keep no time: how long the holder has run bounds how long it has held it.
+            let running = VMManager.uptime(pid: holder)
             evidence["holder_pid"] = .int(holder)
             evidence["holder"] = .string(command)
-            if let running { evidence["holder_running_seconds"] = .int(running) }
-            let age = running.map { ", running for \(Self.duration($0))" } ?? ""
+            evidence["holder_running_seconds"] = .int(running)
+            let age = ", running for \(Self.duration(running))"
             return DiagnosisCheck(
                 "control.store",
                 .store,
@@ -138,17 +140,6 @@ struct ControlPlaneChecks {
         // One line, and short: it goes into the verdict.
         let line = String(text.map { $0.isNewline || $0 == "\t" ? " " : $0 })
         return line.count > 120 ? String(line.prefix(117)) + "..." : line
-    }
-
-    static func runningSeconds(of pid: Int) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = text.lastIndex(of: ")"),
-            let uptime = (try? String(contentsOfFile: "/proc/uptime", encoding: .utf8))?.split(separator: " ").first
-                .flatMap({ Double($0) })
-        else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, let start = Double(fields[19]) else { return nil }
-        return max(0, Int(uptime - start / Double(sysconf(Int32(_SC_CLK_TCK)))))
     }
 
     static func duration(_ seconds: Int) -> String {

@@ -22,9 +22,7 @@ running with other options).
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import ctypes
 import json
 import os
 import re
@@ -42,6 +40,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from conftest import VIREO, VIREOD, LocalRoot, new_session, prerequisite, unique
+from net_fixtures import guest_ip, in_netns, join_netns, sh
 from storage_fixtures import loop_filesystem, loop_tools_available
 from test_vm import NODE, Node, create_vm, power, wait_task
 from vm_fixtures import ISO_NAME, SerialConsole, guest_iso  # noqa: F401
@@ -57,54 +56,8 @@ CLUSTER_FW = "/cluster/firewall"
 MAIN_FW = f"/nodes/{NODE}/qemu/{MAIN}/firewall"
 
 
-def sh(*args, check=True, timeout=60):
-    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
-    return result
-
-
-def guest_ip(cidr: str) -> str:
-    """`smbios1` giving the test guest its address (base64 SMBIOS serial, as the guest reads it)."""
-    return f"serial={base64.b64encode(f'vireo.ip={cidr}'.encode()).decode()},base64=1"
-
-
 # ---------------------------------------------------------------------------------------------
 # Namespaces
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNET = 0x40000000
-
-
-def join_netns(ns: str):
-    """Moves the calling thread (only it) into network namespace `ns`."""
-    fd = os.open(f"/run/netns/{ns}", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if _libc.setns(fd, CLONE_NEWNET) != 0:
-            error = ctypes.get_errno()
-            raise OSError(error, f"setns({ns}): {os.strerror(error)}")
-    finally:
-        os.close(fd)
-
-
-def in_netns(ns: str, fn):
-    """Runs `fn` in a thread that joined `ns`; returns its result (or raises its error)."""
-    box = {}
-
-    def run():
-        try:
-            join_netns(ns)
-            box["value"] = fn()
-        except BaseException as error:  # handed to the caller
-            box["error"] = error
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(30)
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
 
 
 class Namespaces:

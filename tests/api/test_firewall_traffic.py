@@ -24,14 +24,11 @@ as it found it (all off, no rules, sets, groups, aliases or options), also when 
 
 from __future__ import annotations
 
-import base64
-import ctypes
 import json
 import os
 import re
 import shutil
 import socket
-import subprocess
 import threading
 import time
 import uuid
@@ -41,6 +38,7 @@ from dataclasses import dataclass
 import pytest
 
 from conftest import VIREOD, prerequisite
+from net_fixtures import guest_ip, in_netns, sh
 from test_vm import NODE, Node, create_vm, power, wait_task
 from vm_fixtures import ISO_NAME, SerialConsole, guest_iso  # noqa: F401
 
@@ -64,45 +62,8 @@ VIREO_TABLES = {"table inet vireo-firewall", "table bridge vireo-firewall-guests
 DROP_WAIT = 3.0
 
 
-def sh(*args, check=True):
-    result = subprocess.run(args, capture_output=True, text=True, timeout=30)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
-    return result
-
-
 # ---------------------------------------------------------------------------------------------
 # Namespaces and sockets inside them
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNET = 0x40000000
-
-
-def in_netns(ns: str, fn):
-    """Runs `fn` in a thread that joined network namespace `ns`; returns its result. Sockets it
-    makes stay in that namespace for good, whichever thread uses them later."""
-    box = {}
-
-    def run():
-        try:
-            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                if _libc.setns(fd, CLONE_NEWNET) != 0:
-                    error = ctypes.get_errno()
-                    raise OSError(error, f"setns({ns}): {os.strerror(error)}")
-            finally:
-                os.close(fd)
-            box["value"] = fn()
-        except BaseException as error:  # handed to the caller
-            box["error"] = error
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(30)
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 def ns_socket(ns: str, kind=socket.SOCK_STREAM) -> socket.socket:
@@ -269,11 +230,6 @@ class Env:
             if line.startswith("VIREO-CONNECT ok"):
                 break
         return line
-
-
-def guest_ip(cidr: str) -> str:
-    serial = base64.b64encode(f"vireo.ip={cidr}".encode()).decode()
-    return f"serial={serial},base64=1"
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ Nothing is created in the root namespace.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ import uuid
 import pytest
 
 from conftest import VIREOD, prerequisite
+from net_fixtures import guest_ip
 from test_vm import NODE, Node, create_vm, expect_on_console, power, wait_task
 from vm_fixtures import ISO_NAME, guest_iso  # noqa: F401
 
@@ -91,11 +91,7 @@ def network(guest_iso):  # noqa: F811
         namespaces.delete()
 
 
-def guest_ip(cidr: str) -> str:
-    """`smbios1` telling the test guest its address: the SMBIOS serial `vireo.ip=CIDR`, sent in
-    base64 as Proxmox's pattern for SMBIOS text fields requires."""
-    serial = base64.b64encode(f"vireo.ip={cidr}".encode()).decode()
-    return f"serial={serial},base64=1"
+
 
 
 def set_net(root, vmid, value):

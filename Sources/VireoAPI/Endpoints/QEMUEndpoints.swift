@@ -1,6 +1,7 @@
 import Foundation
 import VireoAccess
 import VireoCore
+import VireoHost
 import VireoQEMU
 import VireoStorage
 import VireoStore
@@ -195,6 +196,8 @@ enum QEMUEndpoints {
                 if try await request.services.store.read("firewall/\(vmid).fw") != nil {
                     try await request.services.store.delete("firewall/\(vmid).fw", condition: .any)
                 }
+                // And its own event history (the node's keeps its lines): a new VM starts with none.
+                vms.events?.forget(vmid)
                 if purge {
                     try await request.services.access.modifyUsers { users in
                         users.acl.removeAll { $0.path == "/vms/\(vmid)" }
