@@ -29,16 +29,26 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
 
     /// The OpenAPI document, rendered once.
     private let openAPI: String
+    /// The web UI at `/`; nil on the local socket, and where it is not installed.
+    let ui: WebUI?
+    let servesUI: Bool
 
-    public init(registry: APIRegistry, services: APIServices, localRoot: Bool) {
+    /// `servesUI`: answer `/` and `/ui/…` (with `ui`, or saying it is not installed).
+    public init(registry: APIRegistry, services: APIServices, localRoot: Bool, ui: WebUI? = nil, servesUI: Bool = false)
+    {
         self.registry = registry
         self.services = services
         self.localRoot = localRoot
+        self.ui = ui
+        self.servesUI = servesUI
         dispatcher = APIDispatcher(registry: registry, services: services)
         openAPI = OpenAPIDocument.make(registry).serialized()
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
+        if servesUI, WebUI.serves(request.uri.path) {
+            return ui?.respond(path: request.uri.path, method: request.method) ?? WebUI.missing()
+        }
         let started = ContinuousClock.now
         let failure: APIFailure
         do {

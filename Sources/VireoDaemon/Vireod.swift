@@ -80,6 +80,18 @@ public struct Vireod: AsyncParsableCommand {
     )
     var taskGrace: Int = 10
 
+    @Option(
+        help:
+            "The web UI's directory (index.html, app/). Default: $VIREO_UI_DIR, the source checkout above the binary, then /usr/share/vireo/ui."
+    )
+    var uiDir: String?
+
+    @Option(
+        help:
+            "Where the UI's third-party code is (noVNC, xterm.js; scripts/ui-vendor.sh extracts it from Debian packages). Default: <ui-dir>/vendor."
+    )
+    var uiVendorDir: String?
+
     @Option(help: .hidden)
     var clockOffset: Int = 0
 
@@ -237,8 +249,15 @@ public struct Vireod: AsyncParsableCommand {
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(secrets.tlsKeyPEM.utf8), format: .pem))
         )
         tls.minimumTLSVersion = .tlsv12
+        let ui = loadUI(logger: logger)
         let httpsServer = Application(
-            responder: APIResponder<BasicRequestContext>(registry: registry, services: services, localRoot: false),
+            responder: APIResponder<BasicRequestContext>(
+                registry: registry,
+                services: services,
+                localRoot: false,
+                ui: ui,
+                servesUI: true
+            ),
             server: try .tls(
                 .proxmoxHTTP1(
                     limits: ConnectionLimits(
@@ -299,6 +318,25 @@ public struct Vireod: AsyncParsableCommand {
         try? fm.removeItem(at: paths.socket)
         _ = consume dataLock
         logger.notice("vireod stopped")
+    }
+
+    /// The web UI, or nil (logged) when it is not installed: the API works without it.
+    func loadUI(logger: Logger) -> WebUI? {
+        guard let directory = uiDir ?? WebUI.defaultDirectory() else {
+            logger.warning("web UI not found: / answers that it is not installed (--ui-dir)")
+            return nil
+        }
+        do {
+            let ui = try WebUI(
+                directory: directory,
+                vendorDirectory: uiVendorDir ?? ProcessInfo.processInfo.environment["VIREO_UI_VENDOR_DIR"]
+            )
+            logger.info("web UI", metadata: ["dir": "\(directory)", "assets": "\(ui.base)"])
+            return ui
+        } catch {
+            logger.warning("web UI not loaded", metadata: ["dir": "\(directory)", "error": "\(error)"])
+            return nil
+        }
     }
 
     static func parseListen(_ text: String) -> (String, Int)? {
