@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libpam0g-dev libsqlite3-dev libcrypt-dev python3-venv curl wrk bc sqlite3 openssl qemu-utils qemu-system-x86 btrfs-progs util-linux e2fsprogs fdisk mmdebstrap extlinux xorriso isolinux syslinux-common cpio socat iproute2 iputils-ping gdisk smartmontools lvm2 nfs-common smbclient open-iscsi systemd-journal-remote openssh-client nftables procps librrd-dev pkg-config)
+packages=(libpam0g-dev libsqlite3-dev libcrypt-dev python3-venv curl wrk bc sqlite3 openssl qemu-utils qemu-system-x86 btrfs-progs util-linux e2fsprogs fdisk mmdebstrap extlinux xorriso isolinux syslinux-common cpio socat iproute2 iputils-ping gdisk smartmontools lvm2 nfs-common smbclient open-iscsi systemd-journal-remote openssh-client nftables procps librrd-dev pkg-config esbuild chromium chromium-driver)
 # The guest build scripts fetch packages with `apt-get download`: apt must know the archive.
 updated=0
 if ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null; then
@@ -22,6 +22,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     [ "$updated" = 1 ] || apt-get update -qq
     apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# The web UI's noVNC and xterm.js, from pinned Debian packages into ui/vendor/ (git-ignored).
+scripts/ui-vendor.sh
 
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import proxmoxer, requests, pytest, pve_exporter' 2>/dev/null; then
     echo "creating .venv with the API test clients"
