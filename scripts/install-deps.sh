@@ -26,8 +26,8 @@ fi
 # The web UI's noVNC and xterm.js, from pinned Debian packages into ui/vendor/ (git-ignored).
 scripts/ui-vendor.sh
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import proxmoxer, requests, pytest, pve_exporter' 2>/dev/null; then
-    echo "creating .venv with the API test clients"
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import proxmoxer, requests, pytest, pve_exporter, prometheus_client, selenium' 2>/dev/null; then
+    echo "installing the API test clients into .venv"
     python3 -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check -r tests/api/requirements.txt
 fi
