@@ -206,6 +206,7 @@ def start_daemon(extra_args: list[str] | None = None, node: str = NODE, data_mod
             # Nor its resolv.conf, hosts, time zone or mount units.
             args += ["--host-root", os.path.join(base, "host")]
         env = {k: v for k, v in os.environ.items() if k not in ("VIREO_DATA_DIR", "VIREO_RUN_DIR")}
+        env["VIREO_UI_DIR"] = str(REPO / "ui")  # the web UI of this checkout (ui/vendor: scripts/ui-vendor.sh)
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
                 args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env
@@ -267,12 +268,26 @@ def daemon():
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """On failure, attach the tail of each running daemon's log to the report."""
+    """On failure, attach the tail of each running daemon's log to the report. Each phase's report
+    stays on the item (`item.rep_setup`, `item.rep_call`) for fixtures to see at teardown whether
+    the test failed (the UI fixtures' screenshot on failure)."""
     outcome = yield
     report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
     if report.failed and report.when in ("setup", "call"):
         for d in list(_running_daemons):
             report.sections.append((f"vireod log (port {d.port}, last lines)", d.log_tail(40)))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Runs the checks fixtures put in `item.after_call_checks` right after a test body that passed,
+    so that a failing check fails the test itself rather than its teardown (the UI fixtures: no
+    SEVERE browser console message)."""
+    result = yield
+    for check in getattr(item, "after_call_checks", []):
+        check()
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
