@@ -7,7 +7,7 @@ const POLL_MS = 3000;
 const resources = new Map();   // id → entry as in /cluster/resources
 let pools = [];                // [{poolid, comment, members?}]
 let tasks = [];                // newest first, shaped like /cluster/tasks
-const listeners = { resources: new Set(), tasks: new Set(), pools: new Set(), connection: new Set() };
+const listeners = { resources: new Set(), tasks: new Set(), pools: new Set(), connection: new Set(), taskEnd: new Set() };
 
 let source = null;
 let pollTimer = null;
@@ -69,11 +69,25 @@ function sameEntry(a, b) {
     return Object.keys(a).length === Object.keys(b).length;
 }
 
+const finished = (t) => Boolean(t && (t.endtime || (t.status && t.status !== 'running')));
+
 function applyTasks(list) {
     const byUpid = new Map(tasks.map((t) => [t.upid, t]));
-    for (const t of list || []) byUpid.set(t.upid, { ...byUpid.get(t.upid), ...t });
+    const ended = [];
+    for (const t of list || []) {
+        const old = byUpid.get(t.upid);
+        const merged = { ...old, ...t };
+        if (old && !finished(old) && finished(merged)) ended.push(merged);
+        byUpid.set(t.upid, merged);
+    }
     tasks = [...byUpid.values()].sort((a, b) => (b.starttime || 0) - (a.starttime || 0)).slice(0, 200);
     emit('tasks', tasks);
+    for (const t of ended) emit('taskEnd', t);
+}
+
+/** Calls fn(task) when a task about VM `vmid` (or any, without vmid) ends: views reload what it changed. */
+export function onTaskEnd(fn, vmid) {
+    return subscribe('taskEnd', (t) => { if (vmid === undefined || String(t.id) === String(vmid)) fn(t); });
 }
 
 /** A task we started ourselves shows at once, before the stream reports it. */
@@ -93,7 +107,6 @@ async function loadPools() {
 export async function refresh() {
     const [res, tl] = await Promise.all([get('/cluster/resources'), get('/cluster/tasks')]);
     applyResources({ full: true, data: res });
-    tasks = [];
     applyTasks(tl);
 }
 
