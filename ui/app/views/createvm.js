@@ -30,6 +30,7 @@ function buildSteps(nodeNames) {
             { name: 'media', label: 'Installation medium', type: 'select', value: 'iso', options: [['iso', 'ISO image from a storage'], ['none', 'No medium (boot from network or disk)']] },
             { name: 'ide2', label: 'ISO image', type: 'select', options: [['', 'Loading…']], full: true },
             { name: 'ostype', label: 'Guest OS type', type: 'select', options: OSTYPES, value: 'l26', help: 'Tunes defaults such as the clock and drivers.' },
+            { name: 'serial0', label: 'Serial console (serial0)', type: 'checkbox', value: true, help: 'A text console beside VNC; its output is kept even when nobody watches.' },
         ] },
         { id: 'disk', title: 'Disk', icon: 'disk', intro: 'The first hard disk (scsi0).', fields: [
             { name: 'nodisk', label: 'No hard disk', type: 'checkbox' },
@@ -101,6 +102,7 @@ export function mount(container) {
         if (v.tags) params.tags = v.tags.split(/[\s,;]+/).filter(Boolean).join(';');
         if (v.onboot) params.onboot = 1;
         if (!v.kvm) params.kvm = 0;
+        if (v.serial0) params.serial0 = 'socket';
         const order = [];
         if (!v.nodisk) {
             const opts = [];
@@ -146,6 +148,7 @@ export function mount(container) {
             row('Disk', v.nodisk ? 'none' : `scsi0 on ${v.storage}, ${v.scsi0} GiB${r.params.scsi0.includes('format=') ? `, ${v.format}` : ''}`),
             row('CPU', `${v.sockets * v.cores || 1} vCPU (${v.sockets} × ${v.cores})${v.cpu ? `, ${v.cpu}` : ''}${v.kvm ? '' : ', no KVM'}`),
             row('Memory', bytes(Number(v.memory) * 1024 * 1024)),
+            row('Consoles', v.serial0 ? 'VNC and serial (serial0)' : 'VNC'),
             row('Network', v.nonet ? 'none' : `${v.model} on ${v.net0}${v.tag ? `, VLAN ${v.tag}` : ''}${v.firewall ? ', firewall' : ''}`),
             row('Boot order', (r.params.boot || '').replace('order=', '').split(';').join(', ') || '–')));
         cli.set(r.method, r.path, r.params);
