@@ -8,6 +8,10 @@ public struct APIResult: Sendable {
     public var total: Int?
     /// Other top-level members next to `data` (the network list's `changes`).
     public var extra: [String: JSON] = [:]
+    /// An answer that is not the JSON envelope (the event stream).
+    public var stream: Response?
+    /// What runs when the request upgrades its connection to a WebSocket (consoles).
+    public var webSocket: (any WebSocketSession)?
     public init(_ data: JSON, total: Int? = nil, extra: [String: JSON] = [:]) {
         self.data = data
         self.total = total

@@ -8,7 +8,7 @@ import VireoCore
 
 /// Serves `/api2/json/...` from the registry with Proxmox's wire behaviour: authentication, CSRF,
 /// parameter merging and validation, permission check, then the handler; errors as Proxmox sends them.
-public struct APIResponder<Context: RequestContext>: HTTPResponder {
+public struct APIResponder<Context: RequestContext>: HTTPResponder, WebSocketUpgrading {
     let registry: APIRegistry
     let services: APIServices
     /// Requests on the root-only local socket act as root@pam (as `pvesh` does on a PVE node).
@@ -50,25 +50,66 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
             return ui?.respond(path: request.uri.path, method: request.method) ?? WebUI.missing()
         }
         let started = ContinuousClock.now
-        let failure: APIFailure
         do {
             return try await handle(request)
-        } catch let error as APIFailure {
-            failure = error
-        } catch let error as VireoError {
-            failure = APIFailure(error)
         } catch {
-            services.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            return await failure(error, path: request.uri.path, started: started).response
+        }
+    }
+
+    /// The answer to a failed call.
+    private func failure(_ error: any Error, path: String, started: ContinuousClock.Instant) async -> APIFailure {
+        let failure: APIFailure
+        switch error {
+        case let error as APIFailure: failure = error
+        case let error as VireoError: failure = APIFailure(error)
+        default:
+            services.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(path)"])
             // The cause stays in the answer (and the log): "internal error" alone helps nobody triage.
             failure = APIFailure(VireoError(.internalError, "internal error: \(error)", underlying: error))
         }
         // Every 401 leaves at the same time after its request came in, whatever failed and however
         // long finding out took: against password guessing and probing for user names.
         if failure.status == 401 { try? await Task.sleep(until: started + services.authFailureDelay) }
-        return failure.response
+        return failure
+    }
+
+    /// What a request resolves to: an answer of its own (the schema, metrics), or a handler's result.
+    private enum Resolution {
+        case response(Response)
+        case result(APIResult)
     }
 
     private func handle(_ request: Request) async throws -> Response {
+        switch try await resolve(request) {
+        case .response(let response): return response
+        case .result(let result):
+            if let stream = result.stream { return stream }
+            var envelope: [String: JSON] = result.extra
+            envelope["data"] = result.data
+            if let total = result.total { envelope["total"] = .int(total) }
+            return Self.jsonResponse(status: .ok, bytes: JSON.object(envelope).serializedBytes())
+        }
+    }
+
+    /// A WebSocket upgrade (`…/vncwebsocket`) goes through everything an ordinary call does
+    /// (credentials, parameters, permission, the handler's ticket check); the handler's session
+    /// then runs on the upgraded connection. A refusal is answered as the call's error.
+    public func webSocketDecision(for head: HTTPRequest) async -> WebSocketDecision {
+        let started = ContinuousClock.now
+        let path = head.path.map { String($0.prefix { $0 != "?" }) } ?? ""
+        do {
+            guard case .result(let result) = try await resolve(Request(head: head, body: .init(buffer: ByteBuffer()))),
+                let session = result.webSocket
+            else { throw APIFailure(status: 400, message: "'\(path)' does not upgrade to a WebSocket") }
+            return .accept(session)
+        } catch {
+            let failure = await failure(error, path: path, started: started)
+            return .refuse(status: failure.status, reason: failure.reasonPhrase, body: failure.bodyBytes)
+        }
+    }
+
+    private func resolve(_ request: Request) async throws -> Resolution {
         let path = request.uri.path
         let method = APIMethod(rawValue: request.method.rawValue)
         let afterPrefix = path.hasPrefix("/api2/") ? path.dropFirst("/api2/".count) : nil
@@ -87,13 +128,13 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
             throw APIFailure(status: 501, message: "method '\(request.method.rawValue)' not available")
         }
         if path == "/api2/openapi.json", method == .get {
-            return Self.jsonResponse(status: .ok, body: openAPI)
+            return .response(Self.jsonResponse(status: .ok, body: openAPI))
         }
         if path == "/metrics", let identity {
             guard method == .get else {
                 throw APIFailure(status: 501, message: "Method '\(method.rawValue) /metrics' not implemented")
             }
-            return try await PrometheusEndpoint.respond(identity: identity, services: services)
+            return .response(try await PrometheusEndpoint.respond(identity: identity, services: services))
         }
         guard format != nil, let apiPath else {
             let message: String =
@@ -142,10 +183,7 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder {
             identity: identity,
             body: streamed ? StreamedBody(contentType: request.headers[.contentType], body: request.body) : nil
         )
-        var envelope: [String: JSON] = result.extra
-        envelope["data"] = result.data
-        if let total = result.total { envelope["total"] = .int(total) }
-        return Self.jsonResponse(status: .ok, bytes: JSON.object(envelope).serializedBytes())
+        return .result(result)
     }
 
     // MARK: - Credentials
@@ -307,15 +345,25 @@ struct APIFailure: Error {
         self.init(status: status, message: error.message, errors: error.parameterErrors, fault: Fault.of(error))
     }
 
-    var response: Response {
+    /// The message's first line, printable ASCII only (the HTTP status line's reason).
+    var reasonPhrase: String {
         let firstLine = message.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        let reason = String(firstLine.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7f }.map(Character.init))
+        return String(firstLine.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7f }.map(Character.init))
+    }
+
+    var bodyBytes: [UInt8] {
+        if emptyBody { return [] }
         var body: [String: JSON] = ["data": .null, "message": .string(message + "\n")]
         if !errors.isEmpty { body["errors"] = .object(errors.mapValues { .string($0) }) }
         body["vireo-fault"] = fault.json
+        return JSON.object(body).serializedBytes()
+    }
+
+    var response: Response {
+        let reason = reasonPhrase
         var response = APIResponder<BasicRequestContext>.jsonResponse(
             status: HTTPResponse.Status(code: status, reasonPhrase: reason),
-            body: emptyBody ? "" : JSON.object(body).serialized()
+            bytes: bodyBytes
         )
         response.headers[.vireoReason] = reason
         return response

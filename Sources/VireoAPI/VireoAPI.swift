@@ -13,6 +13,7 @@ public enum VireoAPI {
         EventEndpoints.register(in: &registry)
         MetricsEndpoints.register(in: &registry)
         DiagnoseEndpoints.register(in: &registry)
+        ConsoleEndpoints.register(in: &registry)
         return registry
     }
 }

@@ -30,7 +30,8 @@ public struct WebUI: Sendable {
         var files = Self.files(under: root, prefix: "", skipping: vendorDirectory == nil ? [] : ["vendor"])
         if let vendorDirectory {
             files.merge(Self.files(under: URL(fileURLWithPath: vendorDirectory), prefix: "vendor/", skipping: [])) {
-                first, _ in first
+                first,
+                _ in first
             }
         }
         files["index.html"] = nil
@@ -59,9 +60,9 @@ public struct WebUI: Sendable {
         return fm.fileExists(atPath: "/usr/share/vireo/ui/index.html") ? "/usr/share/vireo/ui" : nil
     }
 
-    /// True for the paths the UI answers: `/`, `/index.html` and `/ui/…`.
+    /// True for the paths the UI answers: `/`, `/index.html`, `/favicon.ico` and `/ui/…`.
     static func serves(_ path: String) -> Bool {
-        path == "/" || path == "/index.html" || path.hasPrefix("/ui/")
+        path == "/" || path == "/index.html" || path == "/favicon.ico" || path.hasPrefix("/ui/")
     }
 
     func respond(path: String, method: HTTPRequest.Method) -> Response {
@@ -74,6 +75,16 @@ public struct WebUI: Sendable {
             headers[.cacheControl] = "no-cache"
             headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: index)))
+        }
+        if path == "/favicon.ico" {
+            // Browsers ask for it whatever the page links; a 404 would be an error in their console.
+            guard let name = ["img/favicon.ico", "img/favicon.svg"].first(where: { assets[$0] != nil }),
+                let bytes = assets[name]
+            else { return Self.plain(.notFound, "no favicon") }
+            var headers = Self.securityHeaders
+            headers[.contentType] = Self.contentType(of: name)
+            headers[.cacheControl] = "public, max-age=86400"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         // /ui/<hash>/<file>: a page of an earlier daemon asks with its own hash; it gets today's
         // file, uncached, so the new UI never lands in a browser's cache under the old name.
@@ -130,7 +141,8 @@ public struct WebUI: Sendable {
         var files: [String: [UInt8]] = [:]
         while let relative = walker.nextObject() as? String {
             let parts = relative.split(separator: "/")
-            if parts.contains(where: { $0.hasPrefix(".") }) || parts.first.map({ skipping.contains(String($0)) }) == true
+            if parts.contains(where: { $0.hasPrefix(".") })
+                || parts.first.map({ skipping.contains(String($0)) }) == true
             {
                 continue
             }

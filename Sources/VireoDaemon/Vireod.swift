@@ -249,15 +249,15 @@ public struct Vireod: AsyncParsableCommand {
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(secrets.tlsKeyPEM.utf8), format: .pem))
         )
         tls.minimumTLSVersion = .tlsv12
-        let ui = loadUI(logger: logger)
+        let responder = APIResponder<BasicRequestContext>(
+            registry: registry,
+            services: services,
+            localRoot: false,
+            ui: loadUI(logger: logger),
+            servesUI: true
+        )
         let httpsServer = Application(
-            responder: APIResponder<BasicRequestContext>(
-                registry: registry,
-                services: services,
-                localRoot: false,
-                ui: ui,
-                servesUI: true
-            ),
+            responder: responder,
             server: try .tls(
                 .proxmoxHTTP1(
                     limits: ConnectionLimits(
@@ -265,7 +265,8 @@ public struct Vireod: AsyncParsableCommand {
                         bodyTimeout: ConnectionLimits.default.bodyTimeout,
                         idleTimeout: .milliseconds(Int64(idleTimeout * 1000)),
                         perClient: maxConnectionsPerClient
-                    )
+                    ),
+                    webSockets: responder
                 ),
                 tlsConfiguration: tls
             ),

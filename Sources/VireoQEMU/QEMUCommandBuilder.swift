@@ -215,7 +215,11 @@ public struct QEMUCommandBuilder: Sendable {
             guard let value = config["serial\(index)"] else { continue }
             if value == "socket" {
                 let path = Self.serialSocket(runDirectory: environment.runDirectory, vmid: vmid, index: index)
-                argv += ["-chardev", "socket,id=serial\(index),path=\(path),server=on,wait=off"]
+                // The log keeps what the guest printed while nobody was attached (a console's backlog).
+                let log = VMConsoles.serialLog(runDirectory: environment.runDirectory, vmid: vmid, index: index)
+                argv += [
+                    "-chardev", "socket,id=serial\(index),path=\(path),server=on,wait=off,logfile=\(log),logappend=on",
+                ]
             } else if value.hasPrefix("/dev/"), !value.contains(",") {
                 argv += ["-chardev", "serial,id=serial\(index),path=\(value)"]
             } else {

@@ -17,6 +17,8 @@ public final class VMManager: Sendable {
     public let stats = VMProcessStats()
     /// Each running VM's QMP session with the daemon.
     public let sessions = QMPSessions()
+    /// Console grants and sessions (`vncproxy`, `termproxy`, `vncwebsocket`).
+    public let consoles = VMConsoles()
     /// The host's resolver config: cloud-init falls back to its name servers and search domain.
     public let resolvConfPath: String
     /// One guest-agent conversation per VM at a time: the agent's channel takes one client.

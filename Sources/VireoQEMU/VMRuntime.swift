@@ -95,9 +95,13 @@ public struct VMRuntime: Sendable {
         ] {
             try? FileManager.default.removeItem(atPath: stale)
         }
+        // A serial port's log is of this boot only (it outlives a stop, for what the guest said last).
         for index in 0...3 {
             try? FileManager.default.removeItem(
                 atPath: QEMUCommandBuilder.serialSocket(runDirectory: runDirectory, vmid: vmid, index: index)
+            )
+            try? FileManager.default.removeItem(
+                atPath: VMConsoles.serialLog(runDirectory: runDirectory, vmid: vmid, index: index)
             )
         }
         try await plumbing.plug(vmid: vmid, config: config.main, log: log)
@@ -222,6 +226,21 @@ public struct VMRuntime: Sendable {
         guard manager.runningPID(vmid) != nil else { return nil }
         return try? await qmp(vmid, timeout: timeout) { client in
             (try await client.queryStatus().status.rawValue, try await client.queryBlockstats())
+        }
+    }
+
+    /// Sets the VNC password for the next console connection; QEMU refuses it after `seconds`
+    /// (a session already connected stays).
+    public func setVNCPassword(_ vmid: VMID, _ password: String, validFor seconds: Int) async throws {
+        try await running(vmid) { client in
+            try await client.execute(
+                "set_password",
+                arguments: ["protocol": .string("vnc"), "password": .string(password)]
+            )
+            try await client.execute(
+                "expire_password",
+                arguments: ["protocol": .string("vnc"), "time": .string("+\(seconds)")]
+            )
         }
     }
 

@@ -59,7 +59,7 @@ enum AccessEndpoints {
             let denied = APIFailure(status: 401, message: "authentication failure", emptyBody: true)
             guard
                 request.services.access.tickets.verifyVNCTicket(
-                    try p.require("vncticket"),
+                    ConsolePassword.ticket(in: try p.require("vncticket")),
                     authID: authID,
                     path: path,
                     port: p.int("port")
