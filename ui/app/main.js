@@ -146,7 +146,7 @@ function buildShell() {
             h('a', { class: 'brand', href: routes.datacenter() }, h('img', { src: new URL('../img/vireo.svg', import.meta.url).href, alt: '' }), 'Vireo', h('span', { class: 'ver' }, 'VE 9 compatible')),
             searchBtn, h('span', { class: 'spacer' }), conn,
             button('Create VM', () => go('#/create-vm'), { icon: 'plus', kind: 'primary', testid: 'create-vm' }),
-            button('', () => import('./components/help.js').then((m) => m.openHelp()), { icon: 'question', kind: 'ghost', title: 'Keyboard shortcuts (?)' }),
+            helpButton(),
             userMenu.el),
         tree.el,
         h('div', { class: 'drawer-scrim', onclick: () => toggleClass(el, 'drawer-open', false) }),
@@ -158,6 +158,12 @@ function buildShell() {
     scheduleRenewal();
     paint();
     shell = { el, main, tree, tasks, dispose: () => { tree.dispose(); tasks.dispose(); unsubConn(); uninstallKeys(); userMenu.dispose(); } };
+}
+
+function helpButton() {
+    const b = button('', () => import('./components/help.js').then((m) => m.openHelp()), { icon: 'question', kind: 'ghost', title: 'Keyboard shortcuts (?)' });
+    b.classList.add('hide-narrow');
+    return b;
 }
 
 function currentVM() {
