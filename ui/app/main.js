@@ -144,7 +144,7 @@ function buildShell() {
     const el = h('div', { class: 'shell' },
         h('header', { class: 'topbar' }, menuToggle,
             h('a', { class: 'brand', href: routes.datacenter() }, h('img', { src: new URL('../img/vireo.svg', import.meta.url).href, alt: '' }), 'Vireo', h('span', { class: 'ver' }, 'VE 9 compatible')),
-            searchBtn, h('span', { class: 'spacer' }), conn,
+            searchBtn, h('span', { class: 'spacer' }), conn, taskCountButton(tasks),
             button('Create VM', () => go('#/create-vm'), { icon: 'plus', kind: 'primary', testid: 'create-vm' }),
             helpButton(),
             userMenu.el),
@@ -158,6 +158,21 @@ function buildShell() {
     scheduleRenewal();
     paint();
     shell = { el, main, tree, tasks, dispose: () => { tree.dispose(); tasks.dispose(); unsubConn(); uninstallKeys(); userMenu.dispose(); } };
+}
+
+/** The running-task count in the top bar; a click opens the task panel. */
+function taskCountButton(tasks) {
+    const b = h('button', { type: 'button', class: 'btn btn-ghost task-count', 'data-testid': 'topbar-tasks', title: 'Tasks',
+        onclick: () => { tasks.el.classList.remove('collapsed'); tasks.el.classList.add('expanded'); tasks.el.dataset.touched = '1'; localStorage.setItem('vireo.tasks.collapsed', '0'); tasks.el.scrollIntoView({ block: 'nearest' }); } },
+    iconEl('tasks'), h('span', null, '0'));
+    const paint = () => {
+        const n = store.getTasks().filter((t) => !t.endtime && (!t.status || t.status === 'running')).length;
+        b.lastChild.textContent = String(n);
+        b.title = `${n} running task${n === 1 ? '' : 's'}`;
+        b.classList.toggle('busy-tasks', n > 0);
+    };
+    store.subscribe('tasks', paint);
+    return b;
 }
 
 function helpButton() {

@@ -11,9 +11,13 @@ const listeners = { resources: new Set(), tasks: new Set(), pools: new Set(), co
 
 let source = null;
 let pollTimer = null;
+let poolTimer = null;
 let started = false;
 let readyResolve;
-export const ready = new Promise((r) => { readyResolve = r; });
+/** Resolves when the first resource list arrived (renewed for each login). */
+export let ready;
+function resetReady() { ready = new Promise((r) => { readyResolve = r; }); }
+resetReady();
 export const connection = { mode: 'connecting', lastUpdate: 0 };
 
 export function subscribe(topic, fn) {
@@ -143,7 +147,9 @@ function startStream() {
     });
     source.addEventListener('error', () => {
         // Before the first message: the daemon has no stream (or we are not authorised): poll instead.
-        if (!gotMessage) {
+        // A closed source (an HTTP error such as 401 on reconnect) will not retry: polling takes over and
+        // reports a 401 to the login form.
+        if (!gotMessage || source.readyState === EventSource.CLOSED) {
             source.close();
             source = null;
             startPolling();
@@ -159,7 +165,7 @@ export function start() {
     startStream();
     loadPools();
     // Pools change rarely and the stream may not carry them.
-    setInterval(loadPools, 30000);
+    poolTimer = setInterval(loadPools, 30000);
 }
 
 export function stop() {
@@ -167,7 +173,14 @@ export function stop() {
     if (source) source.close();
     source = null;
     clearInterval(pollTimer);
+    clearInterval(poolTimer);
     pollTimer = null;
+    // The next user may see other things.
+    resources.clear();
+    tasks = [];
+    pools = [];
+    connection.mode = 'connecting';
+    resetReady();
 }
 
 export { loadPools as refreshPools };
