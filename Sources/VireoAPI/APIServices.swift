@@ -32,6 +32,8 @@ public struct APIServices: Sendable {
     public let storePath: String?
     /// When this daemon started (seconds since the epoch).
     public let startedAt: Double = Date().timeIntervalSince1970
+    /// The UI's event streams, ended when the daemon stops.
+    public let streams: OpenStreams
     public let logger: Logger
     /// Delay before answering a failed authentication (Proxmox: about 3 s), against password guessing.
     public let authFailureDelay: Duration
@@ -66,6 +68,7 @@ public struct APIServices: Sendable {
         self.store = store
         self.access = access
         self.tasks = tasks
+        self.streams = OpenStreams(signal: tasks.activity)
         self.storage = storage
         self.vms = vms
         self.logger = logger

@@ -14,6 +14,7 @@ public enum VireoAPI {
         MetricsEndpoints.register(in: &registry)
         DiagnoseEndpoints.register(in: &registry)
         ConsoleEndpoints.register(in: &registry)
+        ClusterEventsEndpoint.register(in: &registry)
         return registry
     }
 }

@@ -1,9 +1,12 @@
 import Logging
 import ServiceLifecycle
+import VireoAPI
 import VireoAccess
+import VireoCore
 import VireoFirewall
 import VireoMetrics
 import VireoQEMU
+import VireoStore
 import VireoTasks
 
 // The daemon's long-lived pieces as services of its service group: each starts with the group
@@ -72,5 +75,20 @@ struct MetricsService: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await sampler.run() }
+    }
+}
+
+/// Wakes the UI's event streams on every store write, and ends them when the daemon stops, before
+/// the HTTPS server waits for its open requests (services stop in reverse order).
+struct EventStreamService: Service {
+    let store: any ConfigStore
+    let signal: ChangeSignal
+    let streams: OpenStreams
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            for await _ in store.changes() { signal.bump() }
+        }
+        streams.close()
     }
 }

@@ -159,11 +159,16 @@ public struct Vireod: AsyncParsableCommand {
         let tickets = try TicketAuthority(privateKeyPEM: secrets.ticketKeyPEM, csrfSecret: secrets.csrfSecret)
         let access = AccessControl(store: store, tickets: tickets)
         try await access.bootstrap()
-        let history = EventHistory(directory: paths.dataDir.appendingPathComponent("events").path)
+        // One signal for what the UI's event streams wake on: tasks, QEMU events, store writes.
+        let activity = ChangeSignal()
+        let history = EventHistory(directory: paths.dataDir.appendingPathComponent("events").path, activity: activity)
         history.record(
             HistoryEvent(kind: .daemon, name: "started", message: "vireod started (PID \(getpid()))")
         )
-        let tasks = try TaskRegistry(directory: paths.tasksDir, node: nodeName, logger: logger) { upid, error, fault in
+        let tasks = try TaskRegistry(directory: paths.tasksDir, node: nodeName, logger: logger, activity: activity) {
+            upid,
+            error,
+            fault in
             history.record(
                 HistoryEvent(
                     kind: .task,
@@ -310,6 +315,7 @@ public struct Vireod: AsyncParsableCommand {
                     .init(service: TaskWorkersService(tasks: tasks, grace: .seconds(taskGrace))),
                     .init(service: httpsServer),
                     .init(service: socketServer),
+                    .init(service: EventStreamService(store: store, signal: activity, streams: services.streams)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

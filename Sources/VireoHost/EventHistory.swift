@@ -81,7 +81,11 @@ public final class EventHistory: Sendable {
     /// Lines in each file as last counted, so appends need not read the file.
     private let lineCounts = Mutex<[String: Int]>([:])
 
-    public init(directory: String, nodeLimit: Int = 5000, vmLimit: Int = 500) {
+    /// Bumped on every event (a VM paused, resumed, exited).
+    public let activity: ChangeSignal
+
+    public init(directory: String, nodeLimit: Int = 5000, vmLimit: Int = 500, activity: ChangeSignal = ChangeSignal()) {
+        self.activity = activity
         self.directory = directory
         self.nodeLimit = nodeLimit
         self.vmLimit = vmLimit
@@ -96,6 +100,7 @@ public final class EventHistory: Sendable {
         let line = event.json.serialized() + "\n"
         append(line, to: "node.jsonl", limit: nodeLimit)
         if let vmid = event.vmid { append(line, to: Self.vmFile(vmid), limit: vmLimit) }
+        activity.bump()
     }
 
     /// Events in time order, oldest first: the VM's (or the whole node's), from `since` up to

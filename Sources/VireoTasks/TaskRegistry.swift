@@ -48,7 +48,17 @@ public final class TaskRegistry: Sendable {
     public typealias FailureObserver = @Sendable (UPID, String, Fault) -> Void
     private let onFailure: FailureObserver?
 
-    public init(directory: URL, node: String, logger: Logger, onFailure: FailureObserver? = nil) throws {
+    /// Bumped when a task starts or ends (the UI's event stream wakes on it).
+    public let activity: ChangeSignal
+
+    public init(
+        directory: URL,
+        node: String,
+        logger: Logger,
+        activity: ChangeSignal = ChangeSignal(),
+        onFailure: FailureObserver? = nil
+    ) throws {
+        self.activity = activity
         self.directory = directory
         self.node = node
         self.logger = logger
@@ -106,9 +116,11 @@ public final class TaskRegistry: Sendable {
             }
             log.close()
             await finish(key, status: status)
+            activity.bump()
         }
         state.withLock { $0.handles[key] = handle }
         logger.info("task started", metadata: ["upid": "\(key)"])
+        activity.bump()
         return upid
     }
 
