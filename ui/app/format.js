@@ -7,7 +7,8 @@ export function bytes(n, digits = 1) {
     let v = Number(n);
     let i = 0;
     while (Math.abs(v) >= 1024 && i < UNITS.length - 1) { v /= 1024; i++; }
-    return `${i === 0 ? v : v.toFixed(v >= 100 ? 0 : digits)} ${UNITS[i]}`;
+    if (i === 0) return `${Number.isInteger(v) || Math.abs(v) >= 100 ? Math.round(v) : v.toFixed(digits)} B`;
+    return `${v.toFixed(v >= 100 ? 0 : digits)} ${UNITS[i]}`;
 }
 
 /** Bytes per second as a rate. */

@@ -81,7 +81,7 @@ export function render(content, { vmid, vm, node }) {
     let gone = false;
     async function loadConfig() {
         try {
-            config = await get(`/nodes/${node()}/qemu/${vmid}/config`);
+            config = await get(`/nodes/${node()}/qemu/${vmid}/config`, { current: 1 });
             if (!gone) paintConfig();
         } catch { /* shown by the hardware tab */ }
     }
