@@ -53,10 +53,12 @@ export function createChart({ title, series, format = String, max }) {
         const bottom = 18;
         const pw = W - left - right;
         const ph = H - top - bottom;
-        let top_ = max ? max(rows) : 0;
-        for (const r of rows) for (const s of series) { const v = valueOf(s, r); if (v !== null && v > top_) top_ = v; }
+        // A fixed scale (percentages: 0–100 %) stays unless the data goes beyond it.
+        const fixed = max ? max(rows) : 0;
+        let peak = 0;
+        for (const r of rows) for (const s of series) { const v = valueOf(s, r); if (v !== null && v > peak) peak = v; }
+        let top_ = peak > fixed ? peak * 1.08 : fixed;
         if (!top_) top_ = 1;
-        top_ *= 1.08;
         // Grid and y labels.
         ctx.strokeStyle = c.grid;
         ctx.fillStyle = c.text;

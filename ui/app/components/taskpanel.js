@@ -15,7 +15,8 @@ export function stateCell(task) {
 /** Task columns shared by the panel and the per-object task lists. */
 export function taskColumns({ compact = false } = {}) {
     return [
-        { id: 'starttime', label: 'Start', render: (t) => h('span', { title: dateTime(t.starttime) }, compact ? shortDateTime(t.starttime) : dateTime(t.starttime)), class: 'nowrap', width: '150px' },
+        // Running tasks stay on top when sorted by start time.
+        { id: 'starttime', label: 'Start', sortValue: (t) => (taskState(t) === 'running' ? 1e12 : 0) + (t.starttime || 0), render: (t) => h('span', { title: dateTime(t.starttime) }, compact ? shortDateTime(t.starttime) : dateTime(t.starttime)), class: 'nowrap', width: '150px' },
         { id: 'endtime', label: 'End', render: (t) => (t.endtime ? (compact ? shortDateTime(t.endtime) : dateTime(t.endtime)) : ''), class: 'nowrap col-end', width: '150px' },
         { id: 'node', label: 'Node', class: 'col-node' },
         { id: 'user', label: 'User', class: 'col-user' },
