@@ -77,6 +77,11 @@ public final class MetricsSampler: Sendable {
         let elapsed = ContinuousClock.now - clock
         snapshot.duration = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         state.withLock { $0.latest = snapshot }
+        // A chatty guest's serial log stays bounded (it is the consoles' backlog).
+        let serialLogs = snapshot.vms.filter { $0.status == "running" }.flatMap { vm in
+            (0...3).map { VMConsoles.serialLog(runDirectory: vms.runDirectory, vmid: vm.vmid, index: $0) }
+        }
+        await BlockingPool.shared.run { for path in serialLogs { VMConsoles.trimSerialLog(path: path) } }
         if let database {
             let (node, recorded) = (self.node, snapshot)
             await BlockingPool.shared.run { [logger] in
