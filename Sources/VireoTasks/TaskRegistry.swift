@@ -22,7 +22,6 @@ public final class TaskRegistry: Sendable {
         var records: [String: Record] = [:]
         var order: [String] = []
         var handles: [String: Task<Void, Never>] = [:]
-        var lastStart = 0
         var accepting = true
         /// Tasks running their work now, and those waiting for a worker slot.
         var working = 0
@@ -77,10 +76,14 @@ public final class TaskRegistry: Sendable {
     ) throws -> UPID {
         let upid = try state.withLock { state throws -> UPID in
             guard state.accepting else { throw VireoError(.unavailable, "node is shutting down - task not started") }
-            // Two tasks started in the same second by this process would share a UPID; bump the time.
-            let now = max(Int(Date().timeIntervalSince1970), state.lastStart + 1)
-            state.lastStart = now
-            let upid = try UPID(node: node, pid: pid, pstart: pstart, starttime: now, type: type, id: id, user: user)
+            // The start time is the clock's; only a task that would repeat another's UPID (same
+            // second, type, ID and user) moves a second on, so start times never run ahead.
+            var now = Int(Date().timeIntervalSince1970)
+            var upid = try UPID(node: node, pid: pid, pstart: pstart, starttime: now, type: type, id: id, user: user)
+            while state.records[upid.description] != nil {
+                now += 1
+                upid = try UPID(node: node, pid: pid, pstart: pstart, starttime: now, type: type, id: id, user: user)
+            }
             state.records[upid.description] = Record(upid: upid)
             state.order.append(upid.description)
             return upid

@@ -32,6 +32,14 @@ enum ClusterEndpoints {
             {
                 items.append(.object(NodeStatus.current().resourceFields(node: node, listForm: false)))
             }
+            // As Proxmox: a guest or storage in a pool names it, and each pool the caller may
+            // audit is an entry of its own.
+            let pools = request.access.config.pools.values.sorted { $0.poolid < $1.poolid }
+            let poolOfVM = Dictionary(pools.flatMap { pool in pool.vms.map { ($0, pool.poolid) } }) { first, _ in first }
+            let poolOfStorage = Dictionary(pools.flatMap { pool in pool.storage.map { ($0, pool.poolid) } }) {
+                first,
+                _ in first
+            }
             if type == nil || type == "vm" {
                 for (vmid, config, fields) in try await QEMUEndpoints.listEntries(request) {
                     var entry = fields
@@ -39,7 +47,18 @@ enum ClusterEndpoints {
                     entry["type"] = "qemu"
                     entry["node"] = .string(node)
                     entry["template"] = .flag(config.isTemplate)
+                    if let pool = poolOfVM[vmid.value] { entry["pool"] = .string(pool) }
                     items.append(.object(entry))
+                }
+            }
+            if type == nil {
+                for pool in pools
+                where request.access.permissions.check(
+                    request.identity.authID,
+                    path: "/pool/\(pool.poolid)",
+                    privileges: ["Pool.Audit"]
+                ) {
+                    items.append(["id": .string("pool/\(pool.poolid)"), "type": "pool", "pool": .string(pool.poolid)])
                 }
             }
             if type == nil || type == "storage" {
@@ -53,6 +72,10 @@ enum ClusterEndpoints {
                         "shared": .flag(definition.shared), "status": status.active ? "available" : "unknown",
                         "disk": .int(status.used), "maxdisk": .int(status.total),
                     ])
+                    if let pool = poolOfStorage[definition.id], case .object(var entry) = items.removeLast() {
+                        entry["pool"] = .string(pool)
+                        items.append(.object(entry))
+                    }
                 }
             }
             return .init(.array(items))
