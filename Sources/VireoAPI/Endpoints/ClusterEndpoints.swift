@@ -35,7 +35,8 @@ enum ClusterEndpoints {
             // As Proxmox: a guest or storage in a pool names it, and each pool the caller may
             // audit is an entry of its own.
             let pools = request.access.config.pools.values.sorted { $0.poolid < $1.poolid }
-            let poolOfVM = Dictionary(pools.flatMap { pool in pool.vms.map { ($0, pool.poolid) } }) { first, _ in first }
+            let poolOfVM = Dictionary(pools.flatMap { pool in pool.vms.map { ($0, pool.poolid) } }) { first, _ in first
+            }
             let poolOfStorage = Dictionary(pools.flatMap { pool in pool.storage.map { ($0, pool.poolid) } }) {
                 first,
                 _ in first
