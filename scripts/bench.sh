@@ -62,3 +62,5 @@ echo
 .venv/bin/python scripts/bench_firewall.py "$VIREOD"
 echo
 .venv/bin/python scripts/bench_diagnose.py "$port" "bench@pve!wrk=$secret" bench "$data"
+echo
+.venv/bin/python scripts/bench_ui.py "$port" bench@pve bench-password bench "bench@pve!wrk=$secret"
