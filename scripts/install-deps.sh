@@ -26,7 +26,7 @@ fi
 # The web UI's noVNC and xterm.js, from pinned Debian packages into ui/vendor/ (git-ignored).
 scripts/ui-vendor.sh
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import proxmoxer, requests, pytest, pve_exporter, prometheus_client, selenium' 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import proxmoxer, requests, pytest, pve_exporter, prometheus_client, selenium, websocket' 2>/dev/null; then
     echo "installing the API test clients into .venv"
     python3 -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check -r tests/api/requirements.txt
