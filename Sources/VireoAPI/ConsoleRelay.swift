@@ -2,7 +2,6 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOWebSocket
-import Synchronization
 import VireoCore
 import VireoQEMU
 
@@ -26,93 +25,128 @@ struct ConsoleRelay: WebSocketSession {
             return
         }
         defer { consoles.end(port: port) }
-        let (path, backlog): (String, String?) =
-            switch grant.kind {
-            case .vnc: (VMConsoles.vncSocket(runDirectory: runDirectory, vmid: vmid), nil)
-            case .serial(let index):
-                (
-                    QEMUCommandBuilder.serialSocket(runDirectory: runDirectory, vmid: vmid, index: index),
-                    VMConsoles.serialLog(runDirectory: runDirectory, vmid: vmid, index: index)
-                )
+        let messages = socket.messages
+        switch grant.kind {
+        case .vnc:
+            guard let qemu = await connect(VMConsoles.vncSocket(runDirectory: runDirectory, vmid: vmid), socket) else {
+                return
             }
-        let qemu: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+            await relay(socket, messages, qemu, framed: false, backlog: [])
+        case .serial(let index):
+            // The handshake comes before QEMU is reached: what the guest prints meanwhile is in
+            // its log, so it arrives once, in the backlog.
+            guard let rest = await handshake(socket, messages) else { return }
+            let path = QEMUCommandBuilder.serialSocket(runDirectory: runDirectory, vmid: vmid, index: index)
+            guard let qemu = await connect(path, socket) else { return }
+            // QEMU writes each output both to its log and to us: a moment for what it wrote
+            // before we connected to reach the log, which then becomes the backlog.
+            try? await Task.sleep(for: .milliseconds(50))
+            let backlog = VMConsoles.backlog(path: VMConsoles.serialLog(runDirectory: runDirectory, vmid: vmid, index: index))
+            await relay(socket, messages, qemu, framed: true, backlog: backlog, pendingInput: rest)
+        }
+        await socket.close()
+    }
+
+    /// Reads the `user:ticket` line (within ``handshakeWithin``) and answers `OK`; returns what
+    /// came after the line, or nil when the connection is to end.
+    private func handshake(_ socket: WebSocketIO, _ messages: AsyncStream<ByteBuffer>) async -> [UInt8]? {
+        let line: [UInt8]? = await withTaskGroup(of: [UInt8]?.self) { group in
+            group.addTask {
+                var line: [UInt8] = []
+                for await message in messages {
+                    line += message.readableBytesView
+                    if line.contains(0x0A) { return line }
+                    if line.count > 1024 { return nil }
+                }
+                return nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: Self.handshakeWithin)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let line, let newline = line.firstIndex(of: 0x0A),
+            await verifyTermproxyLine(String(decoding: line[..<newline], as: UTF8.self))
+        else {
+            await socket.close(.policyViolation, reason: "authentication failed")
+            return nil
+        }
+        do { try await socket.send(Array("OK".utf8)) } catch { return nil }
+        return Array(line[(newline + 1)...])
+    }
+
+    private func connect(_ path: String, _ socket: WebSocketIO) async -> NIOAsyncChannel<ByteBuffer, ByteBuffer>? {
         do {
-            qemu = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connect(unixDomainSocketPath: path) { channel in
                     channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel(wrappingChannelSynchronously: channel) }
                 }
         } catch {
             logger.warning("console: cannot reach QEMU", metadata: ["vmid": "\(vmid)", "error": "\(error)"])
             await socket.close(.unexpectedServerError, reason: "cannot connect to the console of VM \(vmid)")
-            return
+            return nil
         }
-        let serial = backlog != nil
+    }
+
+    /// Pumps both ways until either side ends. `framed`: the client's bytes are termproxy
+    /// messages. The backlog goes first; output QEMU had already sent us repeats the backlog's
+    /// end and is sent only past it.
+    private func relay(
+        _ socket: WebSocketIO,
+        _ messages: AsyncStream<ByteBuffer>,
+        _ qemu: NIOAsyncChannel<ByteBuffer, ByteBuffer>,
+        framed: Bool,
+        backlog: [UInt8],
+        pendingInput: [UInt8] = []
+    ) async {
         try? await qemu.executeThenClose { fromQEMU, toQEMU in
-            // Output waits for the handshake (serial) so `OK` comes first, then the backlog.
-            let (opened, open) = AsyncStream.makeStream(of: Void.self)
-            let authenticated = Flag()
-            if !serial { open.finish() }
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    var handshake: [UInt8]? = serial ? [] : nil
                     var input = TermproxyInput()
-                    for await message in socket.messages {
-                        var bytes = Array(message.readableBytesView)
-                        if var line = handshake {
-                            line += bytes
-                            guard let newline = line.firstIndex(of: 0x0A) else {
-                                guard line.count < 1024 else { return }
-                                handshake = line
-                                continue
-                            }
-                            guard await verifyTermproxyLine(String(decoding: line[..<newline], as: UTF8.self)) else {
-                                await socket.close(.policyViolation, reason: "authentication failed")
-                                return
-                            }
-                            handshake = nil
-                            try? await socket.send(Array("OK".utf8))
-                            authenticated.set()
-                            open.finish()
-                            bytes = Array(line[(newline + 1)...])
-                        }
-                        let toSend = serial ? input.feed(bytes).flatMap(\.inputBytes) : bytes
+                    var bytes = pendingInput
+                    var incoming = messages.makeAsyncIterator()
+                    repeat {
+                        let toSend = framed ? input.feed(bytes).flatMap(\.inputBytes) : bytes
                         if !toSend.isEmpty {
                             do { try await toQEMU.write(ByteBuffer(bytes: toSend)) } catch { return }
                         }
-                    }
+                        guard let message = await incoming.next() else { return }
+                        bytes = Array(message.readableBytesView)
+                    } while true
                 }
                 group.addTask {
-                    for await _ in opened {}
-                    guard !Task.isCancelled else { return }
-                    if let backlog {
-                        let earlier = VMConsoles.backlog(path: backlog)
-                        if !earlier.isEmpty { try? await socket.send(earlier) }
-                    }
                     do {
-                        for try await chunk in fromQEMU { try await socket.send(chunk) }
+                        if !backlog.isEmpty { try await socket.send(backlog) }
+                        var output = fromQEMU.makeAsyncIterator()
+                        let waiting = ContinuousClock.now
+                        guard let first = try await output.next() else { return }
+                        var bytes = Array(first.readableBytesView)
+                        // At once means it was already buffered when we looked at the log.
+                        if ContinuousClock.now - waiting < .milliseconds(5) {
+                            bytes.removeFirst(Self.overlap(of: backlog, with: bytes))
+                        }
+                        if !bytes.isEmpty { try await socket.send(bytes) }
+                        while let chunk = try await output.next() { try await socket.send(chunk) }
                     } catch {}
                 }
-                if serial {
-                    group.addTask {
-                        // Unauthenticated connections do not stay.
-                        try? await Task.sleep(for: Self.handshakeWithin)
-                        while authenticated.isSet, !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-                    }
-                }
                 await group.next()
-                open.finish()
                 group.cancelAll()
             }
         }
-        await socket.close()
     }
-}
 
-/// A one-way switch shared by the relay's tasks.
-private final class Flag: Sendable {
-    private let value = Atomic(false)
-    var isSet: Bool { value.load(ordering: .acquiring) }
-    func set() { value.store(true, ordering: .releasing) }
+    /// The length of the longest end of `earlier` that `later` starts with.
+    static func overlap(of earlier: [UInt8], with later: [UInt8]) -> Int {
+        let longest = min(earlier.count, later.count, 8192)
+        for length in stride(from: longest, to: 0, by: -1)
+        where earlier[(earlier.count - length)...].elementsEqual(later[..<length]) {
+            return length
+        }
+        return 0
+    }
 }
 
 /// Proxmox's termproxy client framing, read from a byte stream (message boundaries do not

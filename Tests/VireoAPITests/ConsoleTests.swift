@@ -81,3 +81,12 @@ import VireoCore
         #expect(ended?["data"] == .array([done]))
     }
 }
+
+@Suite struct ConsoleRelayTests {
+    @Test func outputAlreadyInTheBacklogIsNotSentTwice() {
+        let backlog = Array("boot\r\nVIREO-TICK 1\r\n".utf8)
+        #expect(ConsoleRelay.overlap(of: backlog, with: Array("VIREO-TICK 1\r\nnext".utf8)) == 14)
+        #expect(ConsoleRelay.overlap(of: backlog, with: Array("new output".utf8)) == 0)
+        #expect(ConsoleRelay.overlap(of: [], with: Array("x".utf8)) == 0)
+    }
+}

@@ -529,8 +529,6 @@ def test_termproxy_sends_the_backlog_then_live_output_and_takes_input(consoles):
     assert status["exitstatus"] == "OK", status
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: the relay reads QEMU's serial port from the upgrade on and "
-                   "sends it after the backlog, which holds the same output again")
 def test_output_during_the_handshake_arrives_once(consoles):
     """What the guest prints between the upgrade and the `user:ticket` line is in the backlog; it
     must not come a second time as live output."""
