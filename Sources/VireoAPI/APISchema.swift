@@ -36,6 +36,8 @@ public struct EndpointSchema: Sendable {
     public var returns: String
     /// The handler reads the body itself (multipart uploads); the responder checks only the URI.
     public var streamsBody = false
+    /// The answer is a stream of this media type instead of the JSON envelope (the event stream).
+    public var streamedResponse: String?
     /// What only root may send to this endpoint, from ``RootOnlyPolicy/rules`` (set at registration).
     var rootOnly: RootOnlyPolicy.Rule?
     /// Schema parameters the handler does not act on: refused when sent (set at registration).

@@ -38,6 +38,13 @@ enum OpenAPIDocument {
             if APISchema.pveEndpoint(endpoint.method, endpoint.path) == nil {
                 operation["x-vireo-addition"] = true
             }
+            if let media = endpoint.schema.streamedResponse {
+                operation["responses"] = [
+                    "200": ["description": "a stream", "content": .object([media: ["schema": ["type": "string"]]])],
+                    "401": ["description": "No ticket / authentication failed"],
+                ]
+                operation["x-vireo-stream"] = .string(media)
+            }
             if let rule = endpoint.schema.rootOnly {
                 operation["x-vireo-root-only"] = .string("\(rule)")
             }

@@ -53,6 +53,11 @@ class Operation:
         return (self.method, self.path)
 
     @property
+    def streams(self) -> bool:
+        """The answer is an endless stream (the event stream), not the JSON envelope."""
+        return bool(self.raw.get("x-vireo-stream"))
+
+    @property
     def captures(self) -> list[str]:
         return re.findall(r"\{([^}]+)\}", self.path)
 
@@ -266,6 +271,11 @@ def call(session, daemon, op: Operation, values: dict, timeout: float = 60):
     url = daemon.api(path)
     if query:
         url += "?" + urllib.parse.urlencode(query, doseq=True)
+    if op.streams:
+        # Only the head is read: the stream itself does not end.
+        response = session.request(op.method, url, data=body, timeout=timeout, stream=True)
+        response.close()
+        return response
     return session.request(op.method, url, data=body, timeout=timeout)
 
 

@@ -466,6 +466,13 @@ def _walk(env, caller: Caller, capsys) -> None:
             wrong.append(f"{label}: generated parameters {params} refused: {r.text[:300]}")
             counts["wrong"] += 1
             continue
+        if status == 200 and op.streams:
+            if not r.headers.get("content-type", "").startswith(op.raw["x-vireo-stream"]):
+                wrong.append(f"{label}: a stream answered {r.headers.get('content-type')!r}")
+                counts["wrong"] += 1
+            else:
+                counts["allowed as expected"] += 1
+            continue
         if status == 200 and op.method == "GET":
             problems = _list_problems(op, r.json().get("data"), caller, {**ctx, "node": daemon.node})
             if problems:

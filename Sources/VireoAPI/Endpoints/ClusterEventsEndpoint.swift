@@ -25,7 +25,11 @@ enum ClusterEventsEndpoint {
         registry.register(
             .get,
             "/cluster/events",
-            schema: EndpointSchema(parameters: [], permission: .anyUser, returns: "null"),
+            schema: {
+                var schema = EndpointSchema(parameters: [], permission: .anyUser, returns: "null")
+                schema.streamedResponse = "text/event-stream"
+                return schema
+            }(),
             handles: []
         ) { request in
             guard let dispatcher = request.dispatcher else {
