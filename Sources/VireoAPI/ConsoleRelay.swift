@@ -41,7 +41,8 @@ struct ConsoleRelay: WebSocketSession {
             // QEMU writes each output both to its log and to us: a moment for what it wrote
             // before we connected to reach the log, which then becomes the backlog.
             try? await Task.sleep(for: .milliseconds(50))
-            let backlog = VMConsoles.backlog(path: VMConsoles.serialLog(runDirectory: runDirectory, vmid: vmid, index: index))
+            let log = VMConsoles.serialLog(runDirectory: runDirectory, vmid: vmid, index: index)
+            let backlog = VMConsoles.backlog(path: log)
             await relay(socket, messages, qemu, framed: true, backlog: backlog, pendingInput: rest)
         }
         await socket.close()

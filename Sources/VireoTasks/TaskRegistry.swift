@@ -90,38 +90,42 @@ public final class TaskRegistry: Sendable {
         }
         let log = try TaskLog(url: logURL(for: upid))
         let key = upid.description
-        let handle = Task.detached { [self] in
-            var status = "OK"
-            do {
-                await acquireWorker()
-                defer { releaseWorker() }
-                try Task.checkCancellation()
-                try await work(log)
-                if log.warnings > 0 { status = "WARNINGS: \(log.warnings)" }
-            } catch is CancellationError {
-                status = "interrupted by signal"
-            } catch {
-                // One line: the status is a field of the index line (an error may carry a tool's
-                // multi-line output; the log keeps all of it).
-                let text = (error as? VireoError)?.summary ?? "\(error)"
-                let fault = Fault.of(error)
-                log.append("vireo-fault: \(fault)")
-                log.append("TASK ERROR: \(text)")
-                status = Self.oneLine(text)
-                onFailure?(upid, status, fault)
+        // Registered before the work can run: `wait` then always has the handle, whose end is
+        // the task's whole end (its index line written).
+        state.withLock { state in
+            state.handles[key] = Task.detached { [self] in
+                var status = "OK"
+                do {
+                    await acquireWorker()
+                    defer { releaseWorker() }
+                    try Task.checkCancellation()
+                    try await work(log)
+                    if log.warnings > 0 { status = "WARNINGS: \(log.warnings)" }
+                } catch is CancellationError {
+                    status = "interrupted by signal"
+                } catch {
+                    // One line: the status is a field of the index line (an error may carry a tool's
+                    // multi-line output; the log keeps all of it).
+                    let text = (error as? VireoError)?.summary ?? "\(error)"
+                    let fault = Fault.of(error)
+                    log.append("vireo-fault: \(fault)")
+                    log.append("TASK ERROR: \(text)")
+                    status = Self.oneLine(text)
+                    onFailure?(upid, status, fault)
+                }
+                if status == "OK" {
+                    log.append("TASK OK")
+                } else if status.hasPrefix("WARNINGS") {
+                    log.append("TASK \(status)")
+                } else if status == "interrupted by signal" {
+                    log.append("TASK ERROR: interrupted by signal")
+                }
+                log.close()
+                await finish(key, status: status)
+                self.state.withLock { _ = $0.handles.removeValue(forKey: key) }
+                activity.bump()
             }
-            if status == "OK" {
-                log.append("TASK OK")
-            } else if status.hasPrefix("WARNINGS") {
-                log.append("TASK \(status)")
-            } else if status == "interrupted by signal" {
-                log.append("TASK ERROR: interrupted by signal")
-            }
-            log.close()
-            await finish(key, status: status)
-            activity.bump()
         }
-        state.withLock { $0.handles[key] = handle }
         logger.info("task started", metadata: ["upid": "\(key)"])
         activity.bump()
         return upid
@@ -216,7 +220,6 @@ public final class TaskRegistry: Sendable {
             guard state.records[key]?.isRunning == true else { return nil }
             state.records[key]?.endtime = endtime
             state.records[key]?.exitStatus = status
-            state.handles[key] = nil
             return Self.prune(&state)
         }
         guard let pruned else { return }
@@ -233,7 +236,7 @@ public final class TaskRegistry: Sendable {
 
     /// Drops the oldest finished records beyond ``historyLimit`` (with slack, so pruning is rare).
     private static func prune(_ state: inout State) -> [Record] {
-        let finished = state.order.count - state.handles.count
+        let finished = state.order.count - state.order.count { state.records[$0]?.isRunning == true }
         guard finished > historyLimit + historyLimit / 4 else { return [] }
         var excess = finished - historyLimit
         var dropped: [Record] = []
@@ -258,7 +261,11 @@ public final class TaskRegistry: Sendable {
             }
             do {
                 try kept.joined().write(to: temporary, atomically: false, encoding: .utf8)
-                _ = try FileManager.default.replaceItemAt(indexURL, withItemAt: temporary)
+                // rename(2) replaces in one step; FileManager.replaceItemAt left the index unopenable
+                // for the next append here, which then rewrote it with one line.
+                guard rename(temporary.path, indexURL.path) == 0 else {
+                    throw VireoError(.internalError, "rename: \(String(cString: strerror(errno)))")
+                }
             } catch {
                 logger.warning("task index not compacted", metadata: ["error": "\(error)"])
             }
@@ -278,13 +285,15 @@ public final class TaskRegistry: Sendable {
     }
 
     private func appendIndexLocked(_ line: String) {
-        guard let handle = try? FileHandle(forWritingTo: indexURL) else {
-            try? line.write(to: indexURL, atomically: false, encoding: .utf8)
+        // Append only, created when missing: never rewrite what is there.
+        let fd = open(indexURL.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else {
+            logger.warning("task index not written", metadata: ["error": "\(String(cString: strerror(errno)))"])
             return
         }
-        defer { try? handle.close() }
-        _ = try? handle.seekToEnd()
-        try? handle.write(contentsOf: Data(line.utf8))
+        defer { close(fd) }
+        let bytes = Array(line.utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 
     /// Loads finished tasks; tasks with a log but no index line died with the previous daemon.
@@ -316,7 +325,12 @@ public final class TaskRegistry: Sendable {
             order.append(upid.description)
             appendIndex("\(upid.description) \(String(upid.starttime, radix: 16, uppercase: true)) \(status)\n")
         }
-        order.sort { (records[$0]?.upid.starttime ?? 0) < (records[$1]?.upid.starttime ?? 0) }
+        // By start time, and in index order within a second (tasks share seconds; sort is not stable).
+        let position = Dictionary(order.enumerated().map { ($1, $0) }) { first, _ in first }
+        order.sort { a, b in
+            let (ta, tb) = (records[a]?.upid.starttime ?? 0, records[b]?.upid.starttime ?? 0)
+            return ta != tb ? ta < tb : position[a, default: 0] < position[b, default: 0]
+        }
         let pruned = state.withLock { state -> [Record] in
             state.records = records
             state.order = order

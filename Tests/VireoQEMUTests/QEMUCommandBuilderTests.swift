@@ -58,7 +58,9 @@ import VireoTestSupport
                 "-device", "usb-tablet,id=tablet,bus=uhci.0,port=1",
                 "-nographic", "-vga", "none",
                 "-device", "virtio-balloon-pci,id=balloon0,bus=pci.0,addr=0x3",
-                "-chardev", "socket,id=serial0,path=/run/vireo/qemu/100.serial0,server=on,wait=off,logfile=/run/vireo/qemu/100.serial0.log,logappend=on",
+                "-chardev",
+                "socket,id=serial0,path=/run/vireo/qemu/100.serial0,server=on,wait=off"
+                    + ",logfile=/run/vireo/qemu/100.serial0.log,logappend=on",
                 "-device", "isa-serial,chardev=serial0",
                 "-drive",
                 "file=/var/lib/vireo/local/template/iso/vireo-test-guest.iso,if=none,id=drive-ide2,media=cdrom,aio=threads",
