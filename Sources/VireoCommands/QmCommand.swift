@@ -8,7 +8,7 @@ struct QmCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qm",
         abstract:
-            "Virtual machines: list|create|set|config|pending|start|stop|shutdown|reboot|reset|suspend|resume|status|snapshot|listsnapshot|rollback|delsnapshot|clone|template|resize|move-disk|unlink|destroy|showcmd|monitor|terminal."
+            "Virtual machines: list|create|set|config|pending|start|stop|shutdown|reboot|reset|suspend|resume|status|snapshot|listsnapshot|rollback|delsnapshot|clone|template|resize|move-disk|unlink|destroy|showcmd|monitor|terminal|vncproxy."
     )
 
     @Argument(parsing: .captureForPassthrough)
@@ -148,14 +148,27 @@ struct QmCommand: AsyncParsableCommand {
             _ = try await api.call(.put, "\(base)/\(id)/unlink", list.options)
         case "terminal":
             let id = try vmid()
-            try SerialTerminal.attach(path: LocalAPI.runDirectory() + "/qemu/\(id).serial0")
+            let interface = list.take("iface") ?? "serial0"
+            guard ["serial0", "serial1", "serial2", "serial3"].contains(interface) else {
+                throw CLIError("--iface: '\(interface)' is not one of serial0, serial1, serial2, serial3")
+            }
+            try SerialTerminal.attach(path: LocalAPI.runDirectory() + "/qemu/\(id).\(interface)", interface: interface)
+        case "vncproxy":
+            let id = try vmid()
+            // As Proxmox's proxy: the password for this connection comes in LC_PVE_TICKET.
+            if let ticket = ProcessInfo.processInfo.environment["LC_PVE_TICKET"], !ticket.isEmpty {
+                for command in ["set_password vnc \(ticket)", "expire_password vnc +30"] {
+                    _ = try await api.call(.post, "\(base)/\(id)/monitor", [("command", command)])
+                }
+            }
+            try SerialTerminal.vncProxy(path: LocalAPI.runDirectory() + "/qemu/\(id).vnc")
         default:
             throw ValidationError(Self.usage)
         }
     }
 
     static let usage =
-        "usage: vireo qm list|create|set|config|pending|start|stop|shutdown|reboot|reset|suspend|resume|status|snapshot|listsnapshot|rollback|delsnapshot|clone|template|resize|move-disk|unlink|destroy|showcmd|monitor|terminal VMID ..."
+        "usage: vireo qm list|create|set|config|pending|start|stop|shutdown|reboot|reset|suspend|resume|status|snapshot|listsnapshot|rollback|delsnapshot|clone|template|resize|move-disk|unlink|destroy|showcmd|monitor|terminal|vncproxy VMID ..."
 
     /// `qm listsnapshot`: each snapshot under its parent, `current` last, as Proxmox draws it.
     static func snapshotTree(_ data: JSON) -> String {

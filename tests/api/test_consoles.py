@@ -643,3 +643,30 @@ def test_an_unused_grant_expires_and_its_task_fails(consoles, unused_grants):
     for grant in (vnc, serial):
         status, message = consoles.refused(grant)
         assert status == 403 and "used already or has expired" in message, (status, message)
+
+
+def test_qm_vncproxy_pipes_the_vnc_display(consoles):
+    """`qm vncproxy` is what a proxy runs: the VM's VNC stream on stdin/stdout. With a password in
+    LC_PVE_TICKET (as Proxmox's proxy passes it), that password opens the display."""
+    prerequisite(os.access(VIREO, os.X_OK), f"CLI binary {VIREO} (build it, or set VIREO)")
+    env = {k: v for k, v in os.environ.items() if k != "VIREO_RUN_DIR"}
+    env["VIREO_DATA_DIR"] = consoles.daemon.data_dir
+    env["LC_PVE_TICKET"] = "qmvnc123"
+    proc = subprocess.Popen([VIREO, "qm", "vncproxy", str(consoles.guest)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        assert proc.stdout.read(12) == b"RFB 003.008\n", proc.stderr.read1(2000)
+        proc.stdin.write(b"RFB 003.008\n")
+        proc.stdin.flush()
+        count = proc.stdout.read(1)[0]
+        types = proc.stdout.read(count)
+        assert 2 in types, types  # VNC authentication
+        proc.stdin.write(bytes([2]))
+        proc.stdin.flush()
+        challenge = proc.stdout.read(16)
+        proc.stdin.write(vnc_auth_response("qmvnc123", challenge))
+        proc.stdin.flush()
+        assert proc.stdout.read(4) == b"\x00\x00\x00\x00"  # SecurityResult OK
+    finally:
+        proc.kill()
+        proc.wait()
