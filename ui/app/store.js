@@ -159,6 +159,12 @@ function startStream() {
     });
 }
 
+// A page that goes away (reload, navigation) closes its stream itself: left to the browser, the open
+// response keeps one of its six HTTP/1.1 connections to the node busy for about a minute, and after a
+// few reloads every request of the app waits in the browser's queue.
+window.addEventListener('pagehide', () => { if (source) { source.close(); source = null; } });
+window.addEventListener('pageshow', (ev) => { if (ev.persisted && started && !source && !pollTimer) startStream(); });
+
 export function start() {
     if (started) return;
     started = true;
