@@ -92,3 +92,19 @@ struct EventStreamService: Service {
         streams.close()
     }
 }
+
+/// Reaps the orphaned QEMU processes vireod inherits as their subreaper (see ``OrphanReaper``).
+struct OrphanReaperService: Service {
+    let reaper = OrphanReaper()
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                let reaped = reaper.sweep()
+                if !reaped.isEmpty { logger.debug("reaped orphaned QEMU processes", metadata: ["pids": "\(reaped)"]) }
+            }
+        }
+    }
+}

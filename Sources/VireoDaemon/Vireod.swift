@@ -310,6 +310,7 @@ public struct Vireod: AsyncParsableCommand {
                 services: [
                     .init(service: VMEventService(events: events)),
                     .init(service: MetricsService(sampler: metrics)),
+                    .init(service: OrphanReaperService(logger: logger)),
                     .init(service: AccessCacheService(access: access)),
                     .init(service: FirewallWatchService(firewall: firewall, logger: logger)),
                     .init(service: TaskWorkersService(tasks: tasks, grace: .seconds(taskGrace))),

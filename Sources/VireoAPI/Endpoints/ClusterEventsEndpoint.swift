@@ -40,6 +40,8 @@ enum ClusterEventsEndpoint {
             var headers = HTTPFields()
             headers[.contentType] = "text/event-stream; charset=utf-8"
             headers[.cacheControl] = "no-cache"
+            // The stream's connection is not reused afterwards: a browser keeps only six per host.
+            headers[.connection] = "close"
             headers[.server] = "pve-api-daemon/3.0"
             var result = APIResult.null
             result.stream = Response(
