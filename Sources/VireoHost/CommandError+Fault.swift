@@ -7,7 +7,35 @@ extension CommandError: FaultLocating {
         if standardError.contains("No space left on device") || standardError.contains("Disk quota exceeded") {
             return Fault(.storageBackend)
         }
-        return Self.layer(ofTool: executable).map(Fault.init)
+        let tool = Self.wrappedTool(invocation) ?? executable
+        // QEMU that cannot open a drive fails on its virtual disk, not as a process.
+        if tool.split(separator: "/").last?.hasPrefix("qemu-system") == true,
+            standardError.contains("-drive "), standardError.contains("Could not open")
+        {
+            return Fault(.virtualDisk)
+        }
+        return Self.layer(ofTool: tool).map(Fault.init)
+    }
+
+    /// The tool a namespace wrapper ran: `nsenter … -- TOOL …`, `ip netns exec NS TOOL …`.
+    static func wrappedTool(_ invocation: Invocation?) -> String? {
+        guard let invocation else { return nil }
+        let name = invocation.executable.split(separator: "/").last.map(String.init) ?? invocation.executable
+        let arguments = invocation.arguments
+        if name == "nsenter", let separator = arguments.firstIndex(of: "--"), separator + 1 < arguments.count {
+            return arguments[separator + 1]
+        }
+        if name == "ip", arguments.count > 3, arguments[0] == "netns", arguments[1] == "exec" { return arguments[3] }
+        return nil
+    }
+
+    private var invocation: Invocation? {
+        switch self {
+        case .notFound: nil
+        case .failed(let invocation, _, _, _), .signaled(let invocation, _, _), .timedOut(let invocation, _),
+            .launchFailed(let invocation, _):
+            invocation
+        }
     }
 
     /// The layer a host tool works on, by its name (`/usr/bin/qemu-img` → virtual disk).

@@ -24,3 +24,29 @@ import VireoHost
         #expect(Fault.of(wrapped).description == "storage / storage-backend")
     }
 }
+
+@Suite struct WrappedToolFaultTests {
+    @Test func aToolRunInANamespaceIsPlacedByItsOwnName() {
+        let qemu = CommandError.failed(
+            Invocation("nsenter", ["--net=/run/netns/x", "--", "qemu-system-x86_64", "-name", "a"]),
+            exitCode: 1,
+            standardError: "qemu-system-x86_64: -drive file=/x.raw,if=none: Could not open '/x.raw': No such file",
+            standardOutput: ""
+        )
+        #expect(qemu.fault == Fault(.virtualDisk))
+        let nft = CommandError.failed(
+            Invocation("ip", ["netns", "exec", "x", "nft", "-f", "-"]),
+            exitCode: 1,
+            standardError: "Error: syntax error",
+            standardOutput: ""
+        )
+        #expect(nft.fault == Fault(.firewall))
+        let crash = CommandError.failed(
+            Invocation("nsenter", ["--net=/run/netns/x", "--", "qemu-system-x86_64"]),
+            exitCode: 1,
+            standardError: "qemu-system-x86_64: cannot set up guest memory",
+            standardOutput: ""
+        )
+        #expect(crash.fault == Fault(.vmProcess))
+    }
+}

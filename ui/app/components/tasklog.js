@@ -48,7 +48,9 @@ export function openTaskLog(node, upid, { onClose } = {}) {
         const { state, text } = stateBadge(st);
         statusEl.className = `badge ${state === 'ok' ? 'ok' : state === 'running' ? 'pending' : state}`;
         statusEl.dataset.status = state;
-        setText(statusEl, text);
+        // A long error is the log's to show in full: the badge keeps its first line.
+        setText(statusEl, String(text).split('\n')[0]);
+        statusEl.title = String(text);
         stopBtn.disabled = state !== 'running';
         const rows = [
             ['Node', st.node || node], ['User', st.user || info.user], ['Started', dateTime(st.starttime || info.starttime)],

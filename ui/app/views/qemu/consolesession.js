@@ -118,7 +118,9 @@ export function createSession({ node, vmid, kind }) {
         rfb.addEventListener('disconnect', (ev) => {
             rfb = null;
             if (closed) return;
-            if (ev.detail && ev.detail.clean) {
+            const vm = store.vmById(vmid);
+            if (vm && vm.status !== 'running') failed(`VM ${vmid} not running`);
+            else if (ev.detail && ev.detail.clean) {
                 setState('disconnected');
                 showMessage('The console was disconnected.', [button('Reconnect', () => connect(), { icon: 'refresh', kind: 'primary', testid: 'console-reconnect' })]);
             } else failed('the connection was lost');
@@ -162,7 +164,9 @@ export function createSession({ node, vmid, kind }) {
             clearInterval(ping);
             if (ws === socket) ws = null;
             if (closed) return;
-            if (authed) {
+            const vm = store.vmById(vmid);
+            if (vm && vm.status !== 'running') failed(`VM ${vmid} not running`);
+            else if (authed) {
                 setState('disconnected');
                 showMessage('The serial console was disconnected.', [button('Reconnect', () => connect(), { icon: 'refresh', kind: 'primary', testid: 'console-reconnect' })]);
             } else if (!state.startsWith('failed')) failed('the terminal connection was refused');
@@ -219,9 +223,12 @@ export function createSession({ node, vmid, kind }) {
     }
 
     // A VM that starts while its console waits connects by itself.
+    // A console that lost its VM says so (the stop reaches the store a moment after the socket closes).
     const unsubStore = store.subscribe('resources', ({ changed }) => {
-        if (!changed.includes(`qemu/${vmid}`) || !state.startsWith('failed')) return;
+        if (!changed.includes(`qemu/${vmid}`)) return;
         const vm = store.vmById(vmid);
+        if (state === 'disconnected' && vm && vm.status !== 'running') { failed(`VM ${vmid} not running`); return; }
+        if (!state.startsWith('failed')) return;
         if (vm && vm.status === 'running' && /not running/.test(state)) setTimeout(() => { if (!closed && state.startsWith('failed')) connect(); }, 1200);
     });
 
