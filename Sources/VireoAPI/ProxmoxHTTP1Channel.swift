@@ -80,7 +80,9 @@ public struct ProxmoxHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
                 }
             )
             configuration.enablePipelining = false
-            configuration.enableErrorHandling = false
+            // A request NIO cannot parse gets a 400 (before the first request is through, a parse
+            // error would otherwise only fail the upgrade negotiation and drop the connection).
+            configuration.enableErrorHandling = true
             configuration.enableResponseHeaderValidation = false
             configuration.decoderConfiguration = decoderLimits
             let operations = channel.pipeline.syncOperations

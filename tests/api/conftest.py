@@ -427,9 +427,10 @@ def anon_session() -> requests.Session:
     return new_session()
 
 
-def registered_endpoints(root: LocalRoot) -> list[tuple[str, str]]:
+def registered_endpoints(root: LocalRoot, streams: bool = True) -> list[tuple[str, str]]:
     """(method, path) of every endpoint the daemon serves, from its OpenAPI document (which the
-    daemon derives from its endpoint registry)."""
+    daemon derives from its endpoint registry). `streams=False` leaves out the endless answers
+    (the event stream, `x-vireo-stream`), which a client reading whole answers would wait out."""
     conn = _UnixHTTPConnection(root.socket_path)
     try:
         conn.request("GET", "/api2/openapi.json")
@@ -440,7 +441,8 @@ def registered_endpoints(root: LocalRoot) -> list[tuple[str, str]]:
     found = [
         (method.upper(), path[len("/api2/json"):])
         for path, operations in document["paths"].items()
-        for method in operations
+        for method, operation in operations.items()
+        if streams or not operation.get("x-vireo-stream")
     ]
     assert found, "the daemon's OpenAPI document lists no endpoints"
     return sorted(set(found))
