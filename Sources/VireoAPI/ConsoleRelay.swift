@@ -42,7 +42,7 @@ struct ConsoleRelay: WebSocketSession {
             // before we connected to reach the log, which then becomes the backlog.
             try? await Task.sleep(for: .milliseconds(50))
             let log = VMConsoles.serialLog(runDirectory: runDirectory, vmid: vmid, index: index)
-            let backlog = VMConsoles.backlog(path: log)
+            let backlog = await BlockingPool.shared.run { VMConsoles.backlog(path: log) }
             await relay(socket, messages, qemu, framed: true, backlog: backlog, pendingInput: rest)
         }
         await socket.close()

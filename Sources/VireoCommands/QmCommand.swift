@@ -157,6 +157,10 @@ struct QmCommand: AsyncParsableCommand {
             let id = try vmid()
             // As Proxmox's proxy: the password for this connection comes in LC_PVE_TICKET.
             if let ticket = ProcessInfo.processInfo.environment["LC_PVE_TICKET"], !ticket.isEmpty {
+                // It becomes a word of a monitor command line: printable, no blanks.
+                guard ticket.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) else {
+                    throw CLIError("LC_PVE_TICKET: only printable characters without blanks")
+                }
                 for command in ["set_password vnc \(ticket)", "expire_password vnc +30"] {
                     _ = try await api.call(.post, "\(base)/\(id)/monitor", [("command", command)])
                 }

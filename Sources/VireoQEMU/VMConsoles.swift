@@ -80,9 +80,10 @@ public final class VMConsoles: Sendable {
         }
     }
 
-    /// The session on `port` is over.
+    /// The session on `port` is over, or its grant is withdrawn before use (the port is free again).
     public func end(port: Int) {
         let waiting = state.withLock { state in
+            state.pending[port] = nil
             state.active.remove(port)
             return state.waiters.removeValue(forKey: port) ?? []
         }

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from ui_fixtures import browser, ui  # noqa: F401  (pytest fixtures)
-from ui_helpers import ContainedNode, confirm_dialog, set_field, wait_task, wait_toast
+from ui_helpers import confirm_dialog, contained_node, set_field, wait_task, wait_toast
 
 BRIDGE = "vmbr7"
 CIDR = "10.77.0.1/24"
@@ -18,12 +18,8 @@ CIDR = "10.77.0.1/24"
 
 @pytest.fixture(scope="module")
 def node():
-    n = ContainedNode(bridge="vmbr0")
-    try:
+    with contained_node() as n:
         yield n
-    finally:
-        errors = n.stop()
-        assert not errors, errors
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from ui_fixtures import browser, ui  # noqa: F401  (pytest fixtures)
-from ui_helpers import (READY, ContainedNode, attr_of, confirm_dialog, create_vm, destroy_vm, goto, put_guest_iso,
+from ui_helpers import (READY, contained_node, attr_of, confirm_dialog, create_vm, destroy_vm, goto, put_guest_iso,
                         set_field, start_vm, text_of, tree_row, vm_status, wait_guest_ready, wait_task, wait_toast,
                         wait_tree_status)
 from vm_fixtures import ISO_NAME, guest_iso  # noqa: F401
@@ -36,15 +36,11 @@ LIT_PIXELS = """
 
 @pytest.fixture(scope="module")
 def node(guest_iso):  # noqa: F811
-    n = ContainedNode(bridge="vmbr0")
-    try:
+    with contained_node() as n:
         n.iso = put_guest_iso(n.root, guest_iso, n.cleanup)
         n.guest = None  # VMID of the test guest once made
         n.guest_ready = False  # it printed its ready marker since it last started
         yield n
-    finally:
-        errors = n.stop()
-        assert not errors, errors
 
 
 @pytest.fixture

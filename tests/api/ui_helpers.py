@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from contextlib import contextmanager
 
 from conftest import Cleanup, LocalRoot, User, create_user, prerequisite, start_daemon, stop_daemon
 from vm_fixtures import ISO_NAME, kill_vm_processes
@@ -118,6 +119,17 @@ def _remove(path: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # A contained node: vireod with --netns, so bridges it applies and taps of its VMs live in a
 # namespace of their own, never in the host's
+
+
+@contextmanager
+def contained_node(bridge: str | None = "vmbr0"):
+    """A `ContainedNode` for a module's tests; stopped (and checked clean) afterwards."""
+    n = ContainedNode(bridge=bridge)
+    try:
+        yield n
+    finally:
+        errors = n.stop()
+        assert not errors, errors
 
 
 class ContainedNode:

@@ -2,6 +2,7 @@
 // waits for the next start, the new value highlighted with the old one struck through (as Proxmox does).
 import { h, iconEl, button } from '../../dom.js';
 import { get } from '../../api.js';
+import * as store from '../../store.js';
 import { notice } from '../../components/widgets.js';
 
 /** pending entries → {key: {value, pending, delete}} */
@@ -74,6 +75,21 @@ export function pendingLoader(path, paint, errorSlot) {
     };
     load.stop = () => { gone = true; };
     return load;
+}
+
+/** Keeps a grid of the VM's config with its pending changes current: loads `…/pending`, shows the
+ *  pending notice and the rows, and reloads when a task of the VM ends. `onConfig(cfg)` comes first,
+ *  so `rows()` sees the new config. Returns `{ load, stop }`. */
+export function followPending({ node, vmid, grid, rows, noticeSlot, errorSlot, running, onConfig }) {
+    const paint = (cfg) => {
+        onConfig(cfg);
+        noticeSlot.replaceChildren(pendingNotice(cfg, running()) || '');
+        grid.update(rows(), cfg);
+    };
+    const load = pendingLoader(`/nodes/${node()}/qemu/${vmid}/pending`, paint, errorSlot);
+    load();
+    const unsub = store.onTaskEnd(() => load(), vmid);
+    return { load, stop() { load.stop(); unsub(); } };
 }
 
 export function rowButton(label, icon, fn, testid, kind) {

@@ -1,10 +1,9 @@
 // Hardware: memory, processors, disks (add, resize, move, detach), CD/DVD with ISO, NICs with bridge and
 // firewall flag, serial ports; pending changes highlighted until the next start.
 import { h, button } from '../../dom.js';
-import * as store from '../../store.js';
 import { openFormDialog, confirm } from '../../components/dialog.js';
 import { run } from '../../actions.js';
-import { configGrid, pendingLoader, effective, hasPending, pendingNotice } from './configgrid.js';
+import { configGrid, followPending, effective, hasPending } from './configgrid.js';
 import { storagesFor, isoImages, bridges, formatsFor, isoLabel } from './pickers.js';
 import { bytes, parsePropertyString, buildPropertyString, parseSize } from '../../format.js';
 import { pageTitle } from '../../components/widgets.js';
@@ -327,15 +326,10 @@ export function render(content, { vmid, vm, node }) {
         return out;
     }
 
-    function paint(next) {
-        cfg = next;
-        const r = vm();
-        noticeSlot.replaceChildren(pendingNotice(cfg, r && r.status === 'running') || '');
-        grid.update(rows(), cfg);
-    }
-
-    const load = pendingLoader(`/nodes/${node()}/qemu/${vmid}/pending`, paint, errorSlot);
-    load();
-    const unsubs = [store.onTaskEnd(() => load(), vmid)];
-    return () => { load.stop(); unsubs.forEach((u) => u()); document.removeEventListener('mousedown', outside); };
+    const { load, stop } = followPending({
+        node, vmid, grid, rows, noticeSlot, errorSlot,
+        running: () => { const r = vm(); return Boolean(r && r.status === 'running'); },
+        onConfig: (next) => { cfg = next; },
+    });
+    return () => { stop(); document.removeEventListener('mousedown', outside); };
 }

@@ -1,8 +1,7 @@
 // Options: name, start at boot, OS type, boot order, tags, protection and the smaller switches.
 import { h, button, iconEl } from '../../dom.js';
-import * as store from '../../store.js';
 import { openFormDialog } from '../../components/dialog.js';
-import { configGrid, pendingLoader, effective, hasPending, pendingNotice } from './configgrid.js';
+import { configGrid, followPending, effective, hasPending } from './configgrid.js';
 import { parsePropertyString, splitTags } from '../../format.js';
 import { pageTitle } from '../../components/widgets.js';
 import { run } from '../../actions.js';
@@ -98,14 +97,10 @@ export function render(content, { vmid, vm, node }) {
         });
     }
 
-    function paint(next) {
-        cfg = next;
-        const r = vm();
-        noticeSlot.replaceChildren(pendingNotice(cfg, r && r.status === 'running') || '');
-        grid.update(rows(), cfg);
-    }
-    const load = pendingLoader(`/nodes/${node()}/qemu/${vmid}/pending`, paint, errorSlot);
-    load();
-    const unsub = store.onTaskEnd(() => load(), vmid);
-    return () => { load.stop(); unsub(); };
+    const { load, stop } = followPending({
+        node, vmid, grid, rows, noticeSlot, errorSlot,
+        running: () => { const r = vm(); return Boolean(r && r.status === 'running'); },
+        onConfig: (next) => { cfg = next; },
+    });
+    return stop;
 }
