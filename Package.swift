@@ -77,7 +77,13 @@ let package = Package(
         ),
         .target(
             name: "VireoStore",
-            dependencies: ["VireoCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "VireoCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: strict
         ),
         .target(name: "CProcessControl"),

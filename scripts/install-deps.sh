@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libpam0g-dev libsqlite3-dev libcrypt-dev python3-venv curl wrk bc sqlite3 openssl qemu-utils qemu-system-x86 btrfs-progs util-linux e2fsprogs fdisk mmdebstrap extlinux xorriso isolinux syslinux-common cpio socat iproute2 iputils-ping gdisk smartmontools lvm2 nfs-common smbclient open-iscsi systemd-journal-remote openssh-client nftables procps librrd-dev pkg-config esbuild chromium chromium-driver)
+packages=(libpam0g-dev libsqlite3-dev libcrypt-dev python3-venv curl wrk bc sqlite3 openssl qemu-utils qemu-system-x86 btrfs-progs util-linux e2fsprogs fdisk mmdebstrap extlinux xorriso isolinux syslinux-common cpio socat iproute2 iputils-ping gdisk smartmontools lvm2 nfs-common smbclient open-iscsi systemd-journal-remote openssh-client nftables procps librrd-dev pkg-config esbuild chromium chromium-driver etcd-server etcd-client)
 # The guest build scripts fetch packages with `apt-get download`: apt must know the archive.
 updated=0
 if ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null; then
@@ -21,6 +21,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     [ "$updated" = 1 ] || apt-get update -qq
     apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# vireod runs its own etcd member once the node is in a cluster (pvecm create/add): the
+# distribution's etcd service, which Debian enables on 2379, would take its port.
+if [ -d /run/systemd/system ] && systemctl is-enabled --quiet etcd 2>/dev/null; then
+    systemctl disable --now etcd >/dev/null 2>&1 || true
 fi
 
 # The web UI's noVNC and xterm.js, from pinned Debian packages into ui/vendor/ (git-ignored).

@@ -17,19 +17,39 @@ public struct ConfigChangeStream: AsyncSequence, Sendable {
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let feed: ChangeFeed
-        var cursor: Int64
+        var cursor: FeedCursor
 
         public mutating func next() async -> ConfigChangeEvent? {
             guard let event = await feed.next(after: cursor) else { return nil }
             switch event {
-            case .changed(let change): cursor = change.version
-            case .lost(let through): cursor = through
+            case .changed(let change):
+                cursor =
+                    change.version == cursor.version
+                    ? FeedCursor(version: cursor.version, deliveredAtVersion: cursor.deliveredAtVersion + 1)
+                    : FeedCursor(version: change.version, deliveredAtVersion: 1)
+            case .lost(let through): cursor = FeedCursor(after: through)
             }
             return event
         }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(feed: feed, cursor: after) }
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(feed: feed, cursor: FeedCursor(after: after)) }
+}
+
+/// Where a subscriber is: past `version`, of whose changes it has seen the first
+/// `deliveredAtVersion`. One version may carry several changes (an etcd transaction commits all
+/// its keys at one revision).
+struct FeedCursor: Sendable {
+    var version: Int64
+    var deliveredAtVersion: Int
+
+    init(version: Int64, deliveredAtVersion: Int) {
+        self.version = version
+        self.deliveredAtVersion = deliveredAtVersion
+    }
+
+    /// Past every change of `version`.
+    init(after version: Int64) { self.init(version: version, deliveredAtVersion: .max) }
 }
 
 /// The committed changes of a store, kept in a bounded history that subscribers read at their own
@@ -43,6 +63,8 @@ public final class ChangeFeed: Sendable {
         var newest: Int64
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter = 0
+        /// Bumped by every publish and forget: a waiter that saw an older one has news.
+        var generation = 0
     }
     private let state: Mutex<State>
     private let capacity: Int
@@ -65,10 +87,15 @@ public final class ChangeFeed: Sendable {
                 state.history.append(change)
                 state.newest = max(state.newest, change.version)
             }
+            state.generation += 1
             if state.history.count > capacity * 2 {
                 let dropped = state.history.count - capacity
                 state.forgottenThrough = state.history[dropped - 1].version
+                // A version's changes go together, so none is half forgotten.
                 state.history.removeFirst(dropped)
+                while let first = state.history.first, first.version <= state.forgottenThrough {
+                    state.history.removeFirst()
+                }
             }
             defer { state.waiters = [:] }
             return Array(state.waiters.values)
@@ -76,13 +103,30 @@ public final class ChangeFeed: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// Marks every change up to `version` as possibly missed (a backend whose own source of
+    /// changes broke off, as an etcd watch resuming from a compacted revision): subscribers
+    /// behind it get `.lost` and re-read.
+    public func forget(through version: Int64) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard version > state.forgottenThrough else { return [] }
+            state.forgottenThrough = version
+            state.newest = max(state.newest, version)
+            state.history.removeAll { $0.version <= version }
+            state.generation += 1
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// The newest version published or forgotten.
+    public var newestVersion: Int64 { state.withLock { $0.newest } }
+
     /// The first event after `cursor`, waiting for one; nil when the task is cancelled.
-    func next(after cursor: Int64) async -> ConfigChangeEvent? {
+    func next(after cursor: FeedCursor) async -> ConfigChangeEvent? {
         while !Task.isCancelled {
-            let ready: ConfigChangeEvent? = state.withLock { state in
-                if cursor < state.forgottenThrough { return .lost(through: state.forgottenThrough) }
-                // History is in version order: the first change newer than the cursor is next.
-                return state.history.first { $0.version > cursor }.map { .changed($0) }
+            let (ready, seen): (ConfigChangeEvent?, Int) = state.withLock { state in
+                (Self.event(after: cursor, in: state), state.generation)
             }
             if let ready { return ready }
             let id = state.withLock { state -> Int in
@@ -93,7 +137,7 @@ public final class ChangeFeed: Sendable {
                 await withCheckedContinuation { continuation in
                     let resumeNow = state.withLock { state -> Bool in
                         // A change may have landed since the check above.
-                        if Task.isCancelled || state.newest > cursor || cursor < state.forgottenThrough { return true }
+                        if Task.isCancelled || state.generation != seen { return true }
                         state.waiters[id] = continuation
                         return false
                     }
@@ -103,6 +147,29 @@ public final class ChangeFeed: Sendable {
                 let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
                 waiter?.resume()
             }
+        }
+        return nil
+    }
+
+    private static func event(after cursor: FeedCursor, in state: State) -> ConfigChangeEvent? {
+        // A cursor part-way through the newest forgotten version may have missed the rest of it.
+        if cursor.version < state.forgottenThrough
+            || (cursor.version == state.forgottenThrough && cursor.deliveredAtVersion != .max)
+        {
+            return .lost(through: state.forgottenThrough)
+        }
+        // History is in version order: binary-search the cursor's version, then step past the
+        // changes of that version already delivered.
+        var low = 0
+        var high = state.history.count
+        while low < high {
+            let middle = (low + high) / 2
+            if state.history[middle].version < cursor.version { low = middle + 1 } else { high = middle }
+        }
+        var seenAtCursor = 0
+        for change in state.history[low...] {
+            if change.version > cursor.version || seenAtCursor == cursor.deliveredAtVersion { return .changed(change) }
+            seenAtCursor += 1
         }
         return nil
     }

@@ -3,17 +3,40 @@ import Testing
 import VireoCore
 import VireoStore
 
-/// A config store backend under test, made fresh in its own temp directory.
+/// A config store backend under test, made fresh in its own temp directory (and, for etcd, with
+/// its own etcd member), torn down after the test also when it fails.
 struct StoreBackend: CustomStringConvertible, Sendable {
     let description: String
-    let make: @Sendable (_ directory: URL, _ changeHistory: Int) throws -> any ConfigStore
+    /// The shortest lease the backend grants (etcd counts whole seconds).
+    let shortLease: Duration
+    let run:
+        @Sendable (_ directory: URL, _ changeHistory: Int, _ body: (any ConfigStore) async throws -> Void) async throws
+            -> Void
 
-    /// Every backend the conformance suite runs against. The etcd backend joins this list.
-    static let all: [StoreBackend] = [
-        StoreBackend(description: "sqlite") { directory, history in
+    static let sqlite = StoreBackend(description: "sqlite", shortLease: .milliseconds(50)) { directory, history, body in
+        try await body(
             try SQLiteConfigStore(path: directory.appendingPathComponent("config.db").path, changeHistory: history)
+        )
+    }
+
+    static let etcd = StoreBackend(description: "etcd", shortLease: .seconds(1)) { _, history, body in
+        try await EtcdTestServer.with { server in
+            let store = try await EtcdConfigStore.open(
+                server.connection,
+                options: .init(prefix: "/conformance/", changeHistory: history)
+            )
+            do {
+                try await body(store)
+                await store.close()
+            } catch {
+                await store.close()
+                throw error
+            }
         }
-    ]
+    }
+
+    /// Every backend the conformance suite runs against: etcd when installed (always in CI).
+    static let all: [StoreBackend] = EtcdTestServer.available ? [sqlite, etcd] : [sqlite]
 }
 
 /// What every `ConfigStore` backend must do, the same for each: compare-and-swap, listings,
@@ -28,7 +51,7 @@ struct StoreBackend: CustomStringConvertible, Sendable {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vireo-conf-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        try await body(try backend.make(directory, changeHistory))
+        try await backend.run(directory, changeHistory, body)
     }
 
     @Test(arguments: StoreBackend.all) func readsBackWhatWasWrittenWithItsDigest(_ backend: StoreBackend) async throws {
@@ -211,8 +234,8 @@ struct StoreBackend: CustomStringConvertible, Sendable {
 
     @Test(arguments: StoreBackend.all) func aHolderWhoseLeaseExpiredCannotWrite(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store in
-            let stale = try #require(try await store.acquireLock("vm-100", holder: "node-a", ttl: .milliseconds(50)))
-            try await Task.sleep(for: .milliseconds(120))
+            let stale = try #require(try await store.acquireLock("vm-100", holder: "node-a", ttl: backend.shortLease))
+            try await Task.sleep(for: backend.shortLease * 2.5)
             // The lease expired: another holder takes the lock; the first one is fenced out.
             let fresh = try #require(try await store.acquireLock("vm-100", holder: "node-b", ttl: .seconds(30)))
             await #expect(throws: VireoError.self) {
