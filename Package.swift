@@ -86,6 +86,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "VireoCluster",
+            dependencies: [
+                "VireoCore", "VireoHost", "VireoStore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strict
+        ),
         .target(name: "CProcessControl"),
         .target(
             name: "VireoDiagnose",
@@ -127,7 +137,7 @@ let package = Package(
             name: "VireoAPI",
             dependencies: [
                 "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage", "VireoQEMU",
-                "VireoNetwork", "VireoFirewall", "VireoMetrics", "VireoDiagnose", "NFTables", "QMP",
+                "VireoNetwork", "VireoFirewall", "VireoMetrics", "VireoDiagnose", "VireoCluster", "NFTables", "QMP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -158,7 +168,8 @@ let package = Package(
             name: "VireoDaemon",
             dependencies: [
                 "VireoCore", "VireoHost", "VireoStore", "VireoAccess", "VireoTasks", "VireoStorage", "VireoQEMU",
-                "VireoAPI", "VireoNetwork", "VireoFirewall", "VireoMetrics", "VireoDiagnose", "CProcessControl",
+                "VireoAPI", "VireoNetwork", "VireoFirewall", "VireoMetrics", "VireoDiagnose", "VireoCluster",
+                "CProcessControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

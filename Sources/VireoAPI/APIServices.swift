@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import VireoAccess
+public import VireoCluster
 public import VireoFirewall
 public import VireoHost
 public import VireoMetrics
@@ -37,6 +38,8 @@ public struct APIServices: Sendable {
     public let logger: Logger
     /// Delay before answering a failed authentication (Proxmox: about 3 s), against password guessing.
     public let authFailureDelay: Duration
+    /// This node's cluster membership (standalone in unit tests).
+    public let cluster: ClusterNode
 
     public init(
         node: String,
@@ -51,8 +54,10 @@ public struct APIServices: Sendable {
         metrics: MetricsSampler? = nil,
         storePath: String? = nil,
         logger: Logger,
-        authFailureDelay: Duration = .seconds(3)
+        authFailureDelay: Duration = .seconds(3),
+        cluster: ClusterNode? = nil
     ) {
+        self.cluster = cluster ?? .standalone(node: node)
         self.network =
             network
             ?? NodeNetworkConfig(

@@ -4,6 +4,7 @@ public enum VireoAPI {
         var registry = APIRegistry()
         NodeEndpoints.register(in: &registry)
         ClusterEndpoints.register(in: &registry)
+        ClusterConfigEndpoints.register(in: &registry)
         AccessEndpoints.register(in: &registry)
         PoolEndpoints.register(in: &registry)
         StorageEndpoints.register(in: &registry)

@@ -9,7 +9,7 @@ public struct VireoCommand: AsyncParsableCommand {
         abstract: "Vireo command-line interface.",
         subcommands: [
             APICommand.self, PveumCommand.self, PvesmCommand.self, QmCommand.self, PveFirewallCommand.self,
-            DiagnoseCommand.self,
+            DiagnoseCommand.self, PvecmCommand.self,
         ]
     )
 
@@ -18,6 +18,7 @@ public struct VireoCommand: AsyncParsableCommand {
     /// Names this binary answers to, and the subcommand each stands for.
     static let personalities: [String: String] = [
         "pvesh": "api", "pveum": "pveum", "pvesm": "pvesm", "qm": "qm", "pve-firewall": "pve-firewall",
+        "pvecm": "pvecm",
     ]
 
     /// Entry point: dispatches on the name the binary was called by, then runs.

@@ -2,8 +2,10 @@ import Logging
 import ServiceLifecycle
 import VireoAPI
 import VireoAccess
+import VireoCluster
 import VireoCore
 import VireoFirewall
+import VireoHost
 import VireoMetrics
 import VireoQEMU
 import VireoStore
@@ -104,6 +106,38 @@ struct OrphanReaperService: Service {
                 try? await Task.sleep(for: .seconds(5))
                 let reaped = reaper.sweep()
                 if !reaped.isEmpty { logger.debug("reaped orphaned QEMU processes", metadata: ["pids": "\(reaped)"]) }
+            }
+        }
+    }
+}
+
+/// A cluster node's etcd member and store: the member is restarted should it exit; on shutdown
+/// (after every other service) the store closes and the member stops. Nothing on a standalone node.
+struct ClusterStoreService: Service {
+    let member: EtcdMember?
+    let store: EtcdConfigStore?
+
+    func run() async throws {
+        // A service that returns early stops the group: a standalone node's waits for the end.
+        guard let member else { return try await gracefulShutdown() }
+        await cancelWhenGracefulShutdown { await member.supervise() }
+        await store?.close()
+        await member.stop()
+    }
+}
+
+/// Publishes this node's status to the cluster and follows the others' (nothing when standalone).
+struct ClusterStatusService: Service {
+    let cluster: ClusterNode
+
+    func run() async throws {
+        guard let board = cluster.board, let local = cluster.local else { return try await gracefulShutdown() }
+        await cancelWhenGracefulShutdown {
+            await board.run {
+                var fields = NodeStatus.current().resourceFields(node: cluster.node, listForm: true)
+                fields["ip"] = .string(local.address)
+                fields["nodeid"] = .int(local.nodeid)
+                return .object(fields)
             }
         }
     }

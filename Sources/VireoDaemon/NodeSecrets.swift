@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SwiftASN1
 import VireoAccess
+import VireoCluster
 import VireoStore
 import X509
 
@@ -14,11 +15,26 @@ struct NodeSecrets {
     let ticketKeyPEM: String
     let csrfSecret: String
 
-    static func loadOrCreate(store: any ConfigStore, node: String, logger: Logger) async throws -> NodeSecrets {
+    /// In a cluster the node's certificate is signed by the cluster CA (`addresses` are its
+    /// names); standalone it is self-signed.
+    static func loadOrCreate(
+        store: any ConfigStore,
+        node: String,
+        addresses: [String] = [],
+        logger: Logger
+    ) async throws -> NodeSecrets {
         let certPath = "nodes/\(node)/pve-ssl.pem"
         let keyPath = "nodes/\(node)/pve-ssl.key"
         if try await store.read(keyPath) == nil {
-            let (cert, key) = try makeCertificate(node: node)
+            let (cert, key): (String, String)
+            if let caCertificate = try await store.read("pve-root-ca.pem"),
+                let caKey = try await store.read("priv/pve-root-ca.key")
+            {
+                (cert, key) = try ClusterCA(certificatePEM: caCertificate.content, keyPEM: caKey.content)
+                    .issue(node: node, addresses: addresses)
+            } else {
+                (cert, key) = try makeCertificate(node: node)
+            }
             try await store.write(keyPath, content: key, condition: .absent)
             try await store.write(certPath, content: cert, condition: .any)
             logger.info("node certificate created", metadata: ["node": "\(node)"])

@@ -10,6 +10,7 @@ import Synchronization
 import UnixSignals
 import VireoAPI
 import VireoAccess
+import VireoCluster
 import VireoCore
 import VireoFirewall
 import VireoHost
@@ -92,6 +93,12 @@ public struct Vireod: AsyncParsableCommand {
     )
     var uiVendorDir: String?
 
+    @Option(
+        help:
+            "The address other cluster nodes reach this node on (its API and etcd member). Default: the --listen address, or the host name's address when listening on all."
+    )
+    var clusterAddress: String?
+
     @Option(help: .hidden)
     var clockOffset: Int = 0
 
@@ -153,9 +160,44 @@ public struct Vireod: AsyncParsableCommand {
             }
             logger.notice("host networking in network namespace", metadata: ["netns": "\(name)"])
         }
-        let store = try SQLiteConfigStore(path: paths.storeFile.path)
-        for suffix in ["-wal", "-shm"] { report(try PrivateFiles.file(paths.storeFile.path + suffix, create: false)) }
-        let secrets = try await NodeSecrets.loadOrCreate(store: store, node: nodeName, logger: logger)
+        // A cluster node runs its etcd member and keeps the tree there; a standalone node in SQLite.
+        let clusterFiles = ClusterLocalConfig.Files(dataDir: paths.dataDir)
+        let clusterConfig = try ClusterLocalConfig.load(clusterFiles)
+        let address = clusterConfig?.address ?? clusterAddress ?? Self.defaultClusterAddress(listenHost: host)
+        var etcdMember: EtcdMember?
+        var etcdStore: EtcdConfigStore?
+        let store: any ConfigStore
+        if let clusterConfig {
+            let member = EtcdMember(config: clusterConfig, files: clusterFiles, logger: logger)
+            try await member.start()
+            etcdMember = member
+            let opened = try await EtcdConfigStore.open(clusterConfig.connection(clusterFiles))
+            etcdStore = opened
+            store = opened
+            logger.notice(
+                "cluster node: configuration in etcd",
+                metadata: ["cluster": "\(clusterConfig.cluster)", "etcd": "\(clusterConfig.clientURL)"]
+            )
+        } else {
+            store = try SQLiteConfigStore(path: paths.storeFile.path)
+            for suffix in ["-wal", "-shm"] {
+                report(try PrivateFiles.file(paths.storeFile.path + suffix, create: false))
+            }
+        }
+        let cluster = ClusterNode(
+            node: nodeName,
+            address: address,
+            dataDir: paths.dataDir,
+            local: clusterConfig,
+            etcd: etcdStore,
+            board: etcdStore.map { ClusterStatusBoard(store: $0, node: nodeName, logger: logger) }
+        )
+        let secrets = try await NodeSecrets.loadOrCreate(
+            store: store,
+            node: nodeName,
+            addresses: [address],
+            logger: logger
+        )
         let tickets = try TicketAuthority(privateKeyPEM: secrets.ticketKeyPEM, csrfSecret: secrets.csrfSecret)
         let access = AccessControl(store: store, tickets: tickets)
         try await access.bootstrap()
@@ -234,9 +276,10 @@ public struct Vireod: AsyncParsableCommand {
             host: nodeHost,
             firewall: firewall,
             metrics: metrics,
-            storePath: paths.storeFile.path,
+            storePath: clusterConfig == nil ? paths.storeFile.path : nil,
             logger: logger,
-            authFailureDelay: .milliseconds(Int(authFailureDelay * 1000))
+            authFailureDelay: .milliseconds(Int(authFailureDelay * 1000)),
+            cluster: cluster
         )
         let registry = VireoAPI.makeRegistry()
         let events = VMEventWatcher(runtime: vmRuntime, logger: logger)
@@ -308,6 +351,9 @@ public struct Vireod: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
+                    // First, so it is the last to stop: every other service may still use the store.
+                    .init(service: ClusterStoreService(member: etcdMember, store: etcdStore)),
+                    .init(service: ClusterStatusService(cluster: cluster)),
                     .init(service: VMEventService(events: events)),
                     .init(service: MetricsService(sampler: metrics)),
                     .init(service: OrphanReaperService(logger: logger)),
@@ -322,10 +368,40 @@ public struct Vireod: AsyncParsableCommand {
                 logger: logger
             )
         )
+        cluster.restart.onRequest { Task { await group.triggerGracefulShutdown() } }
         try await group.run()
         try? fm.removeItem(at: paths.socket)
         _ = consume dataLock
+        if cluster.restart.isRequested {
+            logger.notice("vireod restarting in place")
+            execv("/proc/self/exe", CommandLine.unsafeArgv)
+            logger.critical("vireod cannot restart itself: \(String(cString: strerror(errno)))")
+            throw ExitCode.failure
+        }
         logger.notice("vireod stopped")
+    }
+
+    /// Where other nodes reach this one: the listen address, unless it is every address; then the
+    /// host name's first address that is not loopback.
+    static func defaultClusterAddress(listenHost: String) -> String {
+        if !["0.0.0.0", "::", "*"].contains(listenHost) { return listenHost }
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(ProcessInfo.processInfo.hostName, nil, &hints, &result) == 0 else { return "127.0.0.1" }
+        defer { freeaddrinfo(result) }
+        var candidate = result
+        var found: [String] = []
+        while let info = candidate?.pointee {
+            var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if getnameinfo(info.ai_addr, info.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0
+            {
+                found.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            }
+            candidate = info.ai_next
+        }
+        return found.first { !$0.hasPrefix("127.") && $0 != "::1" } ?? found.first ?? "127.0.0.1"
     }
 
     /// The web UI, or nil (logged) when it is not installed: the API works without it.

@@ -173,3 +173,16 @@ extension ConfigStore {
 
     static var updateAttempts: Int { 64 }
 }
+
+extension ConfigStore {
+    /// Every file of the tree, directory by directory (copying a tree into another backend).
+    public func allFiles(under directory: String = "") async throws -> [StoredFile] {
+        let files = try await readAll(directory)
+        let fileNames = Set(files.map { String($0.path.split(separator: "/").last ?? "") })
+        var result = files
+        for name in try await list(directory) where !fileNames.contains(name) {
+            result += try await allFiles(under: directory.isEmpty ? name : directory + "/" + name)
+        }
+        return result
+    }
+}

@@ -1,4 +1,5 @@
 import VireoAccess
+import VireoCluster
 import VireoCore
 import VireoHost
 import VireoQEMU
@@ -12,12 +13,31 @@ enum ClusterEndpoints {
         }
         registry.register(.get, "/cluster/status", handles: []) { request in
             let node = request.services.node
-            return .init([
+            let cluster = request.services.cluster
+            // Standalone, as Proxmox: only this node, with node ID 0 and no `cluster` entry.
+            guard let config = try await ClusterConfigFile.read(request.services.store) else {
+                return .init([
+                    [
+                        "type": "node", "id": .string("node/\(node)"), "name": .string(node), "nodeid": 0,
+                        "ip": .string(cluster.address), "local": 1, "online": 1, "level": "",
+                    ]
+                ])
+            }
+            var entries: [JSON] = [
                 [
-                    "type": "node", "id": .string("node/\(node)"), "name": .string(node), "nodeid": 0,
-                    "ip": "127.0.0.1", "local": 1, "online": 1, "level": "",
+                    "type": "cluster", "id": "cluster", "name": .string(config.name),
+                    "version": .int(config.configVersion), "nodes": .int(config.nodes.count),
+                    "quorate": .flag(cluster.isQuorate),
                 ]
-            ])
+            ]
+            for (name, member) in config.nodes.sorted(by: { $0.value.nodeid < $1.value.nodeid }) {
+                entries.append([
+                    "type": "node", "id": .string("node/\(name)"), "name": .string(name),
+                    "nodeid": .int(member.nodeid), "ip": .string(member.address), "local": .flag(name == node),
+                    "online": .flag(cluster.isOnline(name)), "level": "",
+                ])
+            }
+            return .init(.array(entries))
         }
         registry.register(.get, "/cluster/resources", handles: ["type"]) { request in
             var items: [JSON] = []

@@ -170,19 +170,19 @@ extension TimeAmount {
 }
 
 /// The gateway's encodings.
-enum EtcdCoding {
-    static func bytes(_ text: String) -> JSON { .string(Data(text.utf8).base64EncodedString()) }
-    static func int(_ value: Int64) -> JSON { .string(String(value)) }
+public enum EtcdCoding {
+    public static func bytes(_ text: String) -> JSON { .string(Data(text.utf8).base64EncodedString()) }
+    public static func int(_ value: Int64) -> JSON { .string(String(value)) }
 
-    static func text(_ json: JSON?) -> String {
+    public static func text(_ json: JSON?) -> String {
         guard let base64 = json?.stringValue, let data = Data(base64Encoded: base64) else { return "" }
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func int64(_ json: JSON?) -> Int64 { json?.intValue.map(Int64.init) ?? 0 }
+    public static func int64(_ json: JSON?) -> Int64 { json?.intValue.map(Int64.init) ?? 0 }
 
     /// The end of the range of every key that starts with `prefix`.
-    static func prefixEnd(_ prefix: String) -> String {
+    public static func prefixEnd(_ prefix: String) -> String {
         var bytes = Array(prefix.utf8)
         while let last = bytes.last {
             if last < 0xff {
@@ -196,14 +196,14 @@ enum EtcdCoding {
 }
 
 /// One key as a range or watch returns it.
-struct EtcdKeyValue: Sendable {
-    var key: String
-    var value: String
-    var createRevision: Int64
-    var modRevision: Int64
-    var lease: Int64
+public struct EtcdKeyValue: Sendable {
+    public var key: String
+    public var value: String
+    public var createRevision: Int64
+    public var modRevision: Int64
+    public var lease: Int64
 
-    init(_ json: JSON) {
+    public init(_ json: JSON) {
         key = EtcdCoding.text(json["key"])
         value = EtcdCoding.text(json["value"])
         createRevision = EtcdCoding.int64(json["create_revision"])

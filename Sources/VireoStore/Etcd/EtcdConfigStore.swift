@@ -45,6 +45,8 @@ public final class EtcdConfigStore: ConfigStore {
 
     public let client: EtcdClient
     let keys: EtcdKeys
+    /// Where this store lives in etcd's key space; other cluster state goes beside it.
+    public var keyPrefix: String { keys.prefix }
     private let options: Options
     private let mirror: EtcdMirror
     private let feed: ChangeFeed
