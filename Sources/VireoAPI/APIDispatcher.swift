@@ -17,7 +17,10 @@ struct APIDispatcher: Sendable {
         body: StreamedBody? = nil
     ) async throws -> APIResult {
         // `{node}` is this node (or `localhost`, as on Proxmox) before anything reads the store.
-        if let node = captures["node"], node != services.node, node != "localhost" {
+        // (`/cluster/config/nodes/{node}` names a cluster member, not the node serving the call.)
+        if endpoint.path.hasPrefix("/nodes/{node}"), let node = captures["node"], node != services.node,
+            node != "localhost"
+        {
             throw VireoError.notFound("no such node '\(node)'")
         }
         let access = try await services.access.snapshot()

@@ -1,5 +1,6 @@
 import CSystemAuth
 import Foundation
+import Synchronization
 import VireoCore
 
 /// Hashes and checks passwords with the system's `crypt(3)` (libxcrypt).
@@ -55,7 +56,12 @@ public enum PasswordHasher {
 /// Checks Linux accounts through PAM (the `pam` realm).
 public enum PAMAuthenticator {
     /// The PAM service name; on Debian an unconfigured service falls back to `other`, i.e. common-auth.
-    public static let service = "vireo"
+    /// vireod's `--pam-service` changes it (tests give root@pam a password of their own this way).
+    public static var service: String {
+        get { configuredService.withLock { $0 } }
+        set { configuredService.withLock { $0 = newValue } }
+    }
+    private static let configuredService = Mutex("vireo")
 
     public static func authenticate(user: String, password: String) -> Bool {
         vireo_pam_authenticate(service, user, password) == 0

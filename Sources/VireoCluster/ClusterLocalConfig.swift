@@ -20,6 +20,9 @@ public struct ClusterLocalConfig: Codable, Sendable, Equatable {
     public var initialState: String
     /// Client URLs of the members, this node's first.
     public var endpoints: [String]
+    /// This node's etcd member ID (hex), once known: a joining node starts as a learner and
+    /// promotes this member when it has caught up.
+    public var memberID: String?
 
     public init(
         cluster: String,
@@ -30,8 +33,10 @@ public struct ClusterLocalConfig: Codable, Sendable, Equatable {
         peerPort: Int = 2380,
         initialCluster: String,
         initialState: String,
-        endpoints: [String]
+        endpoints: [String],
+        memberID: String? = nil
     ) {
+        self.memberID = memberID
         self.cluster = cluster
         self.node = node
         self.nodeid = nodeid

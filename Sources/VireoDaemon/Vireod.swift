@@ -99,6 +99,9 @@ public struct Vireod: AsyncParsableCommand {
     )
     var clusterAddress: String?
 
+    @Option(help: "The PAM service the pam realm authenticates with (also VIREO_PAM_SERVICE). Default: vireo.")
+    var pamService: String?
+
     @Option(help: .hidden)
     var clockOffset: Int = 0
 
@@ -144,6 +147,9 @@ public struct Vireod: AsyncParsableCommand {
         report(try PrivateFiles.directory(paths.runDir.path))
         report(try PrivateFiles.file(paths.storeFile.path, create: true))
         let dataLock = try DataDirectoryLock(directory: paths.dataDir.path)
+        if let service = pamService ?? ProcessInfo.processInfo.environment["VIREO_PAM_SERVICE"] {
+            PAMAuthenticator.service = service
+        }
         // A test's stand-in for a node whose clock is off (tickets and expiry follow it).
         TicketAuthority.clockOffset.store(clockOffset, ordering: .relaxed)
         // QEMU daemonizes; as its subreaper vireod is its parent and learns how it ended.
@@ -171,6 +177,20 @@ public struct Vireod: AsyncParsableCommand {
             let member = EtcdMember(config: clusterConfig, files: clusterFiles, logger: logger)
             try await member.start()
             etcdMember = member
+            if let memberID = clusterConfig.memberID {
+                // A node that joined starts as a learner; it votes once it has caught up.
+                let others = clusterConfig.endpoints.filter { $0 != clusterConfig.clientURL }
+                if !others.isEmpty {
+                    let client = try EtcdClient(EtcdConnection(endpoints: others, tls: clusterFiles.tls))
+                    do {
+                        try await EtcdMembers.promote(client, id: memberID)
+                        await client.shutdown()
+                    } catch {
+                        await client.shutdown()
+                        throw error
+                    }
+                }
+            }
             let opened = try await EtcdConfigStore.open(clusterConfig.connection(clusterFiles))
             etcdStore = opened
             store = opened
