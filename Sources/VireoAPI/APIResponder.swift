@@ -4,6 +4,7 @@ public import Hummingbird
 import Logging
 import NIOCore
 import VireoAccess
+import VireoCluster
 import VireoCore
 
 /// Serves `/api2/json/...` from the registry with Proxmox's wire behaviour: authentication, CSRF,
@@ -29,6 +30,8 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder, WebSocketUpg
 
     /// The OpenAPI document, rendered once.
     private let openAPI: String
+    /// Passes calls for other nodes on; nil on a standalone node.
+    private let proxy: NodeProxy?
     /// The web UI at `/`; nil on the local socket, and where it is not installed.
     let ui: WebUI?
     let servesUI: Bool
@@ -42,6 +45,7 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder, WebSocketUpg
         self.ui = ui
         self.servesUI = servesUI
         dispatcher = APIDispatcher(registry: registry, services: services)
+        proxy = services.cluster.caFile.flatMap { try? NodeProxy(caFile: $0, port: services.cluster.apiPort) }
         openAPI = OpenAPIDocument.make(registry).serialized()
     }
 
@@ -168,6 +172,24 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder, WebSocketUpg
             )
         }
 
+        if endpoint.path.hasPrefix("/nodes/{node}"), let node = captures["node"], node != services.node,
+            node != "localhost", let proxy
+        {
+            // Passed on once: the receiving node answers for itself or not at all.
+            guard !request.headers.contains(where: { $0.name.canonicalName == NodeProxy.marker }),
+                let member = try await ClusterConfigFile.read(services.store)?.nodes[node]
+            else { throw VireoError.notFound("no such node '\(node)'") }
+            return .response(
+                try await proxy.forward(
+                    request,
+                    to: member.address,
+                    node: node,
+                    identity: identity ?? .root,
+                    mintTicket: identity != nil,
+                    tickets: services.access.tickets
+                )
+            )
+        }
         // A streamed body (uploads) is the handler's to read; only the URI's parameters are checked here.
         let streamed = endpoint.schema.streamsBody
         let raw = try await rawParameters(request, method: method, captures: captures, readBody: !streamed)

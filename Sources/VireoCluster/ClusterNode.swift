@@ -16,6 +16,8 @@ public final class ClusterNode: Sendable {
     /// Every node's live status, when clustered.
     public let board: ClusterStatusBoard?
     public let restart: NodeRestart
+    /// The port every node's API listens on (Proxmox: 8006 everywhere).
+    public let apiPort: Int
 
     public init(
         node: String,
@@ -24,8 +26,10 @@ public final class ClusterNode: Sendable {
         local: ClusterLocalConfig? = nil,
         etcd: EtcdConfigStore? = nil,
         board: ClusterStatusBoard? = nil,
-        restart: NodeRestart = NodeRestart()
+        restart: NodeRestart = NodeRestart(),
+        apiPort: Int = 8006
     ) {
+        self.apiPort = apiPort
         self.board = board
         self.node = node
         self.address = address
@@ -41,6 +45,12 @@ public final class ClusterNode: Sendable {
     }
 
     public var isClustered: Bool { local != nil }
+
+    /// The cluster CA's file, which verifies the other nodes' API certificates.
+    public var caFile: String? {
+        guard local != nil, let dataDir else { return nil }
+        return ClusterLocalConfig.Files(dataDir: dataDir).caCertificate.path
+    }
 
     /// False only for a cluster node whose etcd cannot reach quorum.
     public var isQuorate: Bool { etcd?.isQuorate ?? true }

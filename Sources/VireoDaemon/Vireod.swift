@@ -210,7 +210,8 @@ public struct Vireod: AsyncParsableCommand {
             dataDir: paths.dataDir,
             local: clusterConfig,
             etcd: etcdStore,
-            board: etcdStore.map { ClusterStatusBoard(store: $0, node: nodeName, logger: logger) }
+            board: etcdStore.map { ClusterStatusBoard(store: $0, node: nodeName, logger: logger) },
+            apiPort: port
         )
         let secrets = try await NodeSecrets.loadOrCreate(
             store: store,
