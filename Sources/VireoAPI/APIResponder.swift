@@ -92,7 +92,12 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder, WebSocketUpg
             var envelope: [String: JSON] = result.extra
             envelope["data"] = result.data
             if let total = result.total { envelope["total"] = .int(total) }
-            return Self.jsonResponse(status: .ok, bytes: JSON.object(envelope).serializedBytes())
+            var response = Self.jsonResponse(status: .ok, bytes: JSON.object(envelope).serializedBytes())
+            // Without quorum this node answers from its last copy of the tree, and says so.
+            if services.cluster.isClustered, !services.cluster.isQuorate {
+                response.headers[NodeProxy.staleHeader] = "no quorum - the cluster configuration may be stale"
+            }
+            return response
         }
     }
 

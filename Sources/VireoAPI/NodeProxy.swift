@@ -28,6 +28,9 @@ final class NodeProxy: Sendable {
         self.port = port
     }
 
+    /// Set on answers given without quorum (from the node's last copy of the tree).
+    static let staleHeader = HTTPField.Name("X-Vireo-Stale") ?? .cacheControl
+
     /// The header a proxied call carries, so it is never passed on a second time.
     static let marker = "x-vireo-proxied-by"
 

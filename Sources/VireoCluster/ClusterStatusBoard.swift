@@ -47,11 +47,28 @@ public final class ClusterStatusBoard: Sendable {
 
     public func isOnline(_ node: String) -> Bool { state.withLock { $0.entries[node] != nil } }
 
-    /// Publishes `collect()` every interval and follows every node's status, until cancelled;
-    /// then withdraws this node's entry (a clean stop shows offline at once).
-    public func run(collect: @escaping @Sendable () async -> JSON) async {
+    /// What a node publishes: its status, and the part of it whose change is worth publishing at
+    /// once (usage figures alone go out every `refresh`, not to write etcd's history full).
+    public struct Publication: Sendable {
+        public var status: JSON
+        public var significant: JSON
+
+        public init(status: JSON, significant: JSON) {
+            self.status = status
+            self.significant = significant
+        }
+    }
+
+    /// Keeps this node's entry alive and current, and follows every node's, until cancelled;
+    /// then withdraws the entry (a clean stop shows offline at once). `wake` ends a wait early
+    /// (a guest started or stopped).
+    public func run(
+        refresh: Duration = .seconds(10),
+        wake: ChangeSignal? = nil,
+        collect: @escaping @Sendable () async -> Publication
+    ) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.publishLoop(collect) }
+            group.addTask { await self.publishLoop(refresh: refresh, wake: wake, collect) }
             group.addTask { await self.follow() }
         }
         let lease = state.withLock { $0.lease }
@@ -60,37 +77,62 @@ public final class ClusterStatusBoard: Sendable {
         }
     }
 
-    private func publishLoop(_ collect: @Sendable () async -> JSON) async {
+    private func publishLoop(
+        refresh: Duration,
+        wake: ChangeSignal?,
+        _ collect: @Sendable () async -> Publication
+    ) async {
+        let clock = ContinuousClock()
+        var published: (significant: JSON, at: ContinuousClock.Instant)?
+        var seen = wake?.generation ?? 0
         while !Task.isCancelled {
             do {
-                try await publish(await collect())
+                let fresh = try await keepLease()
+                let publication = await collect()
+                if fresh || published == nil || published?.significant != publication.significant
+                    || clock.now - (published?.at ?? clock.now) >= refresh
+                {
+                    try await put(publication.status)
+                    published = (publication.significant, clock.now)
+                }
             } catch {
+                published = nil
                 logger.debug("node status not published: \(error)")
             }
-            try? await Task.sleep(for: interval)
+            if let wake {
+                seen = await wake.wait(after: seen, timeout: interval)
+                // Let a burst of changes (a bulk start) settle into one publication.
+                try? await Task.sleep(for: .milliseconds(50))
+            } else {
+                try? await Task.sleep(for: interval)
+            }
         }
     }
 
-    /// Puts this node's status under its lease, taking a new lease when the old one ended.
-    func publish(_ status: JSON) async throws {
-        var lease = state.withLock { $0.lease }
+    /// Renews this node's lease, taking a new one when it ended; true when the lease is new
+    /// (the entry went with the old one and must be written again).
+    private func keepLease() async throws -> Bool {
+        let lease = state.withLock { $0.lease }
         if lease != 0 {
             let answer = try await client.call(
                 "/v3/lease/keepalive",
                 ["ID": EtcdCoding.int(lease)],
                 timeout: .seconds(1)
             )
-            if EtcdCoding.int64((answer["result"] ?? answer)["TTL"]) <= 0 { lease = 0 }
+            if EtcdCoding.int64((answer["result"] ?? answer)["TTL"]) > 0 { return false }
         }
-        if lease == 0 {
-            let answer = try await client.call(
-                "/v3/lease/grant",
-                ["TTL": EtcdCoding.int(max(1, ttl.components.seconds))],
-                timeout: .seconds(1)
-            )
-            lease = EtcdCoding.int64(answer["ID"])
-            state.withLock { $0.lease = lease }
-        }
+        let answer = try await client.call(
+            "/v3/lease/grant",
+            ["TTL": EtcdCoding.int(max(1, ttl.components.seconds))],
+            timeout: .seconds(1)
+        )
+        let granted = EtcdCoding.int64(answer["ID"])
+        state.withLock { $0.lease = granted }
+        return true
+    }
+
+    private func put(_ status: JSON) async throws {
+        let lease = state.withLock { $0.lease }
         _ = try await client.call(
             "/v3/kv/put",
             [

@@ -14,6 +14,14 @@ struct QmCommand: AsyncParsableCommand {
     @Argument(parsing: .captureForPassthrough)
     var arguments: [String] = []
 
+    /// Where a VM's calls go: the node that holds it (any cluster member answers for every
+    /// node), found in `/cluster/resources`; this node when it is not listed.
+    static func vmBase(_ api: LocalAPI, _ id: String) async throws -> String {
+        let guests = try? await api.call(.get, "/cluster/resources", [("type", "vm")])
+        let node = guests?.arrayValue?.first { $0["vmid"]?.intValue == Int(id) }?["node"]?.stringValue
+        return "/nodes/\(node ?? "localhost")/qemu"
+    }
+
     static let powerVerbs: Set<String> = ["start", "stop", "shutdown", "reboot", "reset", "suspend", "resume"]
 
     func run() async throws {
@@ -43,12 +51,15 @@ struct QmCommand: AsyncParsableCommand {
             }
         case "create":
             let id = try vmid()
+            let base = list.take("node").map { "/nodes/\($0)/qemu" } ?? base
             try await api.show(try await api.call(.post, base, [("vmid", id)] + list.options), as: format)
         case "set":
             let id = try vmid()
+            let base = try await Self.vmBase(api, id)
             _ = try await api.call(.put, "\(base)/\(id)/config", list.options)
         case "config":
             let id = try vmid()
+            let base = try await Self.vmBase(api, id)
             let data = try await api.call(.get, "\(base)/\(id)/config", list.options)
             if format == .text {
                 for (key, value) in (data.object ?? [:]).sorted(by: { $0.key < $1.key }) where key != "digest" {
@@ -59,12 +70,15 @@ struct QmCommand: AsyncParsableCommand {
             }
         case "pending":
             let id = try vmid()
+            let base = try await Self.vmBase(api, id)
             try await api.show(try await api.call(.get, "\(base)/\(id)/pending"), as: format)
         case _ where Self.powerVerbs.contains(verb):
             let id = try vmid()
+            let base = try await Self.vmBase(api, id)
             try await api.show(try await api.call(.post, "\(base)/\(id)/status/\(verb)", list.options), as: format)
         case "status":
             let id = try vmid()
+            let base = try await Self.vmBase(api, id)
             let data = try await api.call(.get, "\(base)/\(id)/status/current")
             if format == .text {
                 print("status: \(data["status"]?.stringValue ?? "unknown")")
@@ -73,12 +87,15 @@ struct QmCommand: AsyncParsableCommand {
             }
         case "destroy":
             let id = try vmid()
+            let base = try await Self.vmBase(api, id)
             try await api.show(try await api.call(.delete, "\(base)/\(id)", list.options), as: format)
         case "showcmd":
             let id = try vmid()
+            let base = try await Self.vmBase(api, id)
             print(try await api.call(.get, "\(base)/\(id)/showcmd", list.options).stringValue ?? "")
         case "monitor":
             let id = try vmid()
+            let base = try await Self.vmBase(api, id)
             print("Entering QEMU Monitor Interface for VM \(id) - type 'help' for help")
             while let line = {
                 print("qm> ", terminator: "")
@@ -100,6 +117,7 @@ struct QmCommand: AsyncParsableCommand {
             )
         case "listsnapshot":
             let id = try vmid()
+            let base = try await Self.vmBase(api, id)
             let data = try await api.call(.get, "\(base)/\(id)/snapshot")
             if format == .text {
                 print(Self.snapshotTree(data), terminator: "")
@@ -126,6 +144,7 @@ struct QmCommand: AsyncParsableCommand {
             )
         case "template":
             let id = try vmid()
+            let base = try await Self.vmBase(api, id)
             try await api.show(try await api.call(.post, "\(base)/\(id)/template", list.options), as: format)
         case "resize":
             let a = try positionals("VMID", "DISK", "SIZE")
@@ -145,6 +164,7 @@ struct QmCommand: AsyncParsableCommand {
             )
         case "unlink":
             let id = try vmid()
+            let base = try await Self.vmBase(api, id)
             _ = try await api.call(.put, "\(base)/\(id)/unlink", list.options)
         case "terminal":
             let id = try vmid()

@@ -5,7 +5,6 @@ import VireoAccess
 import VireoCluster
 import VireoCore
 import VireoFirewall
-import VireoHost
 import VireoMetrics
 import VireoQEMU
 import VireoStore
@@ -128,17 +127,12 @@ struct ClusterStoreService: Service {
 
 /// Publishes this node's status to the cluster and follows the others' (nothing when standalone).
 struct ClusterStatusService: Service {
-    let cluster: ClusterNode
+    let services: APIServices
 
     func run() async throws {
-        guard let board = cluster.board, let local = cluster.local else { return try await gracefulShutdown() }
+        guard let board = services.cluster.board else { return try await gracefulShutdown() }
         await cancelWhenGracefulShutdown {
-            await board.run {
-                var fields = NodeStatus.current().resourceFields(node: cluster.node, listForm: true)
-                fields["ip"] = .string(local.address)
-                fields["nodeid"] = .int(local.nodeid)
-                return .object(fields)
-            }
+            await board.run(wake: services.tasks.activity) { await ClusterViews.publication(services) }
         }
     }
 }

@@ -374,7 +374,7 @@ public struct Vireod: AsyncParsableCommand {
                 services: [
                     // First, so it is the last to stop: every other service may still use the store.
                     .init(service: ClusterStoreService(member: etcdMember, store: etcdStore)),
-                    .init(service: ClusterStatusService(cluster: cluster)),
+                    .init(service: ClusterStatusService(services: services)),
                     .init(service: VMEventService(events: events)),
                     .init(service: MetricsService(sampler: metrics)),
                     .init(service: OrphanReaperService(logger: logger)),

@@ -86,18 +86,30 @@ enum ClusterEndpoints {
                 for definition in try await request.services.storage.definitions()
                 where definition.isEnabled(on: node) && StorageEndpoints.canSee(request, definition.id) {
                     let status = await request.services.storage.status(of: definition)
-                    items.append([
-                        "id": .string("storage/\(node)/\(definition.id)"), "type": "storage", "node": .string(node),
-                        "storage": .string(definition.id), "plugintype": .string(definition.type),
-                        "content": .string(ContentType.listText(definition.content)),
-                        "shared": .flag(definition.shared), "status": status.active ? "available" : "unknown",
-                        "disk": .int(status.used), "maxdisk": .int(status.total),
-                    ])
+                    items.append(
+                        ClusterViews.storageEntry(
+                            definition,
+                            node: node,
+                            active: status.active,
+                            used: status.used,
+                            total: status.total
+                        )
+                    )
                     if let pool = poolOfStorage[definition.id], case .object(var entry) = items.removeLast() {
                         entry["pool"] = .string(pool)
                         items.append(.object(entry))
                     }
                 }
+            }
+            // The other nodes, from what they publish: no call goes to them.
+            for (name, status) in try await ClusterViews.otherNodes(request) {
+                items += try await ClusterViews.resources(
+                    of: name,
+                    status: status,
+                    type: type,
+                    request: request,
+                    poolOfVM: poolOfVM
+                )
             }
             return .init(.array(items))
         }

@@ -17,19 +17,32 @@ enum NodeEndpoints {
         }
         registry.register(.get, "/nodes", handles: []) { request in
             let node = request.services.node
-            guard
+            func audits(_ name: String) -> Bool {
                 request.access.permissions.check(
                     request.identity.authID,
-                    path: "/nodes/\(node)",
+                    path: "/nodes/\(name)",
                     privileges: ["Sys.Audit"]
                 )
                     || request.identity.authID == "root@pam"
-            else {
-                return .init(
-                    .array([["node": .string(node), "status": "online", "type": "node", "id": .string("node/\(node)")]])
-                )
             }
-            return .init(.array([.object(NodeStatus.current().resourceFields(node: node, listForm: true))]))
+            func bare(_ name: String, _ status: String) -> JSON {
+                ["node": .string(name), "status": .string(status), "type": "node", "id": .string("node/\(name)")]
+            }
+            var nodes: [JSON] = [
+                audits(node)
+                    ? .object(NodeStatus.current().resourceFields(node: node, listForm: true)) : bare(node, "online")
+            ]
+            // Every cluster member, with its figures as it last published them.
+            for (name, status) in try await ClusterViews.otherNodes(request) {
+                guard case .object(var fields)? = status?["node"], audits(name) else {
+                    nodes.append(bare(name, status == nil ? "offline" : "online"))
+                    continue
+                }
+                fields["ip"] = nil
+                fields["ssl_fingerprint"] = ""
+                nodes.append(.object(fields))
+            }
+            return .init(.array(nodes))
         }
         registry.register(.get, "/nodes/{node}", handles: []) { request in
             .init(.array(request.routeChildren.filter { !$0.hasPrefix("{") }.map { ["name": .string($0)] }))

@@ -114,7 +114,13 @@ enum TaskEndpoints {
         }
         registry.register(.get, "/cluster/tasks", handles: []) { request in
             let records = request.services.tasks.list().filter { mayRead($0, request) }.prefix(2000)
-            return .init(.array(records.map { taskJSON($0, detail: false) }))
+            var tasks = records.map { taskJSON($0, detail: false) }
+            for (name, status) in try await ClusterViews.otherNodes(request) {
+                tasks += ClusterViews.tasks(of: name, status: status, request: request)
+            }
+            // Newest first over all nodes, as Proxmox lists them.
+            tasks.sort { ($0["starttime"]?.intValue ?? 0) > ($1["starttime"]?.intValue ?? 0) }
+            return .init(.array(tasks))
         }
     }
 }

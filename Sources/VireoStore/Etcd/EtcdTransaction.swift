@@ -10,9 +10,13 @@ struct EtcdTransaction {
     let body: JSON
 
     init(_ operations: [StoreOperation], fences: [StoreLease], keys: EtcdKeys, mtime: Int64) throws {
-        var seen = Set<String>()
-        for operation in operations where !seen.insert(operation.path).inserted {
-            throw VireoError.invalid("config file '\(operation.path)' appears twice in one transaction")
+        // etcd takes one change per key in a transaction; conditions on a changed key are fine.
+        var changed = Set<String>()
+        for operation in operations {
+            if case .check = operation { continue }
+            guard changed.insert(operation.path).inserted else {
+                throw VireoError.invalid("config file '\(operation.path)' is changed twice in one transaction")
+            }
         }
         self.operations = operations
         self.fences = fences
