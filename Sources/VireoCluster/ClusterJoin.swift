@@ -322,14 +322,34 @@ public enum EtcdMembers {
         }
     }
 
-    /// Adds a non-voting member; returns its ID.
-    public static func addLearner(_ client: EtcdClient, peerURL: String) async throws -> String {
-        let answer = try await client.call(
-            "/v3/cluster/member/add",
-            ["peerURLs": [.string(peerURL)], "isLearner": true],
-            timeout: .seconds(5)
-        )
-        return hex(answer["member"]?["ID"])
+    /// Adds a non-voting member; returns its ID. etcd refuses ("unhealthy cluster") while a
+    /// member that just joined has been connected for less than its health interval (5 s):
+    /// retried until `timeout`.
+    public static func addLearner(
+        _ client: EtcdClient,
+        peerURL: String,
+        timeout: Duration = .seconds(30)
+    ) async throws -> String {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            do {
+                let answer = try await client.call(
+                    "/v3/cluster/member/add",
+                    ["peerURLs": [.string(peerURL)], "isLearner": true],
+                    timeout: .seconds(5)
+                )
+                return hex(answer["member"]?["ID"])
+            } catch EtcdError.refused(_, _, let message) where message.contains("unhealthy cluster") {
+                guard ContinuousClock.now < deadline else {
+                    throw VireoError(
+                        .unavailable,
+                        "the cluster's etcd is not healthy enough to add a member: \(message)"
+                    )
+                    .at(.cluster)
+                }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
     }
 
     public static func remove(_ client: EtcdClient, id: String) async throws {

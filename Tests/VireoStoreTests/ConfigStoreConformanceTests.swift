@@ -161,6 +161,20 @@ struct StoreBackend: CustomStringConvertible, Sendable {
         }
     }
 
+    @Test(arguments: StoreBackend.all) func aTransactionMayCheckTheFileItCreates(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            // VM create's shape: the VMID absent on every node, this node's file among them.
+            let create: [StoreOperation] = [
+                .check("nodes/a/qemu-server/100.conf", condition: .absent),
+                .check("nodes/b/qemu-server/100.conf", condition: .absent),
+                .write("nodes/a/qemu-server/100.conf", content: "memory: 64\n", condition: .absent),
+            ]
+            try await store.commit(create)
+            #expect(try await store.read("nodes/a/qemu-server/100.conf")?.content == "memory: 64\n")
+            await #expect(throws: VireoError.self) { try await store.commit(create) }
+        }
+    }
+
     @Test(arguments: StoreBackend.all) func theChangeFeedResumesFromAVersion(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store in
             let start = try await store.currentVersion()

@@ -31,7 +31,7 @@ public final class EtcdConfigStore: ConfigStore {
         public init(
             prefix: String = "/vireo/",
             changeHistory: Int = 4096,
-            writeTimeout: Duration = .milliseconds(1500),
+            writeTimeout: Duration = .milliseconds(1250),
             readTimeout: Duration = .milliseconds(1000),
             quorumProbeInterval: Duration = .seconds(1)
         ) {
