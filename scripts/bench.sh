@@ -64,3 +64,6 @@ echo
 .venv/bin/python scripts/bench_diagnose.py "$port" "bench@pve!wrk=$secret" bench "$data"
 echo
 .venv/bin/python scripts/bench_ui.py "$port" bench@pve bench-password bench "bench@pve!wrk=$secret"
+echo
+# Three more daemons with their etcd members: a cluster of its own, beside the benchmark daemon.
+.venv/bin/python scripts/bench_cluster.py "$VIREOD" "$VIREO"

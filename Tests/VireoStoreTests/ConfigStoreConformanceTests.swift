@@ -41,7 +41,9 @@ struct StoreBackend: CustomStringConvertible, Sendable {
 
 /// What every `ConfigStore` backend must do, the same for each: compare-and-swap, listings,
 /// multi-file transactions, a change feed that resumes and reports loss, and fenced leases.
-@Suite struct ConfigStoreConformanceTests {
+// One test at a time: each etcd case starts a member of its own, and a dozen at once on two cores
+// make every answer slow.
+@Suite(.serialized) struct ConfigStoreConformanceTests {
     /// Runs `body` with a fresh store; its directory goes away afterwards, also on failure.
     func withStore(
         _ backend: StoreBackend,

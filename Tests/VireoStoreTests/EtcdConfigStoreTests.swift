@@ -6,7 +6,7 @@ import VireoCore
 
 /// What only the etcd backend has to show: several nodes on one tree, losing etcd and getting it
 /// back, and a watch that must bridge a gap. The shared semantics are in the conformance suite.
-@Suite(.enabled(if: EtcdTestServer.available, "etcd is not installed (apt-get install etcd-server)"))
+@Suite(.serialized, .enabled(if: EtcdTestServer.available, "etcd is not installed (apt-get install etcd-server)"))
 struct EtcdConfigStoreTests {
     /// Two stores on one etcd, as two nodes of a cluster; both closed afterwards.
     func withTwoNodes(
@@ -66,7 +66,10 @@ struct EtcdConfigStoreTests {
 
     @Test func withoutAnAnswerWritesFailWithTheQuorumMessageAndReadsUseTheMirror() async throws {
         try await EtcdTestServer.with { server in
-            let store = try await EtcdConfigStore.open(server.connection, options: .init(prefix: "/quorum/"))
+            let store = try await EtcdConfigStore.open(
+                server.connection,
+                options: .init(prefix: "/quorum/", writeDeadline: .seconds(3))
+            )
             do {
                 try await store.write("storage.cfg", content: "dir: local\n", condition: .any)
                 server.freeze()

@@ -84,7 +84,7 @@ public final class EtcdClient: Sendable {
         var lastError: any Error = EtcdError.unreachable("no endpoint tried")
         for endpoint in connection.endpoints {
             do {
-                let response = try await http.execute(request(endpoint + path, body), timeout: .init(timeout))
+                let response = try await execute(request(endpoint + path, body), timeout: timeout)
                 let bytes = try await response.body.collect(upTo: 64 << 20)
                 let json = try JSON.parse(String(buffer: bytes))
                 guard response.status == .ok else {
@@ -103,6 +103,16 @@ public final class EtcdClient: Sendable {
             }
         }
         throw lastError
+    }
+
+    /// Sends a request; once more on a fresh connection when the pooled one turned out closed
+    /// (etcd ends idle connections; the pool can hand one out in the moment it goes).
+    private func execute(_ request: HTTPClientRequest, timeout: Duration) async throws -> HTTPClientResponse {
+        do {
+            return try await http.execute(request, timeout: .init(timeout))
+        } catch let error as HTTPClientError where error == .remoteConnectionClosed {
+            return try await http.execute(request, timeout: .init(timeout))
+        }
     }
 
     /// A watch: every message etcd streams for it, until the stream ends, fails or the consumer
@@ -180,6 +190,12 @@ public enum EtcdCoding {
     }
 
     public static func int64(_ json: JSON?) -> Int64 { json?.intValue.map(Int64.init) ?? 0 }
+
+    /// A uint64 field (member IDs) that is present and not zero.
+    public static func isSet(_ json: JSON?) -> Bool {
+        guard let text = json?.stringValue, let value = UInt64(text) else { return false }
+        return value != 0
+    }
 
     /// The end of the range of every key that starts with `prefix`.
     public static func prefixEnd(_ prefix: String) -> String {

@@ -21,8 +21,11 @@ public final class EtcdConfigStore: ConfigStore {
         public var prefix: String
         /// Changes kept for subscribers that fall behind (see ``ChangeFeed``).
         public var changeHistory: Int
-        /// How long a write may wait for etcd before it is reported as a quorum failure.
+        /// How long a write waits for etcd before asking whether the cluster has quorum at all:
+        /// without, it fails then; with, it waits on (a slow disk is not a lost quorum).
         public var writeTimeout: Duration
+        /// The longest a write waits while the member does not say it lost quorum.
+        public var writeDeadline: Duration
         /// How long a read waits for the quorum question before answering from the mirror.
         public var readTimeout: Duration
         /// How often quorum is checked while nothing else asks.
@@ -31,13 +34,15 @@ public final class EtcdConfigStore: ConfigStore {
         public init(
             prefix: String = "/vireo/",
             changeHistory: Int = 4096,
-            writeTimeout: Duration = .milliseconds(1250),
+            writeTimeout: Duration = .milliseconds(1000),
+            writeDeadline: Duration = .seconds(15),
             readTimeout: Duration = .milliseconds(1000),
             quorumProbeInterval: Duration = .seconds(1)
         ) {
             self.prefix = prefix
             self.changeHistory = changeHistory
             self.writeTimeout = writeTimeout
+            self.writeDeadline = writeDeadline
             self.readTimeout = readTimeout
             self.quorumProbeInterval = quorumProbeInterval
         }
@@ -209,18 +214,60 @@ public final class EtcdConfigStore: ConfigStore {
     /// the writer reads its own write and its change is in the feed.
     @discardableResult
     private func transact(_ operations: [StoreOperation], mtime: Int64) async throws -> Int64 {
-        guard isQuorate else { throw Self.noQuorum }
+        try await requireQuorum()
         let transaction = try EtcdTransaction(operations, fences: StoreLease.held, keys: keys, mtime: mtime)
-        let answer: JSON
+        let answer = try await call("/v3/kv/txn", transaction.body)
+        guard answer["succeeded"] == .bool(true) else { throw transaction.failure(answer) }
+        let revision = EtcdCoding.int64(answer["header"]?["revision"])
+        _ = await mirror.wait(for: revision, timeout: .seconds(5))
+        return revision
+    }
+
+    /// A call that changes etcd: it waits for its answer as long as the cluster has quorum, and
+    /// fails with the quorum message once it does not (asked after `writeTimeout` and then every
+    /// quarter second), so a partitioned node refuses writes in under two seconds.
+    private func call(_ path: String, _ body: JSON) async throws -> JSON {
         do {
-            answer = try await client.call("/v3/kv/txn", transaction.body, timeout: options.writeTimeout)
+            return try await withThrowingTaskGroup(of: JSON?.self) { group in
+                group.addTask { [client, options] in try await client.call(path, body, timeout: options.writeDeadline) }
+                group.addTask { [options] in
+                    try await Task.sleep(for: options.writeTimeout)
+                    // Only the member's word fails the write: no answer from it may be a busy
+                    // machine, and the write's own deadline still holds.
+                    while await self.leadership() != .leaderless { try await Task.sleep(for: .milliseconds(250)) }
+                    throw EtcdError.unreachable("no quorum")
+                }
+                defer { group.cancelAll() }
+                while let answer = try await group.next() {
+                    if let answer { return answer }
+                }
+                throw EtcdError.unreachable("no answer")
+            }
         } catch let error as EtcdError {
             throw noteFailure(error)
         }
-        guard answer["succeeded"] == .bool(true) else { throw transaction.failure(answer) }
-        let revision = EtcdCoding.int64(answer["header"]?["revision"])
-        _ = await mirror.wait(for: revision, timeout: options.writeTimeout)
-        return revision
+    }
+
+    /// Refuses at once when this node's member has no leader; a node believed inquorate asks
+    /// again first (the member may have elected one since the last probe).
+    private func requireQuorum() async throws {
+        if isQuorate { return }
+        guard await leadership() != .leaderless else { throw Self.noQuorum }
+        quorum.withLock { $0 = true }
+    }
+
+    /// What this node's etcd member says of its leader.
+    enum Leadership { case led, leaderless, silent }
+
+    /// Whether this node's etcd member follows a leader: a member cut off from the majority has
+    /// none once its election timeout passed. Answered from the member's own state, so a busy
+    /// cluster does not look partitioned.
+    func leadership() async -> Leadership {
+        guard let status = try? await client.call("/v3/maintenance/status", [:], timeout: .milliseconds(1500)) else {
+            return .silent
+        }
+        // Member IDs are unsigned 64-bit: compared as text, not as Int64.
+        return EtcdCoding.isSet(status["leader"]) ? .led : .leaderless
     }
 
     // MARK: - Changes
@@ -230,7 +277,7 @@ public final class EtcdConfigStore: ConfigStore {
     // MARK: - Locks
 
     public func acquireLock(_ name: String, holder: String, ttl: Duration) async throws -> StoreLease? {
-        guard isQuorate else { throw Self.noQuorum }
+        try await requireQuorum()
         let key = keys.lock(name)
         let leaseID = try await grantLease(ttl: ttl)
         let answer = try await call(
@@ -307,15 +354,6 @@ public final class EtcdConfigStore: ConfigStore {
         _ = try await call("/v3/lease/revoke", ["ID": EtcdCoding.int(id)])
     }
 
-    /// A call that counts as a write for quorum purposes.
-    private func call(_ path: String, _ body: JSON) async throws -> JSON {
-        do {
-            return try await client.call(path, body, timeout: options.writeTimeout)
-        } catch let error as EtcdError {
-            throw noteFailure(error)
-        }
-    }
-
     // MARK: - Quorum
 
     static var noQuorum: VireoError {
@@ -359,21 +397,20 @@ public final class EtcdConfigStore: ConfigStore {
         await task?.value
     }
 
-    /// Asks etcd a linearizable question every interval: the answer (or its absence) is quorum.
+    /// Asks this node's member every interval whether it follows a leader (``leadership()``).
+    /// Three silent answers in a row count as lost quorum: a late answer on a busy machine is
+    /// not a partition; a member that says it has no leader is believed at once.
     private func probeQuorum() async {
+        var silent = 0
         while !Task.isCancelled {
-            let answered: Bool
-            do {
-                _ = try await client.call(
-                    "/v3/kv/range",
-                    ["key": EtcdCoding.bytes(keys.tree), "count_only": true],
-                    timeout: options.readTimeout
-                )
-                answered = true
-            } catch {
-                answered = false
+            let status = try? await client.call("/v3/maintenance/status", [:], timeout: .milliseconds(700))
+            silent = status == nil ? silent + 1 : 0
+            if let status {
+                let led = EtcdCoding.isSet(status["leader"])
+                quorum.withLock { $0 = led }
+            } else if silent >= 3 {
+                quorum.withLock { $0 = false }
             }
-            quorum.withLock { $0 = answered }
             try? await Task.sleep(for: options.quorumProbeInterval)
         }
     }
