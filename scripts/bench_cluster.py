@@ -77,13 +77,17 @@ class Node:
             self.connection = http.client.HTTPSConnection(self.address, PORT, context=insecure, timeout=120)
         headers = {"Content-Type": "application/x-www-form-urlencoded", **(self.auth if auth else {})}
         url = "/api2/json" + path + ("?" + body if method == "GET" and body else "")
-        try:
-            self.connection.request(method, url, body=body if method != "GET" else None, headers=headers)
-            response = self.connection.getresponse()
-            raw = response.read()
-        except (http.client.HTTPException, OSError):
-            self.connection = None
-            raise
+        for attempt in (1, 2):
+            try:
+                self.connection.request(method, url, body=body if method != "GET" else None, headers=headers)
+                response = self.connection.getresponse()
+                raw = response.read()
+                break
+            except (http.client.HTTPException, OSError):
+                # The daemon ends connections idle for 30 s: once more on a new one.
+                self.connection = http.client.HTTPSConnection(self.address, PORT, context=insecure, timeout=120)
+                if attempt == 2:
+                    raise
         if response.status != 200:
             raise RuntimeError(f"{method} {path} on {self.name}: {response.status} {raw[:300]!r}")
         return json.loads(raw)["data"]
