@@ -8,13 +8,16 @@ public import VireoStore
 public final class VMConfigStore: Sendable {
     public let store: any ConfigStore
     public let node: String
-    let locks: StoreLocks
+    /// A VM's lock is this node's alone, as Proxmox's local flock on the config: only the node
+    /// whose directory holds a config changes it, and a VMID's uniqueness across nodes is one
+    /// store transaction. (A cluster-wide lease would cost four etcd round trips per change.)
+    /// Shared by every instance in the process, so two of them cannot both hold one VM.
+    static let locks = NamedLocks()
     /// Parsed configs by path and store version: listing 1,000 VMs parses only what changed.
     private let parsed = Mutex<[String: (version: Int64, config: VMConfig)]>([:])
 
     public init(store: any ConfigStore, node: String) {
         self.store = store
-        locks = StoreLocks(store: store)
         self.node = node
     }
 
@@ -115,7 +118,7 @@ public final class VMConfigStore: Sendable {
 
     /// Creates a new VM config; fails when the VMID exists on any node.
     public func create(_ vmid: VMID, config: VMConfig) async throws {
-        try await locks.withLock("vm-\(vmid)") {
+        try await Self.locks.withLock("\(node)/vm-\(vmid)") {
             // One transaction: the VMID is absent on every node when this node's file appears.
             let nodes = try await store.list("nodes")
             let absentEverywhere = Set(nodes + [node]).sorted().map {
@@ -138,7 +141,7 @@ public final class VMConfigStore: Sendable {
         digest: String? = nil,
         _ change: (inout VMConfig) async throws -> T
     ) async throws -> T {
-        try await locks.withLock("vm-\(vmid)") {
+        try await Self.locks.withLock("\(node)/vm-\(vmid)") {
             guard let file = try await store.read(path(vmid)) else {
                 throw VireoError.notFound("Configuration file 'nodes/\(node)/qemu-server/\(vmid).conf' does not exist")
             }
@@ -157,7 +160,7 @@ public final class VMConfigStore: Sendable {
     }
 
     public func delete(_ vmid: VMID) async throws {
-        try await locks.withLock("vm-\(vmid)") { try await store.delete(path(vmid), condition: .any) }
+        try await Self.locks.withLock("\(node)/vm-\(vmid)") { try await store.delete(path(vmid), condition: .any) }
     }
 
     /// Runs `body` under the VM's lock (start, stop, migrate must not interleave).
@@ -167,7 +170,7 @@ public final class VMConfigStore: Sendable {
         timeout: Duration = .seconds(10),
         _ body: () async throws -> T
     ) async throws -> T {
-        try await locks.withLock("vm-\(vmid)", timeout: timeout, body)
+        try await Self.locks.withLock("\(node)/vm-\(vmid)", timeout: timeout, body)
     }
 }
 

@@ -26,6 +26,9 @@ public final class EtcdConfigStore: ConfigStore {
         public var writeTimeout: Duration
         /// The longest a write waits while the member does not say it lost quorum.
         public var writeDeadline: Duration
+        /// How long the member must go without a leader before writes fail (an election on a
+        /// busy machine is not a partition).
+        public var leaderlessGrace: Duration
         /// How long a read waits for the quorum question before answering from the mirror.
         public var readTimeout: Duration
         /// How often quorum is checked while nothing else asks.
@@ -34,8 +37,9 @@ public final class EtcdConfigStore: ConfigStore {
         public init(
             prefix: String = "/vireo/",
             changeHistory: Int = 4096,
-            writeTimeout: Duration = .milliseconds(1000),
+            writeTimeout: Duration = .milliseconds(500),
             writeDeadline: Duration = .seconds(15),
+            leaderlessGrace: Duration = .milliseconds(500),
             readTimeout: Duration = .milliseconds(1000),
             quorumProbeInterval: Duration = .seconds(1)
         ) {
@@ -43,6 +47,7 @@ public final class EtcdConfigStore: ConfigStore {
             self.changeHistory = changeHistory
             self.writeTimeout = writeTimeout
             self.writeDeadline = writeDeadline
+            self.leaderlessGrace = leaderlessGrace
             self.readTimeout = readTimeout
             self.quorumProbeInterval = quorumProbeInterval
         }
@@ -232,9 +237,10 @@ public final class EtcdConfigStore: ConfigStore {
                 group.addTask { [client, options] in try await client.call(path, body, timeout: options.writeDeadline) }
                 group.addTask { [options] in
                     try await Task.sleep(for: options.writeTimeout)
-                    // Only the member's word fails the write: no answer from it may be a busy
-                    // machine, and the write's own deadline still holds.
-                    while await self.leadership() != .leaderless { try await Task.sleep(for: .milliseconds(250)) }
+                    // Only the member's word fails the write (no answer from it may be a busy
+                    // machine, and the write's own deadline still holds), and only when it has
+                    // been leaderless for longer than an election on a busy machine takes.
+                    try await self.waitWhileLed(failingAfter: options.leaderlessGrace)
                     throw EtcdError.unreachable("no quorum")
                 }
                 defer { group.cancelAll() }
@@ -252,8 +258,36 @@ public final class EtcdConfigStore: ConfigStore {
     /// again first (the member may have elected one since the last probe).
     private func requireQuorum() async throws {
         if isQuorate { return }
-        guard await leadership() != .leaderless else { throw Self.noQuorum }
-        quorum.withLock { $0 = true }
+        let clock = ContinuousClock()
+        let deadline = clock.now + options.leaderlessGrace + .milliseconds(250)
+        repeat {
+            if await leadership() == .led {
+                quorum.withLock { $0 = true }
+                return
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        } while clock.now < deadline
+        throw Self.noQuorum
+    }
+
+    /// Returns once this node's member has said it has no leader for `grace` on end; asks
+    /// every quarter second.
+    private func waitWhileLed(failingAfter grace: Duration) async throws {
+        let clock = ContinuousClock()
+        var leaderlessSince: ContinuousClock.Instant?
+        while true {
+            switch await leadership() {
+            case .leaderless:
+                let since = leaderlessSince ?? clock.now
+                leaderlessSince = since
+                if clock.now - since >= grace { return }
+            case .led:
+                leaderlessSince = nil
+            case .silent:
+                break
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
     }
 
     /// What this node's etcd member says of its leader.
