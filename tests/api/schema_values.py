@@ -178,6 +178,7 @@ NAME_VALUES = {
     "filename": "@filename",
     "target": "@copy_target",
     "content": "iso",
+    "fingerprint": ":".join(["AB"] * 32),
 }
 
 

@@ -83,6 +83,7 @@ def conforms(value, schema: dict, where: str, problems: list[str]) -> None:
 NOT_WALKED = {
     "/nodes/{node}/query-url-metadata",  # needs a URL
     "/nodes/{node}/disks/smart",  # needs a disk
+    "/cluster/config/join",  # a standalone node has no join info (as Proxmox); tests/api/test_cluster.py
 }
 
 

@@ -26,8 +26,10 @@ public final class EtcdConfigStore: ConfigStore {
         public var writeTimeout: Duration
         /// The longest a write waits while the member does not say it lost quorum.
         public var writeDeadline: Duration
-        /// How long the member must go without a leader before writes fail (an election on a
-        /// busy machine is not a partition).
+        /// How long the member must go without a leader before writes fail. None by default:
+        /// etcd itself takes over a second to notice a lost majority, and a write must fail
+        /// within two; an election on a busy machine fails the writes it catches, as Proxmox's
+        /// do while corosync's membership changes.
         public var leaderlessGrace: Duration
         /// How long a read waits for the quorum question before answering from the mirror.
         public var readTimeout: Duration
@@ -39,7 +41,7 @@ public final class EtcdConfigStore: ConfigStore {
             changeHistory: Int = 4096,
             writeTimeout: Duration = .milliseconds(500),
             writeDeadline: Duration = .seconds(15),
-            leaderlessGrace: Duration = .milliseconds(500),
+            leaderlessGrace: Duration = .zero,
             readTimeout: Duration = .milliseconds(1000),
             quorumProbeInterval: Duration = .seconds(1)
         ) {
