@@ -37,15 +37,22 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder, WebSocketUpg
     let servesUI: Bool
 
     /// `servesUI`: answer `/` and `/ui/…` (with `ui`, or saying it is not installed).
-    public init(registry: APIRegistry, services: APIServices, localRoot: Bool, ui: WebUI? = nil, servesUI: Bool = false)
-    {
+    /// `proxy`: passes calls for other nodes on (a cluster node's; nil standalone).
+    public init(
+        registry: APIRegistry,
+        services: APIServices,
+        localRoot: Bool,
+        ui: WebUI? = nil,
+        servesUI: Bool = false,
+        proxy: NodeProxy? = nil
+    ) {
         self.registry = registry
         self.services = services
         self.localRoot = localRoot
         self.ui = ui
         self.servesUI = servesUI
         dispatcher = APIDispatcher(registry: registry, services: services)
-        proxy = services.cluster.caFile.flatMap { try? NodeProxy(caFile: $0, port: services.cluster.apiPort) }
+        self.proxy = proxy
         openAPI = OpenAPIDocument.make(registry).serialized()
     }
 

@@ -14,12 +14,13 @@ import VireoCore
 /// tokens hold on every node, their keys being in the shared tree — and a call from the local
 /// root socket carries a ticket for root@pam made here. Bodies stream both ways (uploads, task
 /// logs). A node that cannot be reached answers 595, as Proxmox's proxy does.
-final class NodeProxy: Sendable {
+public final class NodeProxy: Sendable {
     private let http: HTTPClient
     private let port: Int
 
-    /// `caFile`: the cluster CA, which signed every node's API certificate.
-    init(caFile: String, port: Int) throws {
+    /// `caFile`: the cluster CA, which signed every node's API certificate. The daemon makes one
+    /// for its responders and shuts it down when it stops.
+    public init(caFile: String, port: Int) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(3)))
@@ -90,5 +91,5 @@ final class NodeProxy: Sendable {
         return text
     }
 
-    func shutdown() async { try? await http.shutdown() }
+    public func shutdown() async { try? await http.shutdown() }
 }

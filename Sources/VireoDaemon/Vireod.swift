@@ -318,12 +318,15 @@ public struct Vireod: AsyncParsableCommand {
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(secrets.tlsKeyPEM.utf8), format: .pem))
         )
         tls.minimumTLSVersion = .tlsv12
+        // One client for both responders' calls to other nodes, shut down when the daemon stops.
+        let proxy = try cluster.caFile.map { try NodeProxy(caFile: $0, port: port) }
         let responder = APIResponder<BasicRequestContext>(
             registry: registry,
             services: services,
             localRoot: false,
             ui: loadUI(logger: logger),
-            servesUI: true
+            servesUI: true,
+            proxy: proxy
         )
         let httpsServer = Application(
             responder: responder,
@@ -353,7 +356,12 @@ public struct Vireod: AsyncParsableCommand {
         try? DaemonPointer(dataDir: paths.dataDir.path, node: nodeName, netns: namespace.name, pid: Int(getpid()))
             .write(runDirectory: paths.runDir.path)
         let socketServer = Application(
-            responder: APIResponder<BasicRequestContext>(registry: registry, services: services, localRoot: true),
+            responder: APIResponder<BasicRequestContext>(
+                registry: registry,
+                services: services,
+                localRoot: true,
+                proxy: proxy
+            ),
             // Root's own CLI: no per-client cap, and no idle cut under a client that follows a task.
             server: .proxmoxHTTP1(
                 limits: ConnectionLimits(
@@ -391,6 +399,7 @@ public struct Vireod: AsyncParsableCommand {
         )
         cluster.restart.onRequest { Task { await group.triggerGracefulShutdown() } }
         try await group.run()
+        await proxy?.shutdown()
         try? fm.removeItem(at: paths.socket)
         _ = consume dataLock
         if cluster.restart.isRequested {

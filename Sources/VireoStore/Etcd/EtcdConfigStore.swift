@@ -528,17 +528,27 @@ public final class EtcdConfigStore: ConfigStore {
         -> TreeSnapshot
     {
         let answer: JSON
+        let range: JSON = [
+            "key": EtcdCoding.bytes(keys.tree), "range_end": EtcdCoding.bytes(EtcdCoding.prefixEnd(keys.tree)),
+        ]
         do {
-            answer = try await client.call(
-                "/v3/kv/range",
-                ["key": EtcdCoding.bytes(keys.tree), "range_end": EtcdCoding.bytes(EtcdCoding.prefixEnd(keys.tree))],
-                timeout: timeout
-            )
+            answer = try await client.call("/v3/kv/range", range, timeout: timeout)
         } catch {
+            // Without quorum, this member's own copy: a node starts read-only, as pmxcfs does,
+            // rather than not at all.
+            guard case .object(var local) = range else { throw error }
+            local["serializable"] = true
+            if let copy = try? await client.call("/v3/kv/range", .object(local), timeout: timeout) {
+                return snapshot(of: copy, keys)
+            }
             throw VireoError(.unavailable, "config store cannot be read from etcd: \(error)", underlying: error).at(
                 .cluster
             )
         }
+        return snapshot(of: answer, keys)
+    }
+
+    private static func snapshot(of answer: JSON, _ keys: EtcdKeys) -> TreeSnapshot {
         var files: [String: StoredFile] = [:]
         var treeVersion: Int64 = 0
         for entry in (answer["kvs"]?.arrayValue ?? []).map(EtcdKeyValue.init) {
