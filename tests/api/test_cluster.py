@@ -393,6 +393,10 @@ def test_a_killed_daemon_goes_offline_and_its_guests_keep_running(cluster):
 def test_delnode_removes_a_member(cluster):
     one, two, three = cluster
     stop(three)
+    # A cluster node stops cleanly on SIGTERM (its etcd member with it).
+    assert three.proc.returncode == 0, f"vireod of cl3 exited {three.proc.returncode}:\n{three.log_tail()}"
+    member = subprocess.run(["pgrep", "-f", f"--data-dir {three.data_dir}/cluster/etcd"], capture_output=True)
+    assert member.returncode != 0, f"cl3's etcd member still runs: {member.stdout!r}"
     one.ok("pvecm", "delnode", "cl3")
     status = cluster_status(one)
     assert status[0]["nodes"] == 2 and status[0]["quorate"] == 1
