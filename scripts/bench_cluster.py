@@ -109,6 +109,8 @@ def wait_task(node, upid):
 
 
 def main():
+    # A `timeout` or Ctrl-C still cleans up (the `finally` below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     base = tempfile.mkdtemp(prefix="vireo-bench-cluster-")
     checker = Path(base, "pam-check")
     checker.write_text(f'#!/bin/sh\nread -r p\n[ "$PAM_USER" = root ] && [ "$p" = "{PASSWORD}" ]\n')
@@ -196,6 +198,8 @@ def main():
             started = time.perf_counter()
             one.call("POST", "/pools", {"poolid": poolid})
             while not any(p["poolid"] == poolid for p in two.call("GET", "/pools")):
+                if time.perf_counter() - started > 10:
+                    raise SystemExit(f"pool {poolid} made on node 1 not listed by node 2 after 10 s")
                 time.sleep(0.002)
             pools.append(time.perf_counter() - started)
         for index in range(5):
@@ -206,6 +210,8 @@ def main():
                 entries = three.call("GET", "/cluster/resources", {"type": "vm"})
                 if any(e["vmid"] == vmid and e["status"] == "running" for e in entries):
                     break
+                if time.perf_counter() - started > 30:
+                    raise SystemExit(f"VM {vmid} started on node 2 not running on node 3 after 30 s")
                 time.sleep(0.005)
             starts.append(time.perf_counter() - started)
             wait_task(two, upid)
