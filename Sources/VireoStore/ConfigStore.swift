@@ -30,6 +30,24 @@ public enum WriteCondition: Sendable, Equatable {
     case version(Int64)
 }
 
+extension WriteCondition {
+    /// Throws `.conflict`, in the words every backend uses, when the condition does not hold for
+    /// `existing` (nil: the file is absent).
+    func check(existing: StoredFile?, path: String) throws {
+        switch self {
+        case .any:
+            return
+        case .absent:
+            if existing != nil { throw VireoError.conflict("config file '\(path)' already exists") }
+        case .version(let expected):
+            guard let existing else { throw VireoError.conflict("config file '\(path)' does not exist any more") }
+            if existing.version != expected {
+                throw VireoError.conflict("config file '\(path)' was changed concurrently")
+            }
+        }
+    }
+}
+
 /// A change to the tree, delivered to watchers after it is committed.
 public struct ConfigChange: Sendable, Equatable {
     public enum Kind: Sendable, Equatable { case written, deleted }

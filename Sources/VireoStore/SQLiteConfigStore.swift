@@ -78,7 +78,7 @@ public final class SQLiteConfigStore: ConfigStore {
             try await pool.write { [leases] db in
                 try leases.check(held)
                 let existing = try Self.fetch(db, path)
-                try Self.check(condition, existing: existing, path: path)
+                try condition.check(existing: existing, path: path)
                 if existing == nil, try Self.isDirectory(db, path) {
                     throw VireoError.conflict("config path '\(path)' is a directory")
                 }
@@ -145,7 +145,7 @@ public final class SQLiteConfigStore: ConfigStore {
                 guard let existing = try Self.fetch(db, path) else {
                     throw VireoError.notFound("config file '\(path)' does not exist")
                 }
-                try Self.check(condition, existing: existing, path: path)
+                try condition.check(existing: existing, path: path)
                 let version = try Self.bumpVersion(db)
                 try db.execute(sql: "DELETE FROM files WHERE path = ?", arguments: [path])
                 return version
@@ -185,14 +185,7 @@ public final class SQLiteConfigStore: ConfigStore {
 
     @discardableResult
     public func commit(_ operations: [StoreOperation]) async throws -> Int64 {
-        let operations = try operations.map { operation -> StoreOperation in
-            let path = try ConfigPath.normalize(operation.path)
-            return switch operation {
-            case .write(_, let content, let condition): .write(path, content: content, condition: condition)
-            case .delete(_, let condition): .delete(path, condition: condition)
-            case .check(_, let condition): .check(path, condition: condition)
-            }
-        }
+        let operations = try operations.map { try $0.normalized() }
         let now = Int64(Date().timeIntervalSince1970)
         let held = StoreLease.held
         let changes: [ConfigChange] = try await storeCall {
@@ -202,10 +195,10 @@ public final class SQLiteConfigStore: ConfigStore {
                     let existing = try Self.fetch(db, operation.path)
                     switch operation {
                     case .write(let path, _, let condition), .check(let path, let condition):
-                        try Self.check(condition, existing: existing, path: path)
+                        try condition.check(existing: existing, path: path)
                     case .delete(let path, let condition):
                         guard existing != nil else { throw VireoError.notFound("config file '\(path)' does not exist") }
-                        try Self.check(condition, existing: existing, path: path)
+                        try condition.check(existing: existing, path: path)
                     }
                 }
                 var changes: [ConfigChange] = []
@@ -284,20 +277,6 @@ public final class SQLiteConfigStore: ConfigStore {
     private static func bumpVersion(_ db: Database) throws -> Int64 {
         try db.execute(sql: "UPDATE meta SET value = value + 1 WHERE key = 'version'")
         return try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'version'") ?? 0
-    }
-
-    private static func check(_ condition: WriteCondition, existing: StoredFile?, path: String) throws {
-        switch condition {
-        case .any:
-            return
-        case .absent:
-            if existing != nil { throw VireoError.conflict("config file '\(path)' already exists") }
-        case .version(let expected):
-            guard let existing else { throw VireoError.conflict("config file '\(path)' does not exist any more") }
-            if existing.version != expected {
-                throw VireoError.conflict("config file '\(path)' was changed concurrently")
-            }
-        }
     }
 
     /// Lets our own errors through and wraps database failures as `.unavailable`.

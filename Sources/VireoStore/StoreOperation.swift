@@ -13,3 +13,15 @@ public enum StoreOperation: Sendable, Equatable {
         }
     }
 }
+
+extension StoreOperation {
+    /// The same operation with its path normalized (``ConfigPath``): what every backend commits.
+    func normalized() throws -> StoreOperation {
+        let path = try ConfigPath.normalize(path)
+        return switch self {
+        case .write(_, let content, let condition): .write(path, content: content, condition: condition)
+        case .delete(_, let condition): .delete(path, condition: condition)
+        case .check(_, let condition): .check(path, condition: condition)
+        }
+    }
+}

@@ -8,14 +8,11 @@ import VireoTasks
 
 /// `/cluster/config`: forming a cluster, its member list and what a joining node needs.
 enum ClusterConfigEndpoints {
-    /// Proxmox's join API version; a joining node checks the cluster speaks it.
-    static let apiVersion = 1
-
     static func register(in registry: inout APIRegistry) {
         registry.register(.get, "/cluster/config", handles: []) { request in
             .init(.array(request.routeChildren.filter { !$0.hasPrefix("{") }.map { ["name": .string($0)] }))
         }
-        registry.register(.get, "/cluster/config/apiversion", handles: []) { _ in .init(.int(apiVersion)) }
+        registry.register(.get, "/cluster/config/apiversion", handles: []) { _ in .init(.int(ClusterJoin.apiVersion)) }
         registry.register(.post, "/cluster/config", handles: ["clustername", "link0", "nodeid", "votes"]) { request in
             let cluster = request.services.cluster
             guard let dataDir = cluster.dataDir else {

@@ -197,19 +197,12 @@ public final class EtcdConfigStore: ConfigStore {
 
     @discardableResult
     public func commit(_ operations: [StoreOperation]) async throws -> Int64 {
-        let operations = try operations.map { operation -> StoreOperation in
-            let path = try ConfigPath.normalize(operation.path)
-            return switch operation {
-            case .write(_, let content, let condition): .write(path, content: content, condition: condition)
-            case .delete(_, let condition): .delete(path, condition: condition)
-            case .check(_, let condition): .check(path, condition: condition)
-            }
-        }
+        let operations = try operations.map { try $0.normalized() }
         guard operations.contains(where: { if case .check = $0 { false } else { true } }) else {
             // Only conditions: check them against the newest state, change nothing.
             await synchronise()
             for case .check(let path, let condition) in operations {
-                try EtcdTransaction.check(condition, existing: mirror.file(path), path: path)
+                try condition.check(existing: mirror.file(path), path: path)
             }
             return try await currentVersion()
         }

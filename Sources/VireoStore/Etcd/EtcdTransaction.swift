@@ -81,10 +81,10 @@ struct EtcdTransaction {
             do {
                 switch operation {
                 case .write(let path, _, let condition), .check(let path, let condition):
-                    try Self.check(condition, existing: existing, path: path)
+                    try condition.check(existing: existing, path: path)
                 case .delete(let path, let condition):
                     guard existing != nil else { return VireoError.notFound("config file '\(path)' does not exist") }
-                    try Self.check(condition, existing: existing, path: path)
+                    try condition.check(existing: existing, path: path)
                 }
             } catch let error as VireoError {
                 return error
@@ -94,19 +94,5 @@ struct EtcdTransaction {
         }
         // Everything holds now: it did not a moment ago.
         return VireoError.conflict("the configuration changed concurrently")
-    }
-
-    static func check(_ condition: WriteCondition, existing: StoredFile?, path: String) throws {
-        switch condition {
-        case .any:
-            return
-        case .absent:
-            if existing != nil { throw VireoError.conflict("config file '\(path)' already exists") }
-        case .version(let expected):
-            guard let existing else { throw VireoError.conflict("config file '\(path)' does not exist any more") }
-            if existing.version != expected {
-                throw VireoError.conflict("config file '\(path)' was changed concurrently")
-            }
-        }
     }
 }
