@@ -6,6 +6,7 @@ import NIOCore
 import VireoAccess
 import VireoCluster
 import VireoCore
+import VireoStore
 
 /// Serves `/api2/json/...` from the registry with Proxmox's wire behaviour: authentication, CSRF,
 /// parameter merging and validation, permission check, then the handler; errors as Proxmox sends them.
@@ -62,7 +63,8 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder, WebSocketUpg
         }
         let started = ContinuousClock.now
         do {
-            return try await handle(request)
+            // One consistency barrier for all the store reads the call makes (see ReadSession).
+            return try await ReadSession.run { try await handle(request) }
         } catch {
             return await failure(error, path: request.uri.path, started: started).response
         }
@@ -115,7 +117,8 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder, WebSocketUpg
         let started = ContinuousClock.now
         let path = head.path.map { String($0.prefix { $0 != "?" }) } ?? ""
         do {
-            guard case .result(let result) = try await resolve(Request(head: head, body: .init(buffer: ByteBuffer()))),
+            let request = Request(head: head, body: .init(buffer: ByteBuffer()))
+            guard case .result(let result) = try await ReadSession.run({ try await resolve(request) }),
                 let session = result.webSocket
             else { throw APIFailure(status: 400, message: "'\(path)' does not upgrade to a WebSocket") }
             return .accept(session)

@@ -84,11 +84,18 @@ public final class ClusterStatusBoard: Sendable {
     ) async {
         let clock = ContinuousClock()
         var published: (significant: JSON, at: ContinuousClock.Instant)?
+        var renewed: ContinuousClock.Instant?
         var seen = wake?.generation ?? 0
         while !Task.isCancelled {
             do {
-                let fresh = try await keepLease()
-                let publication = await collect()
+                // The lease is renewed every `interval`, not on every wake (a burst of changes).
+                var fresh = false
+                if renewed.map({ clock.now - $0 >= interval }) ?? true {
+                    fresh = try await keepLease()
+                    renewed = clock.now
+                }
+                // The node's own copy of the tree as it is: no barrier per publication.
+                let publication = await ReadSession.run(atLeast: 0) { await collect() }
                 if fresh || published == nil || published?.significant != publication.significant
                     || clock.now - (published?.at ?? clock.now) >= refresh
                 {
@@ -97,6 +104,7 @@ public final class ClusterStatusBoard: Sendable {
                 }
             } catch {
                 published = nil
+                renewed = nil
                 logger.debug("node status not published: \(error)")
             }
             if let wake {

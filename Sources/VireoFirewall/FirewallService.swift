@@ -183,7 +183,8 @@ public actor FirewallService {
                 version = change.version
             case .lost: version = nil
             }
-            do { _ = try await reload(unlessApplied: version) } catch {
+            // What the reload reads need only be as new as the change (no barrier per change).
+            do { _ = try await ReadSession.run(atLeast: version) { try await reload(unlessApplied: version) } } catch {
                 logger.error("\(FirewallService.describe(error))")
             }
         }

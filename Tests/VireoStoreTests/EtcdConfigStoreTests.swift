@@ -49,6 +49,37 @@ struct EtcdConfigStoreTests {
         }
     }
 
+    @Test func aReadSessionAsksEtcdOnceAndSeesEveryWriteMadeBeforeIt() async throws {
+        try await EtcdTestServer.with { server in
+            try await withTwoNodes(server) { one, two in
+                let ranges = { two.client.callCount("/v3/kv/range") }
+                let first = try await one.write("user.cfg", content: "user:alice@pve:1:0::::::\n", condition: .any)
+                let before = ranges()
+                try await ReadSession.run {
+                    #expect(try await two.read("user.cfg") == first)
+                    #expect(try await two.list("").contains("user.cfg"))
+                    #expect(try await two.readAll("").count == 1)
+                    _ = try await two.currentVersion()
+                }
+                #expect(ranges() - before == 1, "four reads in one session, one barrier")
+                // A later session sees a write made on the other node in between.
+                let second = try await one.write("user.cfg", content: "user:bob@pve:1:0::::::\n", condition: .any)
+                let later = try await ReadSession.run { try await two.read("user.cfg") }
+                #expect(later == second)
+                // Outside a session, every read is its own barrier.
+                let unsessioned = ranges()
+                _ = try await two.read("user.cfg")
+                _ = try await two.read("user.cfg")
+                #expect(ranges() - unsessioned == 2)
+                // A reaction to a delivered change reads the node's copy: no barrier.
+                let reacting = ranges()
+                let reaction = try await ReadSession.run(atLeast: second.version) { try await two.read("user.cfg") }
+                #expect(reaction == second)
+                #expect(ranges() == reacting)
+            }
+        }
+    }
+
     @Test func aVMIDTakenOnOneNodeCannotBeCreatedOnAnother() async throws {
         try await EtcdTestServer.with { server in
             try await withTwoNodes(server) { one, two in

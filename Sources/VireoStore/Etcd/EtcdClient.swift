@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Synchronization
 public import VireoCore
 
 /// Where an etcd member listens and how to prove who we are to it.
@@ -55,6 +56,8 @@ public enum EtcdError: Error, Sendable, CustomStringConvertible {
 public final class EtcdClient: Sendable {
     public let connection: EtcdConnection
     private let http: HTTPClient
+    /// Unary calls made, by path: what a reader or writer costs in round trips.
+    private let calls = Mutex<[String: Int]>([:])
 
     public init(_ connection: EtcdConnection) throws {
         guard !connection.endpoints.isEmpty else { throw EtcdError.malformed("no etcd endpoint given") }
@@ -75,12 +78,16 @@ public final class EtcdClient: Sendable {
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
+    /// How many unary calls to `path` (`/v3/kv/range`) this client has made.
+    func callCount(_ path: String) -> Int { calls.withLock { $0[path, default: 0] } }
+
     public func shutdown() async {
         try? await http.shutdown()
     }
 
     /// One unary call: POST `path` with `body`, the parsed answer back.
     public func call(_ path: String, _ body: JSON, timeout: Duration) async throws -> JSON {
+        calls.withLock { $0[path, default: 0] += 1 }
         var lastError: any Error = EtcdError.unreachable("no endpoint tried")
         for endpoint in connection.endpoints {
             do {

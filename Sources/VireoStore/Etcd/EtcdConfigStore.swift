@@ -93,7 +93,11 @@ public final class EtcdConfigStore: ConfigStore {
         self.options = options
         keys = EtcdKeys(prefix: options.prefix)
         let snapshot = try await Self.loadTree(client, keys, timeout: .seconds(10))
-        mirror = EtcdMirror(files: snapshot.files, appliedRevision: snapshot.revision)
+        mirror = EtcdMirror(
+            files: snapshot.files,
+            appliedRevision: snapshot.revision,
+            treeVersion: snapshot.treeVersion
+        )
         feed = ChangeFeed(startingAt: snapshot.treeVersion, capacity: options.changeHistory)
     }
 
@@ -133,16 +137,25 @@ public final class EtcdConfigStore: ConfigStore {
         return mirror.files(in: directory)
     }
 
+    /// Reads made after this include every change up to the answer (within a ``ReadSession``,
+    /// at no cost once it is settled).
     public func currentVersion() async throws -> Int64 {
-        if let revision = try? await treeRevision() { return revision }
+        await synchronise()
         return mirror.treeVersion
     }
 
     /// Brings the mirror up to the newest tree revision etcd has committed, so a read after any
-    /// node's write sees it. Without quorum the mirror answers as it is.
+    /// node's write sees it; once per ``ReadSession``. Without quorum the mirror answers as it is.
     private func synchronise() async {
+        let session = ReadSession.current
+        if let point = session?.settledPoint {
+            // Settled by an earlier read: the mirror is that new already (it only moves forward).
+            _ = await mirror.wait(for: point, timeout: options.readTimeout)
+            return
+        }
         guard let revision = try? await treeRevision() else { return }
         _ = await mirror.wait(for: revision, timeout: options.readTimeout)
+        session?.settle(at: revision)
     }
 
     /// The tree's newest revision by a linearizable read of `t` (shared by concurrent readers).
@@ -478,8 +491,9 @@ public final class EtcdConfigStore: ConfigStore {
     }
 
     private func apply(_ events: [JSON]) {
+        guard !events.isEmpty else { return }
         var changes: [ConfigChange] = []
-        var revision = mirror.appliedRevision
+        var revision: Int64 = 0
         mirror.update { files in
             for event in events {
                 guard let kv = event["kv"] else { continue }
@@ -501,7 +515,7 @@ public final class EtcdConfigStore: ConfigStore {
 
     private func reload() async throws {
         let snapshot = try await Self.loadTree(client, keys, timeout: .seconds(10))
-        mirror.replace(files: snapshot.files, appliedRevision: snapshot.revision)
+        mirror.replace(files: snapshot.files, appliedRevision: snapshot.revision, treeVersion: snapshot.treeVersion)
         feed.forget(through: snapshot.treeVersion)
     }
 

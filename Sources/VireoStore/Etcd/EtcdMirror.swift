@@ -10,14 +10,15 @@ final class EtcdMirror: Sendable {
     private struct State {
         var files: [String: StoredFile]
         var appliedRevision: Int64
+        var treeVersion: Int64
         var waiters: [Int: Waiter] = [:]
         var nextWaiter = 0
         var closed = false
     }
     private let state: Mutex<State>
 
-    init(files: [String: StoredFile], appliedRevision: Int64) {
-        state = Mutex(State(files: files, appliedRevision: appliedRevision))
+    init(files: [String: StoredFile], appliedRevision: Int64, treeVersion: Int64) {
+        state = Mutex(State(files: files, appliedRevision: appliedRevision, treeVersion: treeVersion))
     }
 
     /// Every change of etcd up to this revision is in the mirror.
@@ -25,8 +26,9 @@ final class EtcdMirror: Sendable {
 
     func file(_ path: String) -> StoredFile? { state.withLock { $0.files[path] } }
 
-    /// The newest version of any file (a fallback for the tree's version when etcd is away).
-    var treeVersion: Int64 { state.withLock { $0.files.values.map(\.version).max() ?? 0 } }
+    /// The version of the tree in the mirror: the revision of its last change (every change
+    /// bumps the tree's own key, deletions too).
+    var treeVersion: Int64 { state.withLock { $0.treeVersion } }
 
     func names(in directory: String) -> [String] {
         let prefix = directory.isEmpty ? "" : directory + "/"
@@ -52,18 +54,21 @@ final class EtcdMirror: Sendable {
         return state.withLock { $0.files.keys.contains { $0.hasPrefix(prefix) } }
     }
 
-    /// Applies changes; `body` returns the revision they bring the mirror to.
+    /// Applies changes of the tree; `body` returns the revision they bring the mirror to.
     func update(_ body: (inout [String: StoredFile]) -> Int64) {
         let ready = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
-            state.appliedRevision = max(state.appliedRevision, body(&state.files))
+            let revision = body(&state.files)
+            state.appliedRevision = max(state.appliedRevision, revision)
+            state.treeVersion = max(state.treeVersion, revision)
             return Self.takeReady(&state)
         }
         for continuation in ready { continuation.resume(returning: true) }
     }
 
-    func replace(files: [String: StoredFile], appliedRevision: Int64) {
+    func replace(files: [String: StoredFile], appliedRevision: Int64, treeVersion: Int64) {
         let ready = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
             state.files = files
+            state.treeVersion = treeVersion
             state.appliedRevision = max(state.appliedRevision, appliedRevision)
             return Self.takeReady(&state)
         }
