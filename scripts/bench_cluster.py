@@ -171,7 +171,8 @@ def main():
         started = time.monotonic()
         for node_index, node in enumerate(nodes, start=1):
             upids = [one.call("POST", f"/nodes/bn{node_index}/qemu",
-                              {"vmid": 1000 * node_index + i, "memory": 64, "name": f"vm-{node_index}-{i}"})
+                              {"vmid": 1000 * node_index + i, "memory": 64, "kvm": 0,  # TCG: KVM is nested here
+                               "name": f"vm-{node_index}-{i}"})
                      for i in range(PER_NODE)]
             wait_task(one, upids[-1])
         print(f"  ({3 * PER_NODE} VMs created through node 1 in {time.monotonic() - started:.0f} s)")
@@ -211,7 +212,12 @@ def main():
                 if any(e["vmid"] == vmid and e["status"] == "running" for e in entries):
                     break
                 if time.perf_counter() - started > 30:
-                    raise SystemExit(f"VM {vmid} started on node 2 not running on node 3 after 30 s")
+                    task = two.call("GET", f"/nodes/bn2/tasks/{urllib.parse.quote(upid)}/status")
+                    seen = [e for e in entries if e["vmid"] == vmid]
+                    own = two.call("GET", f"/nodes/bn2/qemu/{vmid}/status/current")
+                    raise SystemExit(f"VM {vmid} started on node 2 not running on node 3 after 30 s: start task "
+                                     f"{task.get('status')} {task.get('exitstatus')}; node 3 shows {seen}; "
+                                     f"node 2 says {own.get('status')}")
                 time.sleep(0.005)
             starts.append(time.perf_counter() - started)
             wait_task(two, upid)

@@ -63,11 +63,19 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder, WebSocketUpg
         }
         let started = ContinuousClock.now
         do {
-            // One consistency barrier for all the store reads the call makes (see ReadSession).
-            return try await ReadSession.run { try await handle(request) }
+            return try await ReadSession.run(atLeast: Self.readPoint(request.method)) { try await handle(request) }
         } catch {
             return await failure(error, path: request.uri.path, started: started).response
         }
+    }
+
+    /// How new a call's store reads must be (see ``ReadSession``). A read (GET) sees every write
+    /// that completed anywhere before it: one barrier for all its reads. A change reads the node's
+    /// copy, as pmxcfs serves every read: its write is compare-and-swap on what it read, so a copy
+    /// that trailed etcd (by the watch's delay) fails the write as a conflict and never loses a
+    /// change, and a guest's config is written only by the node that runs it.
+    static func readPoint(_ method: HTTPRequest.Method) -> Int64? {
+        method == .get || method == .head ? nil : 0
     }
 
     /// The answer to a failed call.
@@ -194,6 +202,18 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder, WebSocketUpg
             guard !request.headers.contains(where: { $0.name.canonicalName == NodeProxy.marker }),
                 let member = try await ClusterConfigFile.read(services.store)?.nodes[node]
             else { throw VireoError.notFound("no such node '\(node)'") }
+            if request.headers[.upgrade]?.lowercased() == "websocket" {
+                var result = APIResult.null
+                result.webSocket = try await proxy.openWebSocket(
+                    request,
+                    to: member.address,
+                    node: node,
+                    identity: identity ?? .root,
+                    mintTicket: identity != nil,
+                    tickets: services.access.tickets
+                )
+                return .result(result)
+            }
             return .response(
                 try await proxy.forward(
                     request,

@@ -17,6 +17,8 @@ import VireoCore
 public final class NodeProxy: Sendable {
     private let http: HTTPClient
     private let port: Int
+    /// For console WebSockets, which go on outside the HTTP client.
+    private let webSocketTLS: NIOSSLContext
 
     /// `caFile`: the cluster CA, which signed every node's API certificate. The daemon makes one
     /// for its responders and shuts it down when it stops.
@@ -26,6 +28,7 @@ public final class NodeProxy: Sendable {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(3)))
         configuration.decompression = .disabled
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        webSocketTLS = try NIOSSLContext(configuration: tls)
         self.port = port
     }
 
@@ -48,16 +51,7 @@ public final class NodeProxy: Sendable {
         let host = address.contains(":") ? "[\(address)]" : address
         var outgoing = HTTPClientRequest(url: "https://\(host):\(port)\(request.uri.string)")
         outgoing.method = .init(rawValue: request.method.rawValue)
-        for field in request.headers where !Self.hopByHop.contains(field.name.canonicalName) {
-            outgoing.headers.add(name: field.name.rawName, value: field.value)
-        }
-        if mintTicket, request.headers[.cookie] == nil, request.headers[.authorization] == nil {
-            // The local root socket has no credential to pass on: root@pam's ticket, made here.
-            let ticket = try tickets.issueTicket(for: identity.authID)
-            outgoing.headers.add(name: "Cookie", value: "PVEAuthCookie=\(ticket)")
-            outgoing.headers.add(name: "CSRFPreventionToken", value: tickets.csrfToken(for: identity.authID))
-        }
-        outgoing.headers.add(name: Self.marker, value: "1")
+        outgoing.headers = try Self.headers(of: request, identity: identity, mintTicket: mintTicket, tickets: tickets)
         let length = request.headers[.contentLength].flatMap { Int64($0) }
         if request.method != .get, request.method != .head {
             outgoing.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
@@ -81,6 +75,49 @@ public final class NodeProxy: Sendable {
             headers: headers,
             body: ResponseBody(asyncSequence: response.body)
         )
+    }
+
+    /// A console WebSocket to a guest on `node`, opened there before the caller's is accepted.
+    func openWebSocket(
+        _ request: Request,
+        to address: String,
+        node: String,
+        identity: AuthIdentity,
+        mintTicket: Bool,
+        tickets: TicketAuthority
+    ) async throws -> any WebSocketSession {
+        try await RemoteWebSocket.open(
+            host: address,
+            port: port,
+            uri: request.uri.string,
+            headers: try Self.headers(of: request, identity: identity, mintTicket: mintTicket, tickets: tickets),
+            tls: webSocketTLS,
+            node: node
+        )
+    }
+
+    /// What goes on with a forwarded call: its own headers but the hop-by-hop ones, its
+    /// credentials, and the marker.
+    private static func headers(
+        of request: Request,
+        identity: AuthIdentity,
+        mintTicket: Bool,
+        tickets: TicketAuthority
+    ) throws -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        for field in request.headers where !hopByHop.contains(field.name.canonicalName) {
+            // The WebSocket handshake's own fields are the upgrader's to make.
+            guard !field.name.canonicalName.hasPrefix("sec-websocket-") else { continue }
+            headers.add(name: field.name.rawName, value: field.value)
+        }
+        if mintTicket, request.headers[.cookie] == nil, request.headers[.authorization] == nil {
+            // The local root socket has no credential to pass on: root@pam's ticket, made here.
+            let ticket = try tickets.issueTicket(for: identity.authID)
+            headers.add(name: "Cookie", value: "PVEAuthCookie=\(ticket)")
+            headers.add(name: "CSRFPreventionToken", value: tickets.csrfToken(for: identity.authID))
+        }
+        headers.add(name: marker, value: "1")
+        return headers
     }
 
     private static func describe(_ error: any Error) -> String {

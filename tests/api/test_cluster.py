@@ -35,6 +35,11 @@ try:
 except ImportError:  # pragma: no cover
     collect_pve = None
 
+try:
+    import websocket
+except ImportError:  # pragma: no cover
+    websocket = None
+
 ROOT_PASSWORD = "cluster-root-" + unique("pw")
 PORT = 8006
 
@@ -326,6 +331,35 @@ def test_a_vm_created_on_node2_through_node1_runs_and_node3_sees_it(cluster):
         os.environ.update(saved)
     assert 'pve_cluster_info{id="cluster/vireotest",nodes="3",quorate="1"' in text, text[:2000]
     assert 'pve_up{id="qemu/4242"} 1.0' in text, text[:2000]
+
+
+def test_the_console_of_a_guest_on_node2_opens_through_node1(cluster):
+    """noVNC's two calls, both made to node 1: the grant comes from node 2, and the WebSocket is
+    relayed by node 1 to node 2's, up to QEMU's VNC server."""
+    prerequisite(websocket is not None, "python package 'websocket-client'")
+    import ssl
+    import urllib.parse
+    one = cluster[0]
+    vmid = 4242
+    s = session(one, "root@pam", ROOT_PASSWORD)
+    r = s.post(one.api(f"/nodes/cl2/qemu/{vmid}/vncproxy"), data={"websocket": 1}, timeout=30)
+    assert r.status_code == 200, r.text
+    grant = r.json()["data"]
+    query = urllib.parse.urlencode({"port": grant["port"], "vncticket": grant["ticket"]})
+    url = f"wss://{one.address}:{PORT}/api2/json/nodes/cl2/qemu/{vmid}/vncwebsocket?{query}"
+    options = {"sslopt": {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}, "subprotocols": ["binary"],
+               "timeout": 20, "http_no_proxy": [one.address]}
+    ws = websocket.create_connection(url, cookie=f"PVEAuthCookie={s.cookies['PVEAuthCookie']}", **options)
+    try:
+        opcode, data = ws.recv_data()
+        assert data.startswith(b"RFB 003.00"), data  # QEMU's VNC server greets through both nodes
+    finally:
+        ws.close()
+    # Node 2 refuses a ticket it did not grant; node 1 answers with its refusal.
+    forged = url.split("?")[0] + "?" + urllib.parse.urlencode({"port": grant["port"], "vncticket": "PVEVNC:forged"})
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(forged, cookie=f"PVEAuthCookie={s.cookies['PVEAuthCookie']}", **options)
+    assert refused.value.status_code == 403, refused.value
 
 
 def vm_pid(node: Node, vmid: int) -> int:

@@ -343,6 +343,11 @@ public final class EtcdConfigStore: ConfigStore {
             return nil
         }
         let lease = StoreLease(name: name, holder: holder, token: EtcdCoding.int64(answer["header"]?["revision"]))
+        // Taking a lock is a barrier too (as pmxcfs's): what the last holder wrote before it let
+        // go is in the mirror before this holder reads, whatever its read session.
+        if let revision = try? await treeRevision() {
+            _ = await mirror.wait(for: revision, timeout: options.readTimeout)
+        }
         leaseIDs.withLock { $0[LeaseKey(name: name, token: lease.token)] = leaseID }
         return lease
     }
