@@ -196,6 +196,6 @@ extension String {
 extension JSON {
     /// Parses JSON text (a tool's output, a stored document).
     public static func parse(_ text: String) throws -> JSON {
-        try JSONDecoder().decode(JSON.self, from: Data(text.utf8))
+        try JSONParser.parse(text)
     }
 }

@@ -133,7 +133,7 @@ public struct QEMUCommandBuilder: Sendable {
     func machineType(_ config: VMConfig.Section) throws -> String {
         guard let text = config["machine"], let parsed = try? PropertyString(parsing: text) else { return "pc" }
         let type = parsed.defaultValue ?? parsed["type"] ?? "pc"
-        guard type.wholeMatch(of: #/[A-Za-z0-9][A-Za-z0-9._+-]*/#) != nil else {
+        guard TextShape.isWord(type, others: "._+-") else {
             throw VireoError.parameter("machine", "invalid machine type '\(type)'")
         }
         // pve-qemu's `+pveN` suffix does not exist upstream.
@@ -143,8 +143,7 @@ public struct QEMUCommandBuilder: Sendable {
     /// `name` is a DNS name in Proxmox's schema; it lands inside QEMU's `-name` option.
     static func checkedName(_ name: String?) throws -> String? {
         guard let name else { return nil }
-        let dnsName = #/([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?/#
-        guard name.wholeMatch(of: dnsName) != nil else {
+        guard TextShape.isDNSName(name) else {
             throw VireoError.parameter("name", "invalid format - value '\(name)' does not look like a valid DNS name")
         }
         return name
@@ -172,11 +171,11 @@ public struct QEMUCommandBuilder: Sendable {
                 ["enforce", "+kvm_pv_eoi", "+kvm_pv_unhalt"] + flags.filter { $0 != "+lahf_lm" } + ["+lahf_lm", "+sep"]
         }
         // Each piece becomes a word of QEMU's `-cpu` option: a model a plain name, a flag `+name`/`-name`.
-        guard type.wholeMatch(of: #/[A-Za-z0-9][A-Za-z0-9._-]*/#) != nil else {
+        guard TextShape.isWord(type, others: "._-") else {
             throw VireoError.parameter("cpu", "invalid CPU model '\(type)'")
         }
         for flag in parsed?["flags"]?.split(separator: ";") ?? [] {
-            guard flag.wholeMatch(of: #/[+-][A-Za-z0-9._-]+/#) != nil else {
+            guard TextShape.isCPUFlag(flag) else {
                 throw VireoError.parameter("cpu", "invalid CPU flag '\(flag)' (expected +name or -name)")
             }
             flags.append(String(flag))
@@ -356,14 +355,14 @@ public struct QEMUCommandBuilder: Sendable {
         let encoded = try parsed.bool("base64") ?? false
         var fields = ["type=1"]
         if let uuid = parsed["uuid"] {
-            guard uuid.wholeMatch(of: #/[a-fA-F0-9]{8}(-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}/#) != nil else {
+            guard TextShape.isUUID(uuid) else {
                 throw VireoError.parameter("smbios1", "uuid: value does not match the regex pattern")
             }
             fields.append("uuid=\(uuid)")
         }
         for key in textFields {
             guard let value = parsed[key] else { continue }
-            guard value.wholeMatch(of: #/[A-Za-z0-9+\/]+={0,2}/#) != nil else {
+            guard TextShape.isBase64(value) else {
                 throw VireoError.parameter(
                     "smbios1",
                     "\(key): value does not match the regex pattern (base64 alphabet)"
