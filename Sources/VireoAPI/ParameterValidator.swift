@@ -10,10 +10,10 @@ public struct ParameterValidator: Sendable {
         var errors: [String: String] = [:]
         var values: [String: String] = [:]
         var parsed: [String: ParameterValue] = [:]
-        let specs = Dictionary(schema.parameters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-
         for (name, value) in raw.values {
-            guard let spec = specs[name] else {
+            // A call names a few of the hundreds of parameters a schema may have (a VM's config):
+            // looked up one by one, not indexed per call.
+            guard let spec = schema.parameters.first(where: { $0.name == name }) else {
                 if !schema.additionalProperties {
                     errors[name] =
                         "property is not defined in schema and the schema does not allow additional properties"
