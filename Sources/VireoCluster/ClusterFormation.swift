@@ -74,7 +74,11 @@ public struct ClusterFormation: Sendable {
                 key: etcdCertificate.key
             )
             log("starting etcd member \(node) on \(local.clientURL)")
-            try await member.start()
+            guard try await member.start() else {
+                throw VireoError(.unavailable, "the new etcd member does not answer (see \(files.etcdLog.path))").at(
+                    .cluster
+                )
+            }
             let store = try await EtcdConfigStore.open(local.connection(files))
             do {
                 let memberID = try await Self.ownMemberID(store.client, name: node)

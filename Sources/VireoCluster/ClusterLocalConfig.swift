@@ -61,6 +61,8 @@ public struct ClusterLocalConfig: Codable, Sendable, Equatable {
         public var key: URL { directory.appendingPathComponent("etcd.key") }
         public var etcdData: URL { directory.appendingPathComponent("etcd") }
         public var etcdLog: URL { directory.appendingPathComponent("etcd.log") }
+        /// The node's own copy of the tree, for a start without quorum.
+        public var treeCopy: URL { directory.appendingPathComponent("tree-copy.json") }
         public var tls: EtcdConnection.TLSFiles {
             .init(caFile: caCertificate.path, certificateFile: certificate.path, keyFile: key.path)
         }

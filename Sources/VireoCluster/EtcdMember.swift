@@ -58,14 +58,19 @@ public final class EtcdMember: Sendable {
     }
 
     /// Starts the member (or adopts the one running) and waits until it answers.
-    public func start(timeout: Duration = .seconds(30)) async throws {
+    /// Returns whether the member serves clients: false when it runs but does not (etcd serves
+    /// none until it has reached a majority of the cluster, so a node that starts while most are
+    /// down starts read-only from its own copy of the tree).
+    /// - Throws: when the member cannot start or exits.
+    @discardableResult
+    public func start(timeout: Duration = .seconds(15)) async throws -> Bool {
         if let pid = runningPID() {
             logger.notice("etcd member already running: adopted", metadata: ["pid": "\(pid)"])
             state.withLock { $0.pid = pid }
         } else {
             try launch()
         }
-        try await waitUntilAnswering(timeout: timeout)
+        return try await waitUntilAnswering(timeout: timeout)
     }
 
     /// Restarts the member whenever it exits, until the task is cancelled; then stops it.
@@ -147,21 +152,19 @@ public final class EtcdMember: Sendable {
         return pid
     }
 
-    /// The member answers on its client URL (a serializable read: it needs no quorum).
-    private func waitUntilAnswering(timeout: Duration) async throws {
+    /// Whether the member answers on its client URL within `timeout`.
+    private func waitUntilAnswering(timeout: Duration) async throws -> Bool {
         let client = try EtcdClient(EtcdConnection(endpoints: [config.clientURL], tls: files.tls))
         defer { Task { await client.shutdown() } }
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
-            if (try? await client.call("/v3/maintenance/status", [:], timeout: .seconds(1))) != nil { return }
+            if (try? await client.call("/v3/maintenance/status", [:], timeout: .seconds(1))) != nil { return true }
             guard isAlive else {
                 throw VireoError(.unavailable, "etcd member exited at start: \(Self.tail(files.etcdLog))").at(.cluster)
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw VireoError(.unavailable, "etcd member did not answer within \(timeout): \(Self.tail(files.etcdLog))").at(
-            .cluster
-        )
+        return false
     }
 
     static func isRunningEtcd(_ pid: Int32, dataDir: String) -> Bool {

@@ -175,23 +175,31 @@ public struct Vireod: AsyncParsableCommand {
         let store: any ConfigStore
         if let clusterConfig {
             let member = EtcdMember(config: clusterConfig, files: clusterFiles, logger: logger)
-            try await member.start()
+            let serving = try await member.start()
             etcdMember = member
-            if let memberID = clusterConfig.memberID {
+            if !serving {
+                logger.warning(
+                    "etcd member waits for a majority of the cluster: starting read-only from this node's copy of the tree"
+                )
+            }
+            if serving, let memberID = clusterConfig.memberID {
                 // A node that joined starts as a learner; it votes once it has caught up.
                 let others = clusterConfig.endpoints.filter { $0 != clusterConfig.clientURL }
                 if !others.isEmpty {
                     let client = try EtcdClient(EtcdConnection(endpoints: others, tls: clusterFiles.tls))
                     do {
                         try await EtcdMembers.promote(client, id: memberID)
-                        await client.shutdown()
                     } catch {
-                        await client.shutdown()
-                        throw error
+                        logger.warning("etcd member not promoted to a voter yet (at the next start): \(error)")
                     }
+                    await client.shutdown()
                 }
             }
-            let opened = try await EtcdConfigStore.open(clusterConfig.connection(clusterFiles))
+            let opened = try await EtcdConfigStore.open(
+                clusterConfig.connection(clusterFiles),
+                options: .init(localCopy: clusterFiles.treeCopy.path),
+                loadTimeout: serving ? .seconds(10) : .seconds(2)
+            )
             etcdStore = opened
             store = opened
             logger.notice(

@@ -136,6 +136,53 @@ struct EtcdConfigStoreTests {
         }
     }
 
+    @Test func aStoreThatCannotReadEtcdStartsReadOnlyFromItsLocalCopy() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vireo-copy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let options = EtcdConfigStore.Options(
+            prefix: "/copy/",
+            localCopy: directory.appendingPathComponent("tree.json").path
+        )
+        try await EtcdTestServer.with { server in
+            let first = try await EtcdConfigStore.open(server.connection, options: options)
+            let written = try await first.write("user.cfg", content: "user:alice@pve:1:0::::::\n", condition: .any)
+            // Kept within a few seconds of a change.
+            var saved = false
+            for _ in 0..<50 where !saved {
+                saved = (try? EtcdLocalCopy(path: options.localCopy!).load().files["user.cfg"]) == written
+                if !saved { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            await first.close()
+            #expect(saved, "the local copy did not get the write")
+            server.freeze()
+            do {
+                let second = try await EtcdConfigStore.open(
+                    server.connection,
+                    options: options,
+                    loadTimeout: .milliseconds(300)
+                )
+                #expect(!second.isQuorate)
+                #expect(try await second.read("user.cfg") == written)
+                await #expect(throws: VireoError.self) {
+                    try await second.write("user.cfg", content: "", condition: .any)
+                }
+                server.thaw()
+                // Once etcd answers, the store follows it and takes writes.
+                var back = false
+                for _ in 0..<100 where !back {
+                    back = (try? await second.write("pools.cfg", content: "x\n", condition: .any)) != nil
+                    if !back { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                #expect(back)
+                await second.close()
+            } catch {
+                server.thaw()
+                throw error
+            }
+        }
+    }
+
     @Test func aWatchResumingFromACompactedRevisionReloadsAndReportsLoss() async throws {
         try await EtcdTestServer.with { server in
             try await withTwoNodes(server) { one, two in

@@ -400,6 +400,34 @@ def test_without_quorum_writes_fail_fast_reads_answer_guests_run(cluster):
     assert running(pid)
 
 
+def test_a_node_restarted_without_quorum_starts_read_only_from_its_copy(cluster):
+    """etcd serves no client until it reaches a majority: a node restarted while two of three
+    members are down starts from its own copy of the tree (as pmxcfs from config.db), answers
+    reads, refuses writes, and takes writes again once the majority is back, with no restart."""
+    one, two, three = cluster
+    stop(one)  # its member stops with it
+    members = [two.etcd_pid(), three.etcd_pid()]
+    assert all(running(p) for p in members)
+    for p in members:
+        os.kill(p, signal.SIGSTOP)
+    try:
+        start(one)
+        s = session(one, "root@pam", ROOT_PASSWORD)
+        users = s.get(one.api("/access/users"), timeout=30)
+        assert users.status_code == 200 and "stale" in users.headers.get("X-Vireo-Stale", ""), users.text
+        assert any(u["userid"] == "root@pam" for u in users.json()["data"])
+        entries = s.get(one.api("/cluster/resources"), params={"type": "vm"}, timeout=30).json()["data"]
+        assert any(e["vmid"] == 4242 for e in entries), entries
+        r = s.post(one.api("/pools"), data={"poolid": unique("ro")}, timeout=30)
+        assert r.status_code >= 500 and "no quorum" in r.text, (r.status_code, r.text)
+    finally:
+        for p in members:
+            os.kill(p, signal.SIGCONT)
+    s = session(one, "root@pam", ROOT_PASSWORD)
+    wait_until(lambda: s.post(one.api("/pools"), data={"poolid": unique("rw")}, timeout=30).status_code == 200,
+               60, "writes did not work again after the majority returned")
+
+
 def test_a_killed_daemon_goes_offline_and_its_guests_keep_running(cluster):
     one, two, three = cluster
     pid = vm_pid(two, 4242)

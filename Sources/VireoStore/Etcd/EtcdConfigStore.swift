@@ -35,6 +35,9 @@ public final class EtcdConfigStore: ConfigStore {
         public var readTimeout: Duration
         /// How often quorum is checked while nothing else asks.
         public var quorumProbeInterval: Duration
+        /// A file for the node's own copy of the tree (``EtcdLocalCopy``): kept current, and
+        /// opened read-only when etcd cannot be read at start.
+        public var localCopy: String?
 
         public init(
             prefix: String = "/vireo/",
@@ -43,7 +46,8 @@ public final class EtcdConfigStore: ConfigStore {
             writeDeadline: Duration = .seconds(15),
             leaderlessGrace: Duration = .zero,
             readTimeout: Duration = .milliseconds(1000),
-            quorumProbeInterval: Duration = .seconds(1)
+            quorumProbeInterval: Duration = .seconds(1),
+            localCopy: String? = nil
         ) {
             self.prefix = prefix
             self.changeHistory = changeHistory
@@ -52,6 +56,7 @@ public final class EtcdConfigStore: ConfigStore {
             self.leaderlessGrace = leaderlessGrace
             self.readTimeout = readTimeout
             self.quorumProbeInterval = quorumProbeInterval
+            self.localCopy = localCopy
         }
     }
 
@@ -74,12 +79,17 @@ public final class EtcdConfigStore: ConfigStore {
         let token: Int64
     }
 
-    /// Loads the tree and starts following it. - Throws: `.unavailable` when etcd cannot be read.
-    public static func open(_ connection: EtcdConnection, options: Options = Options()) async throws -> EtcdConfigStore
-    {
+    /// Loads the tree and starts following it; when etcd cannot be read within `loadTimeout`,
+    /// starts from the local copy (``Options/localCopy``) without quorum, and follows etcd once
+    /// it answers. - Throws: `.unavailable` when neither can be read.
+    public static func open(
+        _ connection: EtcdConnection,
+        options: Options = Options(),
+        loadTimeout: Duration = .seconds(10)
+    ) async throws -> EtcdConfigStore {
         let client = try EtcdClient(connection)
         do {
-            let store = try await EtcdConfigStore(client: client, options: options)
+            let store = try await EtcdConfigStore(client: client, options: options, loadTimeout: loadTimeout)
             store.startBackgroundWork()
             return store
         } catch {
@@ -88,17 +98,27 @@ public final class EtcdConfigStore: ConfigStore {
         }
     }
 
-    private init(client: EtcdClient, options: Options) async throws {
+    private init(client: EtcdClient, options: Options, loadTimeout: Duration) async throws {
         self.client = client
         self.options = options
         keys = EtcdKeys(prefix: options.prefix)
-        let snapshot = try await Self.loadTree(client, keys, timeout: .seconds(10))
+        let snapshot: TreeSnapshot
+        var fromCopy = false
+        do {
+            snapshot = try await Self.loadTree(client, keys, timeout: loadTimeout)
+        } catch {
+            guard let copy = try? options.localCopy.map({ try EtcdLocalCopy(path: $0).load() }) else { throw error }
+            snapshot = copy
+            fromCopy = true
+        }
         mirror = EtcdMirror(
             files: snapshot.files,
             appliedRevision: snapshot.revision,
             treeVersion: snapshot.treeVersion
         )
         feed = ChangeFeed(startingAt: snapshot.treeVersion, capacity: options.changeHistory)
+        // Read-only until the member has a leader (the quorum probe says so).
+        if fromCopy { quorum.withLock { $0 = false } }
     }
 
     /// Stops following etcd and closes the connection.
@@ -426,6 +446,27 @@ public final class EtcdConfigStore: ConfigStore {
         startFollowing()
         let probe = Task { [weak self] in await self?.probeQuorum() ?? () }
         background.withLock { $0 += [probe] }
+        if let path = options.localCopy {
+            let keeper = Task { [weak self] in await self?.keepLocalCopy(EtcdLocalCopy(path: path)) ?? () }
+            background.withLock { $0 += [keeper] }
+        }
+    }
+
+    /// Writes the local copy at once and then every two seconds after a change.
+    private func keepLocalCopy(_ copy: EtcdLocalCopy) async {
+        var saved: Int64 = -1
+        while !Task.isCancelled {
+            let snapshot = mirror.snapshot()
+            if snapshot.revision != saved {
+                do {
+                    try copy.save(snapshot)
+                    saved = snapshot.revision
+                } catch {
+                    // The next round tries again; the copy only matters at a start without quorum.
+                }
+            }
+            try? await Task.sleep(for: .seconds(2))
+        }
     }
 
     /// Starts following the tree from the last revision applied.
@@ -522,14 +563,6 @@ public final class EtcdConfigStore: ConfigStore {
         let snapshot = try await Self.loadTree(client, keys, timeout: .seconds(10))
         mirror.replace(files: snapshot.files, appliedRevision: snapshot.revision, treeVersion: snapshot.treeVersion)
         feed.forget(through: snapshot.treeVersion)
-    }
-
-    private struct TreeSnapshot {
-        var files: [String: StoredFile]
-        /// etcd's revision the snapshot was read at.
-        var revision: Int64
-        /// The tree's version then (the mod revision of `t`).
-        var treeVersion: Int64
     }
 
     private static func loadTree(

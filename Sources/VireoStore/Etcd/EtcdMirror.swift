@@ -1,5 +1,14 @@
 import Synchronization
 
+/// The tree as of one etcd revision.
+struct TreeSnapshot: Sendable {
+    var files: [String: StoredFile]
+    /// etcd's revision the snapshot was read at.
+    var revision: Int64
+    /// The tree's version then (the mod revision of `t`).
+    var treeVersion: Int64
+}
+
 /// The whole configuration tree in memory, as of an etcd revision, with waiters for revisions
 /// still to come (a read waits until the mirror has what etcd said is committed).
 final class EtcdMirror: Sendable {
@@ -25,6 +34,10 @@ final class EtcdMirror: Sendable {
     var appliedRevision: Int64 { state.withLock { $0.appliedRevision } }
 
     func file(_ path: String) -> StoredFile? { state.withLock { $0.files[path] } }
+
+    func snapshot() -> TreeSnapshot {
+        state.withLock { TreeSnapshot(files: $0.files, revision: $0.appliedRevision, treeVersion: $0.treeVersion) }
+    }
 
     /// The version of the tree in the mirror: the revision of its last change (every change
     /// bumps the tree's own key, deletions too).
