@@ -202,28 +202,21 @@ public struct APIResponder<Context: RequestContext>: HTTPResponder, WebSocketUpg
             guard !request.headers.contains(where: { $0.name.canonicalName == NodeProxy.marker }),
                 let member = try await ClusterConfigFile.read(services.store)?.nodes[node]
             else { throw VireoError.notFound("no such node '\(node)'") }
-            if request.headers[.upgrade]?.lowercased() == "websocket" {
+            switch try await proxy.pass(
+                request,
+                to: member.address,
+                node: node,
+                identity: identity ?? .root,
+                mintTicket: identity != nil,
+                tickets: services.access.tickets
+            ) {
+            case .response(let response):
+                return .response(response)
+            case .webSocket(let session):
                 var result = APIResult.null
-                result.webSocket = try await proxy.openWebSocket(
-                    request,
-                    to: member.address,
-                    node: node,
-                    identity: identity ?? .root,
-                    mintTicket: identity != nil,
-                    tickets: services.access.tickets
-                )
+                result.webSocket = session
                 return .result(result)
             }
-            return .response(
-                try await proxy.forward(
-                    request,
-                    to: member.address,
-                    node: node,
-                    identity: identity ?? .root,
-                    mintTicket: identity != nil,
-                    tickets: services.access.tickets
-                )
-            )
         }
         // A streamed body (uploads) is the handler's to read; only the URI's parameters are checked here.
         let streamed = endpoint.schema.streamsBody

@@ -40,18 +40,51 @@ public final class NodeProxy: Sendable {
 
     static let hopByHop: Set<String> = ["connection", "keep-alive", "transfer-encoding", "upgrade", "host", "te"]
 
-    func forward(
+    /// What the other node answered: an HTTP response, or the console session to run once the
+    /// caller's connection is upgraded too.
+    enum Answer {
+        case response(Response)
+        case webSocket(any WebSocketSession)
+    }
+
+    /// Passes `request` on to `node` (at `address`).
+    func pass(
         _ request: Request,
         to address: String,
         node: String,
         identity: AuthIdentity,
         mintTicket: Bool,
         tickets: TicketAuthority
-    ) async throws -> Response {
+    ) async throws -> Answer {
+        let headers = try Self.headers(of: request, identity: identity, mintTicket: mintTicket, tickets: tickets)
+        if request.headers[.upgrade]?.lowercased() == "websocket" {
+            // A console: opened on that node first, then relayed.
+            return .webSocket(
+                try await RemoteWebSocket.open(
+                    host: address,
+                    port: port,
+                    uri: request.uri.string,
+                    headers: headers,
+                    tls: webSocketTLS,
+                    node: node
+                )
+            )
+        }
+        return .response(try await forward(request, to: address, node: node, headers: headers))
+    }
+
+    private func forward(
+        _ request: Request,
+        to address: String,
+        node: String,
+        headers: HTTPHeaders
+    ) async throws
+        -> Response
+    {
         let host = address.contains(":") ? "[\(address)]" : address
         var outgoing = HTTPClientRequest(url: "https://\(host):\(port)\(request.uri.string)")
         outgoing.method = .init(rawValue: request.method.rawValue)
-        outgoing.headers = try Self.headers(of: request, identity: identity, mintTicket: mintTicket, tickets: tickets)
+        outgoing.headers = headers
         let length = request.headers[.contentLength].flatMap { Int64($0) }
         if request.method != .get, request.method != .head {
             outgoing.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
@@ -74,25 +107,6 @@ public final class NodeProxy: Sendable {
             status: .init(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase),
             headers: headers,
             body: ResponseBody(asyncSequence: response.body)
-        )
-    }
-
-    /// A console WebSocket to a guest on `node`, opened there before the caller's is accepted.
-    func openWebSocket(
-        _ request: Request,
-        to address: String,
-        node: String,
-        identity: AuthIdentity,
-        mintTicket: Bool,
-        tickets: TicketAuthority
-    ) async throws -> any WebSocketSession {
-        try await RemoteWebSocket.open(
-            host: address,
-            port: port,
-            uri: request.uri.string,
-            headers: try Self.headers(of: request, identity: identity, mintTicket: mintTicket, tickets: tickets),
-            tls: webSocketTLS,
-            node: node
         )
     }
 
