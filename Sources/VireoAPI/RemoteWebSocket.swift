@@ -6,13 +6,29 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
+import Synchronization
 
 /// A console WebSocket (`…/vncwebsocket`) of a guest on another node: this node opens the same
 /// upgrade on that node's API with the caller's credentials, and only once that node accepted
 /// does it accept the caller's, then relays messages both ways (pveproxy does the same). What
 /// that node refuses is refused here with its status and message.
-struct RemoteWebSocket: WebSocketSession {
+final class RemoteWebSocket: WebSocketSession {
     private let channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>
+    /// Set once the caller's connection is upgraded and the relay runs.
+    private let started = Atomic(false)
+
+    private init(channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>) {
+        self.channel = channel
+        // Should the caller's own upgrade never complete (it went away in between), the other
+        // node's connection is not left open.
+        Task { [self] in
+            try? await Task.sleep(for: Self.relayWithin)
+            if !started.load(ordering: .acquiring) { try? await channel.channel.close() }
+        }
+    }
+
+    /// How long the other node's connection waits for the relay to start.
+    static let relayWithin: Duration = .seconds(30)
 
     private enum Upgrade: Sendable {
         case accepted(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>)
@@ -104,6 +120,7 @@ struct RemoteWebSocket: WebSocketSession {
     }
 
     func run(_ socket: WebSocketIO) async {
+        started.store(true, ordering: .releasing)
         let allocator = ByteBufferAllocator()
         try? await channel.executeThenClose { inbound, outbound in
             await withTaskGroup(of: Void.self) { group in
