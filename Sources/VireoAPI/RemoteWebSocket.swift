@@ -17,18 +17,13 @@ final class RemoteWebSocket: WebSocketSession {
     /// Set once the caller's connection is upgraded and the relay runs.
     private let started = Atomic(false)
 
-    private init(channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>) {
-        self.channel = channel
-        // Should the caller's own upgrade never complete (it went away in between), the other
-        // node's connection is not left open.
-        Task { [self] in
-            try? await Task.sleep(for: Self.relayWithin)
-            if !started.load(ordering: .acquiring) { try? await channel.channel.close() }
-        }
-    }
+    private init(channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>) { self.channel = channel }
 
-    /// How long the other node's connection waits for the relay to start.
-    static let relayWithin: Duration = .seconds(30)
+    /// A session dropped unrun (the caller went away before its own upgrade completed) does not
+    /// leave the other node's connection open.
+    deinit {
+        if !started.load(ordering: .acquiring) { channel.channel.close(promise: nil) }
+    }
 
     private enum Upgrade: Sendable {
         case accepted(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>)

@@ -58,56 +58,56 @@ struct JSONParser {
     }
 
     private mutating func object(depth: Int) throws -> JSON {
-        guard depth <= Self.maxDepth else { throw failure("nested too deeply") }
-        index += 1
         var members: [String: JSON] = [:]
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return .object(members)
-        }
-        while true {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw failure("expected a key") }
-            let key = try string()
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("expected ':'") }
-            index += 1
-            skipWhitespace()
-            let member = try value(depth: depth)
-            if members[key] == nil { members[key] = member }
-            skipWhitespace()
-            guard index < bytes.count else { throw failure("unexpected end") }
-            switch bytes[index] {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"):
-                index += 1
-                return .object(members)
-            default: throw failure("expected ',' or '}'")
+        try items(closedBy: "}", depth: depth) { parser in
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\"") else {
+                throw parser.failure("expected a key")
             }
+            let key = try parser.string()
+            parser.skipWhitespace()
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: ":") else {
+                throw parser.failure("expected ':'")
+            }
+            parser.index += 1
+            parser.skipWhitespace()
+            let member = try parser.value(depth: depth)
+            if members[key] == nil { members[key] = member }
         }
+        return .object(members)
     }
 
     private mutating func array(depth: Int) throws -> JSON {
-        guard depth <= Self.maxDepth else { throw failure("nested too deeply") }
-        index += 1
         var elements: [JSON] = []
+        try items(closedBy: "]", depth: depth) { parser in elements.append(try parser.value(depth: depth)) }
+        return .array(elements)
+    }
+
+    /// The comma-separated items of an object or array (its opening bracket at `index`), each
+    /// read by `item`, up to and including `closing`.
+    private mutating func items(
+        closedBy closing: Unicode.Scalar,
+        depth: Int,
+        _ item: (inout JSONParser) throws -> Void
+    ) throws {
+        guard depth <= Self.maxDepth else { throw failure("nested too deeply") }
+        let close = UInt8(ascii: closing)
+        index += 1
         skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+        if index < bytes.count, bytes[index] == close {
             index += 1
-            return .array(elements)
+            return
         }
         while true {
             skipWhitespace()
-            elements.append(try value(depth: depth))
+            try item(&self)
             skipWhitespace()
             guard index < bytes.count else { throw failure("unexpected end") }
             switch bytes[index] {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "]"):
+            case close:
                 index += 1
-                return .array(elements)
-            default: throw failure("expected ',' or ']'")
+                return
+            default: throw failure("expected ',' or '\(closing)'")
             }
         }
     }

@@ -10,13 +10,16 @@ The tests build on each other in file order (create, join, use, lose quorum, kil
 share one cluster, made once for the module.
 """
 
+import contextlib
 import os
 import random
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -337,8 +340,6 @@ def test_the_console_of_a_guest_on_node2_opens_through_node1(cluster):
     """noVNC's two calls, both made to node 1: the grant comes from node 2, and the WebSocket is
     relayed by node 1 to node 2's, up to QEMU's VNC server."""
     prerequisite(websocket is not None, "python package 'websocket-client'")
-    import ssl
-    import urllib.parse
     one = cluster[0]
     vmid = 4242
     s = session(one, "root@pam", ROOT_PASSWORD)
@@ -362,6 +363,21 @@ def test_the_console_of_a_guest_on_node2_opens_through_node1(cluster):
     assert refused.value.status_code == 403, refused.value
 
 
+@contextlib.contextmanager
+def members_frozen(*nodes: Node):
+    """The etcd members of `nodes` answer nothing (SIGSTOP) inside the block, and again after it,
+    also when the block fails."""
+    members = [node.etcd_pid() for node in nodes]
+    assert all(running(p) for p in members)
+    for p in members:
+        os.kill(p, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for p in members:
+            os.kill(p, signal.SIGCONT)
+
+
 def vm_pid(node: Node, vmid: int) -> int:
     return int(Path(node.data_dir, "run", "qemu", f"{vmid}.pid").read_text().strip())
 
@@ -369,11 +385,7 @@ def vm_pid(node: Node, vmid: int) -> int:
 def test_without_quorum_writes_fail_fast_reads_answer_guests_run(cluster):
     one, two, three = cluster
     pid = vm_pid(two, 4242)
-    members = [two.etcd_pid(), three.etcd_pid()]
-    assert all(running(p) for p in members)
-    for p in members:
-        os.kill(p, signal.SIGSTOP)  # two of three members answer nothing: no quorum
-    try:
+    with members_frozen(two, three):  # two of three members answer nothing: no quorum
         # Logging in is a read: it works without quorum.
         s = session(one, "root@pam", ROOT_PASSWORD)
         started = time.monotonic()
@@ -391,9 +403,6 @@ def test_without_quorum_writes_fail_fast_reads_answer_guests_run(cluster):
         assert running(pid), "the guest stopped when quorum was lost"
         # Node-local reads on the guest's node keep working.
         assert "status: running" in two.ok("qm", "status", "4242")
-    finally:
-        for p in members:
-            os.kill(p, signal.SIGCONT)
     s = session(one, "root@pam", ROOT_PASSWORD)
     wait_until(lambda: s.post(one.api("/pools"), data={"poolid": unique("back")}, timeout=30).status_code == 200,
                20, "writes did not work again after quorum returned")
@@ -406,11 +415,7 @@ def test_a_node_restarted_without_quorum_starts_read_only_from_its_copy(cluster)
     reads, refuses writes, and takes writes again once the majority is back, with no restart."""
     one, two, three = cluster
     stop(one)  # its member stops with it
-    members = [two.etcd_pid(), three.etcd_pid()]
-    assert all(running(p) for p in members)
-    for p in members:
-        os.kill(p, signal.SIGSTOP)
-    try:
+    with members_frozen(two, three):
         start(one)
         s = session(one, "root@pam", ROOT_PASSWORD)
         users = s.get(one.api("/access/users"), timeout=30)
@@ -420,9 +425,6 @@ def test_a_node_restarted_without_quorum_starts_read_only_from_its_copy(cluster)
         assert any(e["vmid"] == 4242 for e in entries), entries
         r = s.post(one.api("/pools"), data={"poolid": unique("ro")}, timeout=30)
         assert r.status_code >= 500 and "no quorum" in r.text, (r.status_code, r.text)
-    finally:
-        for p in members:
-            os.kill(p, signal.SIGCONT)
     s = session(one, "root@pam", ROOT_PASSWORD)
     wait_until(lambda: s.post(one.api("/pools"), data={"poolid": unique("rw")}, timeout=30).status_code == 200,
                60, "writes did not work again after the majority returned")

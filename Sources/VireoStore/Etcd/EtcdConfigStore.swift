@@ -324,8 +324,8 @@ public final class EtcdConfigStore: ConfigStore {
     /// Whether this node's etcd member follows a leader: a member cut off from the majority has
     /// none once its election timeout passed. Answered from the member's own state, so a busy
     /// cluster does not look partitioned.
-    func leadership() async -> Leadership {
-        guard let status = try? await client.call("/v3/maintenance/status", [:], timeout: .milliseconds(1500)) else {
+    func leadership(timeout: Duration = .milliseconds(1500)) async -> Leadership {
+        guard let status = try? await client.call("/v3/maintenance/status", [:], timeout: timeout) else {
             return .silent
         }
         // Member IDs are unsigned 64-bit: compared as text, not as Int64.
@@ -367,6 +367,7 @@ public final class EtcdConfigStore: ConfigStore {
         // go is in the mirror before this holder reads, whatever its read session.
         if let revision = try? await treeRevision() {
             _ = await mirror.wait(for: revision, timeout: options.readTimeout)
+            ReadSession.current?.settle(at: revision)
         }
         leaseIDs.withLock { $0[LeaseKey(name: name, token: lease.token)] = leaseID }
         return lease
@@ -459,7 +460,8 @@ public final class EtcdConfigStore: ConfigStore {
             let snapshot = mirror.snapshot()
             if snapshot.revision != saved {
                 do {
-                    try copy.save(snapshot)
+                    // The whole tree serialised and written: off the cooperative pool.
+                    try await BlockingPool.shared.run { try copy.save(snapshot) }
                     saved = snapshot.revision
                 } catch {
                     // The next round tries again; the copy only matters at a start without quorum.
@@ -491,13 +493,16 @@ public final class EtcdConfigStore: ConfigStore {
     private func probeQuorum() async {
         var silent = 0
         while !Task.isCancelled {
-            let status = try? await client.call("/v3/maintenance/status", [:], timeout: .milliseconds(700))
-            silent = status == nil ? silent + 1 : 0
-            if let status {
-                let led = EtcdCoding.isSet(status["leader"])
-                quorum.withLock { $0 = led }
-            } else if silent >= 3 {
+            switch await leadership(timeout: .milliseconds(700)) {
+            case .led:
+                silent = 0
+                quorum.withLock { $0 = true }
+            case .leaderless:
+                silent = 0
                 quorum.withLock { $0 = false }
+            case .silent:
+                silent += 1
+                if silent >= 3 { quorum.withLock { $0 = false } }
             }
             try? await Task.sleep(for: options.quorumProbeInterval)
         }

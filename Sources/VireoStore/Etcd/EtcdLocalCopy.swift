@@ -19,17 +19,28 @@ struct EtcdLocalCopy: Sendable {
             "revision": .int(Int(snapshot.revision)), "treeVersion": .int(Int(snapshot.treeVersion)),
             "files": .object(files),
         ]
+        try Self.writePrivately(document.serializedBytes(), to: path)
+    }
+
+    /// Replaces `path` with `bytes` in one rename, the new file private from its creation (the
+    /// tree holds the cluster's keys: no moment of default permissions).
+    private static func writePrivately(_ bytes: [UInt8], to path: String) throws {
         let temporary = path + ".new"
-        guard
-            FileManager.default.createFile(
-                atPath: temporary,
-                contents: Data(document.serializedBytes()),
-                attributes: [.posixPermissions: 0o600]
-            )
-        else { throw VireoError(.internalError, "cannot write the local copy of the tree at \(temporary)") }
-        guard rename(temporary, path) == 0 else {
-            throw VireoError(.internalError, "cannot replace the local copy of the tree at \(path): errno \(errno)")
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw failure("create", temporary) }
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == bytes.count, synced else {
+            unlink(temporary)
+            throw failure("write", temporary)
         }
+        guard rename(temporary, path) == 0 else { throw failure("replace", path) }
+    }
+
+    private static func failure(_ what: String, _ path: String) -> VireoError {
+        VireoError(.internalError, "cannot \(what) the local copy of the tree at \(path): errno \(errno)")
     }
 
     func load() throws -> TreeSnapshot {
