@@ -198,7 +198,7 @@ public struct Vireod: AsyncParsableCommand {
             let opened = try await EtcdConfigStore.open(
                 clusterConfig.connection(clusterFiles),
                 options: .init(localCopy: clusterFiles.treeCopy.path),
-                loadTimeout: serving ? .seconds(10) : .seconds(2)
+                loadTimeout: serving ? .seconds(10) : nil
             )
             etcdStore = opened
             store = opened

@@ -79,13 +79,14 @@ public final class EtcdConfigStore: ConfigStore {
         let token: Int64
     }
 
-    /// Loads the tree and starts following it; when etcd cannot be read within `loadTimeout`,
-    /// starts from the local copy (``Options/localCopy``) without quorum, and follows etcd once
-    /// it answers. - Throws: `.unavailable` when neither can be read.
+    /// Loads the tree and starts following it; when etcd cannot be read within `loadTimeout`
+    /// (nil: its member is known not to serve yet, so it is not asked), starts from the local
+    /// copy (``Options/localCopy``) without quorum, and follows etcd once it answers.
+    /// - Throws: `.unavailable` when neither can be read.
     public static func open(
         _ connection: EtcdConnection,
         options: Options = Options(),
-        loadTimeout: Duration = .seconds(10)
+        loadTimeout: Duration? = .seconds(10)
     ) async throws -> EtcdConfigStore {
         let client = try EtcdClient(connection)
         do {
@@ -98,13 +99,16 @@ public final class EtcdConfigStore: ConfigStore {
         }
     }
 
-    private init(client: EtcdClient, options: Options, loadTimeout: Duration) async throws {
+    private init(client: EtcdClient, options: Options, loadTimeout: Duration?) async throws {
         self.client = client
         self.options = options
         keys = EtcdKeys(prefix: options.prefix)
         let snapshot: TreeSnapshot
         var fromCopy = false
         do {
+            guard let loadTimeout else {
+                throw VireoError(.unavailable, "the etcd member does not serve clients yet").at(.cluster)
+            }
             snapshot = try await Self.loadTree(client, keys, timeout: loadTimeout)
         } catch {
             guard let copy = try? options.localCopy.map({ try EtcdLocalCopy(path: $0).load() }) else { throw error }
